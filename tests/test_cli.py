@@ -1,0 +1,89 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from fimkit.cli import PLANNED, build_parser, main
+
+VERBS = ["fim", "tokenize", "samples", "train", "merge", "export", "pipeline", "serve", "complete", "eval", "lsp", "models"]
+HEAVY = ("torch", "transformers", "llama_cpp", "numpy", "peft")
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "fimkit", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_help_lists_every_verb(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for verb in VERBS + ["demo"]:
+        assert f"\n    {verb}" in out
+
+
+@pytest.mark.parametrize("verb", VERBS + ["demo", "corpus"])
+def test_every_verb_has_a_teaching_help(verb, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([verb, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "example" in out  # every verb shows how it is called
+    if verb in PLANNED:
+        assert f"issue #{PLANNED[verb][0]}" in out
+
+
+def test_help_imports_nothing_heavy():
+    code = (
+        "import sys; from fimkit.cli import main\n"
+        "try: main(['--help'])\nexcept SystemExit: pass\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("verb", sorted(PLANNED))
+def test_planned_verbs_say_so_and_fail(verb, capsys):
+    assert main([verb, "--some-flag", "x"]) == 3
+    err = capsys.readouterr().err
+    assert "not available yet" in err and f"#{PLANNED[verb][0]}" in err
+
+
+def test_bad_input_is_one_line_exit_2_and_debug_shows_the_traceback(tmp_path, fimkit_home):
+    result = run_cli("models", str(tmp_path / "nope.gguf"))
+    assert result.returncode == 2 and "unknown model" in result.stdout
+    from models.test_gguf_meta import write_tiny_gguf
+
+    whole = write_tiny_gguf(tmp_path / "whole.gguf").read_bytes()
+    (tmp_path / "bad.gguf").write_bytes(whole[: len(whole) // 2])  # an interrupted copy
+    result = run_cli("demo", "--model", str(tmp_path / "bad.gguf"))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "truncated GGUF" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_cli("--debug", "demo", "--model", str(tmp_path / "bad.gguf"))
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_unknown_model_name(fimkit_home, capsys):
+    assert main(["demo", "--model", "gpt-7"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'gpt-7'" in err and "gemma-3-270m" in err
+
+
+def test_models_formats_json(capsys):
+    assert main(["models", "--formats", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert table["starcoder"]["prefix"] == "<fim_prefix>"
+
+
+def test_models_lists_the_embedded_model_without_assembling_it(fimkit_home, capsys):
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["name"] == "gemma-3-270m" and rows[0]["source"] == "embedded"
+    assert not (fimkit_home / "models").exists()
+
+
+def test_parser_builds_without_side_effects():
+    assert build_parser().prog == "fimkit"
