@@ -87,3 +87,24 @@ def test_models_lists_the_embedded_model_without_assembling_it(fimkit_home, caps
 
 def test_parser_builds_without_side_effects():
     assert build_parser().prog == "fimkit"
+
+
+def test_unknown_fim_family_is_one_line(capsys):
+    assert main(["demo", "--fim-format", "santa:psm"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown FIM family 'santa'" in err and "starcoder" in err and "\n" not in err
+
+
+def test_missing_package_names_the_extra_to_install(tmp_path, fimkit_home):
+    """A machine without llama-cpp-python: the demo says what to install instead of crashing."""
+    import os
+
+    from models.test_gguf_meta import write_tiny_gguf
+
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "llama_cpp.py").write_text("raise ImportError('blocked for the test')\n")
+    env = dict(os.environ, PYTHONPATH=str(blocker))
+    result = run_cli("demo", "--model", str(write_tiny_gguf(tmp_path / "t.gguf")), env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "pip install 'fimkit[llama]'" in result.stderr

@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", default="gemma-3-270m", help="model reference (default: gemma-3-270m)")
     p.add_argument("--max-tokens", type=int, default=48, help="most tokens to generate (default: 48)")
+    p.add_argument(
+        "--fim-format", metavar="FAMILY:LAYOUT",
+        help="override the detected FIM format, e.g. fimkit:psm or prefix-only (see: fimkit models --formats)",
+    )
     p.set_defaults(func=cmd_demo)
 
     for verb, (issue, what, example) in PLANNED.items():
@@ -196,7 +200,9 @@ def _print_formats(as_json: bool) -> int:
 def cmd_demo(args) -> int:
     from fimkit.demo import DEMO_PREFIX, DEMO_SUFFIX, run_demo
 
-    result = run_demo(args.model, max_tokens=args.max_tokens, progress=_progress(), log=_log)
+    result = run_demo(
+        args.model, max_tokens=args.max_tokens, fim_format=args.fim_format, progress=_progress(), log=_log
+    )
     c = result.completion
     print(f"model:   {result.model_path} ({result.architecture}, {result.quantization})")
     print(f"format:  {result.detection}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from fimkit.formats import FimFormat
 from fimkit.models import DEFAULT_MODEL, resolve_model
 from fimkit.serve.llama_engine import Completion, GenerationConfig, LlamaCppEngine
 
@@ -33,14 +34,20 @@ class DemoResult:
 
 
 def run_demo(model: str = DEFAULT_MODEL, *, max_tokens: int = 48, prefix: str = DEMO_PREFIX,
-             suffix: str = DEMO_SUFFIX, progress: bool = False, log=None) -> DemoResult:
-    """Resolve (assemble) the model, load it in llama.cpp and complete one hole, greedily."""
+             suffix: str = DEMO_SUFFIX, fim_format: str | None = None, progress: bool = False,
+             log=None) -> DemoResult:
+    """Resolve (assemble) the model, load it in llama.cpp and complete one hole, greedily.
+
+    ``fim_format`` overrides detection ("fimkit:psm", "prefix-only"); by default the model's own
+    record, GGUF keys or vocabulary decide.
+    """
+    fmt = FimFormat.parse_spec(fim_format) if fim_format else None
     resolved = resolve_model(model, progress=progress, log=log)
     start = time.perf_counter()
-    engine = LlamaCppEngine(resolved, n_ctx=1024)
+    engine = LlamaCppEngine(resolved, n_ctx=1024, fim_format=fmt)
     load_s = time.perf_counter() - start
     completion = engine.complete(prefix, suffix, GenerationConfig(max_tokens=max_tokens))
     return DemoResult(
         str(resolved.path), engine.info.architecture, engine.info.quantization,
-        engine.info.detection.describe(), load_s, completion,
+        engine.info.detection.describe() if fmt is None else f"{fmt.spec} (given)", load_s, completion,
     )

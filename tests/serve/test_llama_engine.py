@@ -43,3 +43,11 @@ def test_special_strings_in_user_code_stay_text(engine):
 def test_single_line_config_stops_at_newline(engine):
     c = engine.complete("def f(x):\n    return ", "", GenerationConfig(max_tokens=32, single_line=True))
     assert "\n" not in c.raw
+
+
+def test_a_fim_format_the_model_cannot_speak_is_refused(embedded_gguf):
+    from fimkit.errors import FimkitError
+    from fimkit.formats import FimFormat
+
+    with pytest.raises(FimkitError, match="has no token '<\\|fim_prefix\\|>'.*prefix-only"):
+        LlamaCppEngine(resolve_model(str(embedded_gguf)), n_ctx=256, fim_format=FimFormat.parse_spec("fimkit:psm"))

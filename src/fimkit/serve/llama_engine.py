@@ -80,6 +80,19 @@ class LlamaCppEngine:
             n_threads=n_threads or max(1, os.cpu_count() or 1),
             verbose=verbose,
         )
+        self._check_sentinels()
+
+    def _check_sentinels(self) -> None:
+        """A FIM format only works if each structural sentinel is one token of this model."""
+        if not self.fim_format.is_fim:
+            return
+        for s in self.fim_format.family.structural():
+            if len(self.llm.tokenize(s.encode("utf-8"), add_bos=False, special=True)) != 1:
+                raise FimkitError(
+                    f"{self.model.ref} has no token {s!r}, so it cannot be prompted as {self.fim_format.spec}; "
+                    f"its own format is {self.info.detection.describe()}: drop the override, or fine-tune it "
+                    "with FIM tokens first (fimkit train)"
+                )
 
     def tokenize_prompt(self, prompt: str) -> list[int]:
         ids: list[int] = []
