@@ -21,23 +21,24 @@ TINY_CORPUS = [
 ] * 20
 
 
-def build_tiny_tokenizer(family_name: str = "fimkit", vocab_size: int = 400):
-    """A byte-level BPE trained on TINY_CORPUS, wrapped for transformers, with a family's sentinels."""
+def build_tiny_tokenizer(family_name: str | None = "fimkit", vocab_size: int = 400):
+    """A byte-level BPE trained on TINY_CORPUS, wrapped for transformers, with a family's sentinels
+    (none when ``family_name`` is None, like a base model without FIM tokens)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    family = get_family(family_name)
+    sentinels = list(get_family(family_name).sentinels()) if family_name else []
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    specials = ["<pad>", "<bos>", "<eos>", *family.sentinels()]
+    specials = ["<pad>", "<bos>", "<eos>", *sentinels]
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
     tok.train_from_iterator(TINY_CORPUS, trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token="<pad>", bos_token="<bos>", eos_token="<eos>",
-        additional_special_tokens=list(family.sentinels()),
+        additional_special_tokens=sentinels,
     )
 
 
@@ -61,6 +62,15 @@ def build_tiny_model(arch: str, vocab_size: int):
     if arch == "gemma3":
         return Gemma3ForCausalLM(Gemma3TextConfig(head_dim=16, sliding_window=64, **common)).eval()
     raise ValueError(arch)
+
+
+@pytest.fixture(scope="session")
+def tiny_hf_dir(tmp_path_factory):
+    """A saved HF tokenizer without FIM tokens (tokenizer.json + tokenizer_config.json), like a base model."""
+    path = tmp_path_factory.mktemp("tiny-hf")
+    build_tiny_tokenizer(None).save_pretrained(path)
+    (path / "config.json").write_text('{"model_type": "llama", "vocab_size": 400}')
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -18,14 +18,6 @@ from fimkit.errors import FimkitError, NotAvailableYet
 
 # Verbs whose implementation has not landed: (issue, what it will do, how it will be called).
 PLANNED = {
-    "corpus": (3, "build a training corpus from your repositories and code already on disk",
-               "fimkit corpus ~/src/myrepo --output data/corpus.jsonl.zst"),
-    "samples": (3, "write the curated seed samples (Python/JavaScript/SQL) as FIM training examples",
-                "fimkit samples --output data/fim_training.jsonl --count 2000"),
-    "fim": (3, "apply the FIM transform (Dolma-compatible flags, PSM/SPM, char/line/AST spans) to JSON lines",
-            "fimkit fim --inputs data/*.jsonl.zst --output data/fim --fim-rate 0.5 --psm-spm-split 0.5 --seed 1"),
-    "tokenize": (3, "tokenize FIM JSON lines into Dolma-compatible memmaps for training",
-                 "fimkit tokenize -c tokens.yaml"),
     "train": (4, "fine-tune a causal LM for FIM with LoRA (peft), resumable, on CPU or GPU",
               "fimkit train --model gemma-3-270m --data data/fim_training.jsonl --output fim-model-lora"),
     "merge": (4, "merge a LoRA adapter into its base model and check logits parity",
@@ -70,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_dedent("""
             start here:
               fimkit demo                 complete one FIM hole with the embedded model (llama.cpp)
+              fimkit samples -o data/fim_training.jsonl   FIM training examples from the seed code
               fimkit models               list the models fimkit can use without a network
               fimkit models --formats     list the FIM families and layouts fimkit knows
               fimkit VERB --help          what a verb does, with examples
@@ -126,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
+    from fimkit import cli_data
+
+    cli_data.register(sub, _Formatter, _dedent)
+
     for verb, (issue, what, example) in PLANNED.items():
         p = sub.add_parser(
             verb, formatter_class=_Formatter, help=f"{what} [not available yet]",
@@ -140,7 +137,7 @@ def _planned(verb: str, issue: int, what: str):
     def run(args) -> int:
         raise NotAvailableYet(
             f"'fimkit {verb}' is not available yet (it will {what}; issue #{issue}). "
-            "Available now: fimkit models, fimkit demo"
+            "Available now: fimkit models, demo, corpus, samples, fim, tokenize"
         )
 
     return run

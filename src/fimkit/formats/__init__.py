@@ -19,6 +19,7 @@ from fimkit.formats.render import (
     FimFormat,
     FimParseError,
     FimParts,
+    decode_document,
     parse,
     render_prefix_only,
     render_psm,
@@ -32,6 +33,6 @@ from fimkit.formats.sanitize import MARK, Sanitizer
 __all__ = [
     "Detection", "detect_from_gguf", "detect_from_tokenizer", "detect_from_vocab",
     "FIM_LAYOUTS", "LAYOUTS", "LAYOUT_HELP", "FimFamily", "check_layout", "families", "get_family",
-    "load_families", "FimFormat", "FimParseError", "FimParts", "parse", "render_prefix_only",
+    "load_families", "FimFormat", "FimParseError", "FimParts", "decode_document", "parse", "render_prefix_only",
     "render_psm", "render_spm_dolma", "render_spm_paper", "sanitizer_for", "split_specials", "MARK", "Sanitizer",
 ]

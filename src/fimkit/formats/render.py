@@ -48,6 +48,12 @@ def _tail(family: FimFamily, middle: str | None, eot: bool) -> str:
     return _esc(family, middle) + (family.eot if eot else "")
 
 
+def _joined(family: FimFamily, prefix: str, middle: str | None, eot: bool) -> str:
+    if middle is None:
+        return _esc(family, prefix)
+    return _esc(family, prefix + middle) + (family.eot if eot else "")
+
+
 def render_psm(family: FimFamily, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False) -> str:
     """PRE prefix SUF suffix MID [middle [EOT]]."""
     if not family.middle:
@@ -63,9 +69,11 @@ def render_spm_paper(
     family: FimFamily, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False
 ) -> str:
     """PRE SUF suffix MID prefix [middle [EOT]]: typing appends to the end, so the KV cache survives."""
+    # Prefix and middle touch, so they are escaped as one text: a sentinel split across the
+    # boundary ("<|fim_mi" + "ddle|>") must not reappear when they are joined.
     return (
         family.emit("prefix") + family.emit("suffix") + _esc(family, suffix)
-        + family.emit("middle") + _esc(family, prefix) + _tail(family, middle, eot)
+        + family.emit("middle") + _joined(family, prefix, middle, eot)
     )
 
 
@@ -73,6 +81,8 @@ def render_spm_dolma(
     family: FimFamily, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False
 ) -> str:
     """SUF suffix PRE prefix MID [middle [EOT]] (Codestral: the same without MID)."""
+    if not family.middle:  # Codestral: the middle follows the prefix directly
+        return family.emit("suffix") + _esc(family, suffix) + family.emit("prefix") + _joined(family, prefix, middle, eot)
     return (
         family.emit("suffix") + _esc(family, suffix)
         + family.emit("prefix") + _esc(family, prefix)
@@ -135,9 +145,8 @@ class FimFormat:
 
     def render(self, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False) -> str:
         if self.layout == "prefix-only":
-            if self.family is not None:
-                prefix, middle = _esc(self.family, prefix), None if middle is None else _esc(self.family, middle)
-            return render_prefix_only(prefix, middle)
+            text = render_prefix_only(prefix, middle)
+            return _esc(self.family, text) if self.family is not None else text
         return _RENDERERS[self.layout](self.family, prefix, suffix, middle, eot=eot)
 
     def parse(self, text: str, *, prefix_len: int | None = None) -> FimParts:
@@ -221,3 +230,23 @@ def split_specials(text: str, family: FimFamily | None) -> list[tuple[str, bool]
         if piece:
             out.append((piece, i % 2 == 1))
     return out
+
+
+def decode_document(text: str, family: FimFamily) -> str:
+    """The exact original of a FIM-transformed document, file by file (files are split on the
+    family's file separator). Works for every layout without being told which: a PSM string with an
+    empty prefix and a paper-SPM string both start PRE SUF, and both decode as middle + suffix."""
+    if family.file_sep and family.file_sep in text:
+        return family.file_sep.join(_decode_file(part, family) for part in text.split(family.file_sep))
+    return _decode_file(text, family)
+
+
+def _decode_file(text: str, family: FimFamily) -> str:
+    pre, suf = family.emit("prefix"), family.emit("suffix")
+    if text.startswith(pre):
+        layout = "spm-paper" if text.startswith(suf, len(pre)) else "psm"
+    elif text.startswith(suf):
+        layout = "spm-dolma"
+    else:
+        return Sanitizer.unescape(text)
+    return parse(text, family, layout).document

@@ -1,8 +1,7 @@
 """Ordered map implemented as a skip list.
 
-Skip lists give expected O(log n) search/insert/delete like balanced trees
-but with far simpler code: each node is promoted to higher "express lanes"
-with probability P, and searches drop down a lane when they overshoot.
+Expected O(log n) search/insert/delete like a balanced tree, with simpler
+code: each node is promoted to a higher "express lane" with probability P.
 """
 import random
 
@@ -14,8 +13,7 @@ class _Node:
     __slots__ = ("key", "value", "forward")
 
     def __init__(self, key, value, level):
-        self.key = key
-        self.value = value
+        self.key, self.value = key, value
         self.forward = [None] * level
 
 
@@ -43,10 +41,8 @@ class SkipList:
         return update
 
     def get(self, key, default=None):
-        candidate = self._find_predecessors(key)[0].forward[0]
-        if candidate is not None and candidate.key == key:
-            return candidate.value
-        return default
+        node = self._find_predecessors(key)[0].forward[0]
+        return node.value if node is not None and node.key == key else default
 
     def insert(self, key, value):
         update = self._find_predecessors(key)
@@ -55,8 +51,7 @@ class SkipList:
             nxt.value = value
             return
         lvl = self._random_level()
-        # Levels above the current maximum start from the head sentinel,
-        # which _find_predecessors already put in ``update``.
+        # update[] defaults to the head sentinel for levels above self._level.
         self._level = max(self._level, lvl)
         node = _Node(key, value, lvl)
         for i in range(lvl):

@@ -2,6 +2,7 @@
 import argparse
 import csv
 import json
+import math
 import sys
 from typing import Any, Iterable, TextIO
 
@@ -20,12 +21,17 @@ def infer(value: str) -> Any:
     if lowered in _FALSE:
         return False
     # Leading zeros usually mean an identifier (zip code, SKU), so keep them as text.
-    if text.isdigit() and not (len(text) > 1 and text.startswith("0")):
-        return int(text)
-    try:
-        return float(text)
-    except ValueError:
+    digits = text.lstrip("+-")
+    if len(digits) > 1 and digits.startswith("0") and digits.isdigit():
         return text
+    for cast in (int, float):
+        try:
+            number = cast(text)
+        except ValueError:
+            continue
+        # float() also accepts "nan" and "inf", which are almost always real words.
+        return number if math.isfinite(number) else text
+    return text
 
 
 def rows_to_records(rows: Iterable[dict[str, str]], typed: bool) -> list[dict[str, Any]]:

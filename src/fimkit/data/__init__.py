@@ -1,0 +1,1 @@
+"""Training data: corpus building, seed samples, the FIM transform, tokenization to memmaps."""
