@@ -12,10 +12,11 @@ with ``strict``), and outputs that appear only when complete.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from fimkit.data.jsonl import SUFFIXES, BadRecordError, dumps, is_jsonl, open_text, read_lines, write_jsonl
+from fimkit.data.jsonl import SUFFIXES, BadRecordError, is_jsonl, read_lines, write_jsonl
+from fimkit.data.parallel import run_jobs
 from fimkit.data.spans import SPANS, choose_span
 from fimkit.errors import FimkitError
 from fimkit.formats import FimFamily, FimFormat, get_family, sanitizer_for
@@ -112,12 +113,15 @@ class FimTransformer:
 
     def transform_text(self, text: str, rng: random.Random, language: str | None = None,
                        stats: TransformStats | None = None) -> str:
+        # One scan of the whole document decides whether any part can hold a sentinel or a mark;
+        # the file separator is a sentinel too, so a clean document is a single file.
+        dirty = self.sanitizer.needs_escape(text)
         sep = self.family.file_sep
-        parts = text.split(sep) if sep else [text]
-        out = [self._transform_file(part, rng, language, stats) for part in parts]
+        parts = text.split(sep) if sep and dirty else [text]
+        out = [self._transform_file(part, rng, language, stats, dirty) for part in parts]
         return sep.join(out) if sep else out[0]
 
-    def _transform_file(self, text: str, rng: random.Random, language: str | None, stats) -> str:
+    def _transform_file(self, text: str, rng: random.Random, language: str | None, stats, dirty: bool) -> str:
         cfg = self.config
         if stats is not None:
             stats.files_seen += 1
@@ -125,7 +129,7 @@ class FimTransformer:
         do_fim = rng.random() < cfg.fim_rate
         use_psm = rng.random() < cfg.psm_spm_split
         if not do_fim or len(text) < cfg.min_chars:
-            return self.sanitizer.escape(text)
+            return self.sanitizer.escape(text) if dirty else text
         start, end = choose_span(cfg.span, text, rng, language)
         prefix, middle, suffix = text[:start], text[start:end], text[end:]
         if stats is not None:
@@ -135,12 +139,13 @@ class FimTransformer:
             else:
                 stats.spm += 1
         fmt = self.psm if use_psm else self.spm
-        return fmt.render(prefix, suffix, middle, eot=cfg.eot)
+        return fmt.render(prefix, suffix, middle, eot=cfg.eot, sanitize=dirty)
 
 
-def record_rng(seed: int, source: str, line: int) -> random.Random:
-    """Each record's own RNG: independent of how files are spread over processes."""
-    return random.Random(f"{seed}\x00{source}\x00{line}")
+def file_rng(seed: int, source: str) -> random.Random:
+    """One RNG per input file, seeded by the seed and the file's path under the inputs: a file is
+    always transformed whole by one process, so the output does not depend on the process count."""
+    return random.Random(f"{seed}\x00{source}")
 
 
 def transform_file(src: str | Path, dst: str | Path, config: FimTransformConfig, *, source_key: str,
@@ -149,9 +154,10 @@ def transform_file(src: str | Path, dst: str | Path, config: FimTransformConfig,
     transformer = FimTransformer(config)
     stats = TransformStats()
     tf, lf = config.text_field, config.language_field
+    rng = file_rng(config.seed, source_key)
+    stats.bytes_in = Path(src).stat().st_size
     with write_jsonl(dst) as write:
         for line in read_lines(src):
-            stats.bytes_in += len(line.raw.encode("utf-8"))
             record, error = line.record, line.error
             if record is not None and not isinstance(record.get(tf), str):
                 error = f"field '{tf}' is missing or not a string"
@@ -160,7 +166,6 @@ def transform_file(src: str | Path, dst: str | Path, config: FimTransformConfig,
                     raise BadRecordError(src, line.number, error + " (run without --strict to skip bad lines)")
                 stats.bad_lines.append((str(src), line.number, error))
                 continue
-            rng = record_rng(config.seed, source_key, line.number)
             language = record.get(lf) if isinstance(record.get(lf), str) else None
             record[tf] = transformer.transform_text(record[tf], rng, language, stats)
             stats.records += 1
@@ -211,27 +216,9 @@ def run_fim(inputs: list[str], output: str | Path, config: FimTransformConfig, *
     total = TransformStats()
     sizes = {str(src): src.stat().st_size for src, _ in files}
     with tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="fim", disable=not progress) as bar:
-        if processes <= 1 or len(jobs) == 1:
-            results = map(_run_one, jobs)
-        else:
-            import multiprocessing
-
-            pool = multiprocessing.get_context("fork").Pool(min(processes, len(jobs)))
-            results = pool.imap(_run_one, jobs)
-        try:
-            for job, stats in zip(jobs, results):
-                total.merge(stats)
-                bar.update(sizes[str(job[0])])
-                bar.set_postfix(records=total.records, bad=len(total.bad_lines))
-        finally:
-            if processes > 1 and len(jobs) > 1:
-                pool.terminate()
+        for index, stats in run_jobs(_run_one, jobs, processes):
+            total.merge(stats)
+            bar.update(sizes[str(jobs[index][0])])
+            bar.set_postfix(records=total.records, bad=len(total.bad_lines))
+    total.bad_lines.sort()
     return total
-
-
-def config_dict(config: FimTransformConfig) -> dict:
-    return asdict(config)
-
-
-__all__ = ["FimTransformConfig", "FimTransformer", "TransformStats", "transform_file", "record_rng",
-           "config_dict", "discover_inputs", "run_fim", "dumps", "open_text"]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from fimkit.data.fim import discover_inputs
 from fimkit.data.jsonl import BadRecordError, atomic_output, read_lines
+from fimkit.data.parallel import run_jobs
 from fimkit.errors import FimkitError
 
 
@@ -209,22 +210,11 @@ def run_tokenize(config: TokenizeConfig, *, progress: bool = False) -> TokenizeS
     jobs = [(src, i, config, str(dest), dtype) for i, (src, _) in enumerate(files)]
     total = TokenizeStats()
     with tqdm(total=len(jobs), unit=" files", desc="tokenize", disable=not progress) as bar:
-        if config.processes <= 1 or len(jobs) == 1:
-            results = map(_tokenize_file, jobs)
-            pool = None
-        else:
-            import multiprocessing
-
-            pool = multiprocessing.get_context("fork").Pool(min(config.processes, len(jobs)))
-            results = pool.imap(_tokenize_file, jobs)
-        try:
-            for stats in results:
-                total.merge(stats)
-                bar.update(1)
-                bar.set_postfix(tokens=total.tokens)
-        finally:
-            if pool is not None:
-                pool.terminate()
+        for _, stats in run_jobs(_tokenize_file, jobs, config.processes):
+            total.merge(stats)
+            bar.update(1)
+            bar.set_postfix(tokens=total.tokens)
+    total.bad_lines.sort()
     meta = {
         "dtype": dtype, "vocab_size": tok.vocab_size, "tokenizer": config.tokenizer.name_or_path,
         "fim_family": config.fim_family, "added_tokens": tok.added,

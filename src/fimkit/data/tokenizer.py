@@ -96,12 +96,31 @@ def _special_ids_from_hf(path: Path, tok) -> tuple[int | None, int | None, int |
     return tid("bos_token"), tid("eos_token"), tid("pad_token")
 
 
+_LOADED: dict[tuple, FimTokenizer] = {}
+
+
 def load_tokenizer(model: str, family: FimFamily | str | None = "fimkit", *, add_fim_tokens: bool = True) -> FimTokenizer:
-    """A FIM-ready tokenizer for ``model`` (see the module docstring). ``family=None``: plain text only."""
-    tokenizers = require("tokenizers", extra="data", purpose="tokenization")
+    """A FIM-ready tokenizer for ``model`` (see the module docstring). ``family=None``: plain text only.
+
+    Loaded once per process (and inherited by forked workers): loading Gemma's 262k-token
+    vocabulary costs about a second, as much as tokenizing several megabytes.
+    """
     if isinstance(family, str):
         family = get_family(family)
     resolved = resolve_model(model)
+    target = resolved.path / "tokenizer.json" if resolved.kind == "hf" else resolved.path
+    try:
+        stamp = target.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    key = (str(target.resolve()), stamp, family, add_fim_tokens)
+    if key not in _LOADED:
+        _LOADED[key] = _load(model, resolved, family, add_fim_tokens)
+    return _LOADED[key]
+
+
+def _load(model: str, resolved, family: FimFamily | None, add_fim_tokens: bool) -> FimTokenizer:
+    tokenizers = require("tokenizers", extra="data", purpose="tokenization")
     if resolved.kind == "hf":
         tj = resolved.path / "tokenizer.json"
         if not tj.is_file():

@@ -38,55 +38,63 @@ def sanitizer_for(family: FimFamily) -> Sanitizer:
     return Sanitizer(family.sentinels())
 
 
-def _esc(family: FimFamily, text: str) -> str:
-    return sanitizer_for(family).escape(text)
+def _esc(family: FimFamily, text: str, sanitize: bool = True) -> str:
+    return sanitizer_for(family).escape(text) if sanitize else text
 
 
-def _tail(family: FimFamily, middle: str | None, eot: bool) -> str:
+def _tail(family: FimFamily, middle: str | None, eot: bool, sanitize: bool) -> str:
     if middle is None:
         return ""
-    return _esc(family, middle) + (family.eot if eot else "")
+    return _esc(family, middle, sanitize) + (family.eot if eot else "")
 
 
-def _joined(family: FimFamily, prefix: str, middle: str | None, eot: bool) -> str:
+def _joined(family: FimFamily, prefix: str, middle: str | None, eot: bool, sanitize: bool) -> str:
     if middle is None:
-        return _esc(family, prefix)
-    return _esc(family, prefix + middle) + (family.eot if eot else "")
+        return _esc(family, prefix, sanitize)
+    return _esc(family, prefix + middle, sanitize) + (family.eot if eot else "")
 
 
-def render_psm(family: FimFamily, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False) -> str:
-    """PRE prefix SUF suffix MID [middle [EOT]]."""
+def render_psm(family: FimFamily, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False,
+               sanitize: bool = True) -> str:
+    """PRE prefix SUF suffix MID [middle [EOT]].
+
+    ``sanitize=False`` is for callers that already know the text holds no sentinel and no U+2060
+    (``Sanitizer.needs_escape`` was False for the whole document): it saves rescanning each part.
+    """
     if not family.middle:
         raise UnknownFormatError(f"FIM family '{family.name}' has no middle sentinel, so it cannot render psm")
     return (
-        family.emit("prefix") + _esc(family, prefix)
-        + family.emit("suffix") + _esc(family, suffix)
-        + family.emit("middle") + _tail(family, middle, eot)
+        family.emit("prefix") + _esc(family, prefix, sanitize)
+        + family.emit("suffix") + _esc(family, suffix, sanitize)
+        + family.emit("middle") + _tail(family, middle, eot, sanitize)
     )
 
 
 def render_spm_paper(
-    family: FimFamily, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False
+    family: FimFamily, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False,
+    sanitize: bool = True,
 ) -> str:
     """PRE SUF suffix MID prefix [middle [EOT]]: typing appends to the end, so the KV cache survives."""
     # Prefix and middle touch, so they are escaped as one text: a sentinel split across the
     # boundary ("<|fim_mi" + "ddle|>") must not reappear when they are joined.
     return (
-        family.emit("prefix") + family.emit("suffix") + _esc(family, suffix)
-        + family.emit("middle") + _joined(family, prefix, middle, eot)
+        family.emit("prefix") + family.emit("suffix") + _esc(family, suffix, sanitize)
+        + family.emit("middle") + _joined(family, prefix, middle, eot, sanitize)
     )
 
 
 def render_spm_dolma(
-    family: FimFamily, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False
+    family: FimFamily, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False,
+    sanitize: bool = True,
 ) -> str:
     """SUF suffix PRE prefix MID [middle [EOT]] (Codestral: the same without MID)."""
     if not family.middle:  # Codestral: the middle follows the prefix directly
-        return family.emit("suffix") + _esc(family, suffix) + family.emit("prefix") + _joined(family, prefix, middle, eot)
+        return (family.emit("suffix") + _esc(family, suffix, sanitize) + family.emit("prefix")
+                + _joined(family, prefix, middle, eot, sanitize))
     return (
-        family.emit("suffix") + _esc(family, suffix)
-        + family.emit("prefix") + _esc(family, prefix)
-        + family.emit("middle") + _tail(family, middle, eot)
+        family.emit("suffix") + _esc(family, suffix, sanitize)
+        + family.emit("prefix") + _esc(family, prefix, sanitize)
+        + family.emit("middle") + _tail(family, middle, eot, sanitize)
     )
 
 
@@ -143,11 +151,12 @@ class FimFormat:
     def is_fim(self) -> bool:
         return self.layout != "prefix-only"
 
-    def render(self, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False) -> str:
+    def render(self, prefix: str, suffix: str, middle: str | None = None, *, eot: bool = False,
+               sanitize: bool = True) -> str:
         if self.layout == "prefix-only":
             text = render_prefix_only(prefix, middle)
-            return _esc(self.family, text) if self.family is not None else text
-        return _RENDERERS[self.layout](self.family, prefix, suffix, middle, eot=eot)
+            return _esc(self.family, text, sanitize) if self.family is not None else text
+        return _RENDERERS[self.layout](self.family, prefix, suffix, middle, eot=eot, sanitize=sanitize)
 
     def parse(self, text: str, *, prefix_len: int | None = None) -> FimParts:
         if self.layout == "prefix-only":
