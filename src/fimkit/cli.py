@@ -207,16 +207,18 @@ def cmd_demo(args) -> int:
     print(DEMO_PREFIX, end="")
     print("\u2588", end="")  # the cursor
     print("\n--- middle (generated) " + "-" * 38)
-    print(c.middle)
+    print(c.text)
     print("--- suffix " + "-" * 50)
     print(DEMO_SUFFIX.strip("\n"))
     print("-" * 61)
+    st = c.stats
+    rate = (st.predicted_tokens - 1) / (st.predicted_ms / 1000) if st.predicted_tokens > 1 and st.predicted_ms else 0
     print(
-        f"timing:  load {result.load_s:.2f} s; prompt {c.prompt_tokens} tokens, first token after "
-        f"{c.prompt_ms:.0f} ms; {c.completion_tokens} tokens in {c.total_ms:.0f} ms "
-        f"({c.tokens_per_second:.0f} tokens/s); stop: {c.finish_reason}"
+        f"timing:  load {result.load_s:.2f} s; prompt {st.prompt_tokens} tokens, first token after "
+        f"{st.prompt_ms:.0f} ms; {st.predicted_tokens} tokens in {st.prompt_ms + st.predicted_ms:.0f} ms "
+        f"({rate:.0f} tokens/s); stopped by: {c.stop_type}"
     )
-    return 0 if c.middle.strip() else 1
+    return 0 if c.text.strip() else 1
 
 
 def main(argv: list[str] | None = None) -> int:

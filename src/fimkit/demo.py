@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from fimkit.formats import FimFormat
 from fimkit.models import DEFAULT_MODEL, resolve_model
-from fimkit.serve.llama_engine import Completion, GenerationConfig, LlamaCppEngine
+from fimkit.serve.complete import run_completion
+from fimkit.serve.engine import CompletionRequest, CompletionResult, SamplingParams
+from fimkit.serve.llama_engine import LlamaCppEngine
 
 # A hole in the middle of a function: the suffix (the call below) must not be written again.
 DEMO_PREFIX = '''def fibonacci(n: int) -> int:
@@ -30,7 +32,7 @@ class DemoResult:
     quantization: str | None
     detection: str
     load_s: float
-    completion: Completion
+    completion: CompletionResult
 
 
 def run_demo(model: str = DEFAULT_MODEL, *, max_tokens: int = 48, prefix: str = DEMO_PREFIX,
@@ -46,7 +48,9 @@ def run_demo(model: str = DEFAULT_MODEL, *, max_tokens: int = 48, prefix: str = 
     start = time.perf_counter()
     engine = LlamaCppEngine(resolved, n_ctx=1024, fim_format=fmt)
     load_s = time.perf_counter() - start
-    completion = engine.complete(prefix, suffix, GenerationConfig(max_tokens=max_tokens))
+    completion = run_completion(
+        engine, CompletionRequest(prefix, suffix, sampling=SamplingParams(max_tokens=max_tokens), language="python")
+    )
     return DemoResult(
         str(resolved.path), engine.info.architecture, engine.info.quantization,
         engine.info.detection.describe() if fmt is None else f"{fmt.spec} (given)", load_s, completion,

@@ -68,3 +68,15 @@ def test_bad_inputs(tmp_path):
     with pytest.raises(FimkitError, match="unknown language"):
         build_corpus([str(tmp_path)], tmp_path / "o.jsonl", CorpusConfig(languages=("klingon",)))
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_cli_corpus(tmp_path, capsys):
+    from fimkit.cli import main
+
+    root = tmp_path / "repo"
+    _tree(root)
+    out = tmp_path / "c.jsonl.zst"
+    assert main(["corpus", str(root), "--output", str(out), "--languages", "python,sql"]) == 0
+    msg = capsys.readouterr().out
+    assert "2 files" in msg and "near duplicate 1" in msg
+    assert sorted(ln.record["language"] for ln in read_lines(out)) == ["python", "sql"]

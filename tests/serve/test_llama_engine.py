@@ -1,10 +1,16 @@
 """The real embedded Gemma-3-270m through llama.cpp (integration: assembles ~250 MB once)."""
 
+import threading
+
 import pytest
 
 from fimkit.demo import DEMO_PREFIX, DEMO_SUFFIX
+from fimkit.errors import FimkitError
+from fimkit.formats import FimFormat
 from fimkit.models import resolve_model
-from fimkit.serve.llama_engine import GenerationConfig, LlamaCppEngine
+from fimkit.serve.complete import run_completion
+from fimkit.serve.engine import CompletionRequest, SamplingParams
+from fimkit.serve.llama_engine import LlamaCppEngine
 
 pytestmark = pytest.mark.integration
 
@@ -21,17 +27,22 @@ def test_embedded_model_is_served_prefix_only(engine):
 
 
 def test_completes_the_demo_hole_without_rewriting_the_suffix(engine):
-    c = engine.complete(DEMO_PREFIX, DEMO_SUFFIX, GenerationConfig(max_tokens=32))
-    assert c.middle.strip(), c
-    assert "__main__" not in c.middle and "\n" not in c.middle.strip()
-    assert "fibonacci(" in c.middle  # the recursive call, as a base model writes it
-    assert 0 < c.prompt_ms <= c.total_ms and c.completion_tokens > 0
+    r = run_completion(engine, CompletionRequest(DEMO_PREFIX, DEMO_SUFFIX, sampling=SamplingParams(max_tokens=32), language="python"))
+    assert r.text.strip() and "__main__" not in r.text and "\n" not in r.text
+    assert "fibonacci(" in r.text  # the recursive call, as a base model writes it
+    assert 0 < r.stats.prompt_ms and r.stats.predicted_tokens > 0
+    assert r.logprobs and all(lp <= 0 for lp in r.logprobs) and r.mean_logprob is not None
 
 
-def test_greedy_is_deterministic(engine):
-    a = engine.complete("import os\n\npath = os.path.", "\n", GenerationConfig(max_tokens=8))
-    b = engine.complete("import os\n\npath = os.path.", "\n", GenerationConfig(max_tokens=8))
+def test_greedy_is_deterministic_and_the_cache_is_reused(engine):
+    req = CompletionRequest("import os\n\npath = os.path.", "\n", sampling=SamplingParams(max_tokens=8))
+    a = run_completion(engine, req)
+    b = run_completion(engine, req)
     assert a.raw == b.raw
+    # The same prompt again: everything but the last token comes from the KV cache.
+    assert b.stats.cached_tokens >= b.stats.prompt_tokens - 1
+    typed = run_completion(engine, CompletionRequest("import os\n\npath = os.path.jo", "\n", sampling=SamplingParams(max_tokens=8)))
+    assert typed.stats.cached_tokens >= a.stats.prompt_tokens - 2  # typing appends: the prefix is reused
 
 
 def test_special_strings_in_user_code_stay_text(engine):
@@ -40,14 +51,22 @@ def test_special_strings_in_user_code_stay_text(engine):
     assert ids[0] == bos and bos not in ids[1:] and eos not in ids
 
 
-def test_single_line_config_stops_at_newline(engine):
-    c = engine.complete("def f(x):\n    return ", "", GenerationConfig(max_tokens=32, single_line=True))
-    assert "\n" not in c.raw
+def test_cancellation_stops_within_one_token(engine):
+    cancel = threading.Event()
+    seen = []
+
+    def on_delta(text):
+        seen.append(text)
+
+    stream = engine.stream("def long_function():\n", SamplingParams(max_tokens=64), cancel)
+    n = 0
+    for _ in stream:
+        n += 1
+        if n == 3:
+            cancel.set()
+    assert n == 3 and engine.last_stats.predicted_tokens == 3
 
 
 def test_a_fim_format_the_model_cannot_speak_is_refused(embedded_gguf):
-    from fimkit.errors import FimkitError
-    from fimkit.formats import FimFormat
-
     with pytest.raises(FimkitError, match="has no token '<\\|fim_prefix\\|>'.*prefix-only"):
         LlamaCppEngine(resolve_model(str(embedded_gguf)), n_ctx=256, fim_format=FimFormat.parse_spec("fimkit:psm"))

@@ -28,12 +28,16 @@ from fimkit.errors import FimkitError
 
 @dataclass(frozen=True)
 class TokenizerSection:
+    """Dolma's ``tokenizer`` block. ``segment_before_tokenization`` and ``encode_special_tokens`` are
+    accepted so Dolma configs load unchanged; they change nothing here: documents are encoded whole,
+    in batches, and user text is always encoded as text."""
+
     name_or_path: str = "gemma-3-270m"
     bos_token_id: int | None = None
     eos_token_id: int | None = None
     pad_token_id: int | None = None
     segment_before_tokenization: bool = False
-    encode_special_tokens: bool = False  # accepted for Dolma configs; fimkit always treats user text as text
+    encode_special_tokens: bool = False
 
 
 @dataclass(frozen=True)

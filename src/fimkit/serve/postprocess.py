@@ -1,18 +1,31 @@
-"""Post-processing of a generated middle: pure functions, each one rule.
+"""Post-processing of a generated middle: small pure functions, one rule each.
 
-A base model served prefix-only does not know the suffix exists and will happily write
-it again; these rules cut the middle where it starts repeating the suffix and keep a
-single line when the cursor has text to its right.
+Line 0 of a middle is the rest of the cursor's line; later lines are new lines. The rules
+follow what Tabby, Continue and llama.vscode do (fim-facts section 6), plus two they lack:
+the confidence gate and the parse check (see ``fimkit.serve.checks``).
 """
 
 from __future__ import annotations
 
+import re
 from difflib import SequenceMatcher
 
 
 def cursor_mid_line(suffix: str) -> bool:
     """True when text remains right of the cursor on its line."""
     return bool(suffix.split("\n", 1)[0].strip())
+
+
+def indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def similar(a: str, b: str, threshold: float) -> bool:
+    """Lines are the same up to a similarity ratio (difflib, 0..1) at or above ``threshold``."""
+    a, b = a.strip(), b.strip()
+    if not a or not b:
+        return False
+    return a == b or SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold
 
 
 def keep_single_line(middle: str, suffix: str) -> str:
@@ -22,39 +35,59 @@ def keep_single_line(middle: str, suffix: str) -> str:
     return middle
 
 
-def _similar(a: str, b: str, threshold: float) -> bool:
-    a, b = a.strip(), b.strip()
-    if not a or not b:
+def drop_retyped_rest_of_line(line0: str, suffix: str) -> str:
+    """A model that re-types the text right of the cursor ("10))" before "))") loses the copy."""
+    rest = suffix.split("\n", 1)[0]
+    if rest.strip() and line0.endswith(rest):
+        return line0[: len(line0) - len(rest)]
+    return line0
+
+
+def first_suffix_line(suffix: str) -> str | None:
+    """The first non-blank line after the cursor's line (or the cursor's line when it is empty there)."""
+    lines = suffix.split("\n")
+    candidates = lines[1:] if cursor_mid_line(suffix) else lines
+    return next((ln for ln in candidates if ln.strip()), None)
+
+
+def repeats_suffix(line: str, suffix: str, threshold: float = 0.8) -> bool:
+    """A new line that matches the suffix's first non-blank line: the model started writing the suffix."""
+    target = first_suffix_line(suffix)
+    return target is not None and similar(line, target, threshold)
+
+
+def leaves_scope(line: str, prefix: str) -> bool:
+    """A non-blank new line indented less than the cursor's line: the block the cursor is in ended."""
+    cursor_line = prefix.rsplit("\n", 1)[-1]
+    if not cursor_line.strip():
         return False
-    return a == b or SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold
+    return bool(line.strip()) and indent_of(line) < indent_of(cursor_line)
 
 
-def cut_at_suffix_overlap(middle: str, suffix: str, threshold: float = 0.8) -> str:
-    """Cut the middle where it starts writing the suffix again.
+def below_n_indent(line: str, n_indent: int | None) -> bool:
+    """llama.cpp's n_indent: stop at a new line indented less than ``n_indent`` columns."""
+    return n_indent is not None and n_indent > 0 and bool(line.strip()) and indent_of(line) < n_indent
 
-    Mid-line: drop a re-typed copy of the text right of the cursor from the end of the line.
-    End of line: cut before the first generated line (after the cursor's own) that matches the
-    suffix's first non-blank line (similarity ratio >= threshold), with the blank lines before it.
-    """
-    if not middle or not suffix.strip():
-        return middle
-    rest_of_line = suffix.split("\n", 1)[0]
-    lines = middle.split("\n")
-    if rest_of_line.strip():
-        head = lines[0]
-        if head.endswith(rest_of_line):
-            lines[0] = head[: len(head) - len(rest_of_line)]
-        return "\n".join(lines)
-    target = next(ln for ln in suffix.split("\n") if ln.strip())
-    for i in range(1, len(lines)):
-        if _similar(lines[i], target, threshold):
-            kept = lines[:i]
-            while len(kept) > 1 and not kept[-1].strip():
-                kept.pop()
-            text = "\n".join(kept)
-            # The suffix already starts with the newline that ends the cursor's line.
-            return text if suffix.startswith("\n") else text + "\n"
-    return middle
+
+def repeats_previous(lines: list[str], block: int = 4) -> bool:
+    """The last line(s) repeat the ones just before them: a line, or a block of up to ``block`` lines."""
+    for k in range(1, block + 1):
+        if len(lines) >= 2 * k:
+            tail, before = lines[-k:], lines[-2 * k : -k]
+            if any(ln.strip() for ln in tail) and [ln.strip() for ln in tail] == [ln.strip() for ln in before]:
+                return True
+    return False
+
+
+_CHAR_RUN = re.compile(r"(.{1,4}?)\1{7,}$")
+
+
+def cut_char_repeats(line: str) -> tuple[str, bool]:
+    """Cut a unit repeated 8+ times at the end of a line (")))))))))", "0, 0, 0, ..."); True if cut."""
+    m = _CHAR_RUN.search(line)
+    if not m:
+        return line, False
+    return line[: m.start()] + m.group(1), True
 
 
 def hold_trailing_blanks(prefix: str) -> tuple[str, str]:
@@ -76,28 +109,21 @@ def heal_leading_blanks(middle: str, held: str) -> str:
     return middle.lstrip(" \t")
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
+def tidy_end(middle: str, suffix: str) -> str:
+    """Trailing-whitespace rules: no spaces at line ends, no blank lines at the end, and no final
+    newline when the suffix already starts with one (or the cursor is mid-line)."""
+    lines = [ln.rstrip(" \t") for ln in middle.split("\n")]
+    text = "\n".join(lines)
+    if suffix.startswith("\n") or cursor_mid_line(suffix) or not suffix:
+        return text.rstrip("\n")
+    stripped = text.rstrip("\n")
+    return stripped + ("\n" if text.endswith("\n") else "")
 
 
-def cut_at_scope_end(middle: str, prefix: str) -> str:
-    """Stop at the first generated line indented less than the cursor's line (the block ended)."""
-    cursor_line = prefix.rsplit("\n", 1)[-1]
-    if not cursor_line.strip():
-        return middle
-    floor = _indent(cursor_line)
-    lines = middle.split("\n")
-    for i in range(1, len(lines)):
-        if lines[i].strip() and _indent(lines[i]) < floor:
-            kept = lines[:i]
-            while len(kept) > 1 and not kept[-1].strip():
-                kept.pop()
-            return "\n".join(kept)
-    return middle
-
-
-def postprocess(middle: str, prefix: str, suffix: str, *, overlap_threshold: float = 0.8) -> str:
-    """The rules a completion needs to respect the code around it, in order."""
-    middle = keep_single_line(middle, suffix)
-    middle = cut_at_scope_end(middle, prefix)
-    return cut_at_suffix_overlap(middle, suffix, overlap_threshold)
+def is_useless(middle: str, prefix: str) -> bool:
+    """Blank, or only the line above again."""
+    if not middle.strip():
+        return True
+    lines = prefix.split("\n")
+    cursor_line, above = lines[-1], (lines[-2] if len(lines) >= 2 else "")
+    return "\n" not in middle.strip() and bool(above.strip()) and (cursor_line + middle).strip() == above.strip()

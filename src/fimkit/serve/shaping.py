@@ -1,0 +1,181 @@
+"""Turning a stream of generated tokens into the middle an editor shows, line by line.
+
+The same object serves streaming and non-streaming requests, so both return the same text:
+a line is judged once it is complete (the line rules of ``postprocess``), and accepted lines
+are released once the buffer with everything accepted so far parses no worse than the best seen
+so far (the buffer without the middle, then each release) 
+it (the parse check: a line that opens a block is held until a later line closes it, and
+held lines are dropped if generation ends first). A line whose tokens' mean log-probability
+is under the confidence threshold ends the completion; on the first line, that means no
+completion at all (with the reason). Released text never ends in blank lines or spaces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fimkit.serve import postprocess as pp
+from fimkit.serve.checks import error_count, mean_logprob
+
+
+@dataclass(frozen=True)
+class ShapeConfig:
+    """Post-processing settings of one request.
+
+    single_line: True/False forces; None means automatic (single line when text is right of the cursor).
+    n_indent: llama.cpp's rule: stop at a new line indented less than this many columns.
+    overlap_threshold: similarity (0..1) at which a generated line counts as the suffix's next line.
+    min_mean_logprob: confidence gate; lines whose tokens average below it end the completion.
+    parse_check: release only what parses no worse than the buffer did (needs a tree-sitter grammar).
+    language: language of the buffer for the parse check (python, javascript, typescript, sql).
+    """
+
+    single_line: bool | None = None
+    n_indent: int | None = None
+    overlap_threshold: float = 0.8
+    min_mean_logprob: float | None = None
+    parse_check: bool = True
+    language: str | None = None
+
+
+@dataclass
+class Shaped:
+    text: str
+    stop_reason: str | None  # why shaping ended the middle ("suffix", "scope", "single_line", ...)
+    gated: str | None  # the confidence gate's reason when it hid the completion
+    mean_logprob: float | None
+    trimmed_by_parse: bool = False
+
+
+@dataclass
+class Shaper:
+    prefix: str
+    suffix: str
+    config: ShapeConfig = field(default_factory=ShapeConfig)
+    held_blanks: str = ""
+
+    def __post_init__(self):
+        self.raw = ""  # generated text so far, leading blanks healed
+        self._unhealed = ""  # text waiting until the held blanks can be matched
+        self._healed = not self.held_blanks
+        self.token_ends: list[tuple[int, float | None]] = []  # (end offset in raw, logprob)
+        self.pos = 0  # offset in raw where the next unjudged line starts
+        self.accepted: list[str] = []
+        self.released = 0
+        self.sent = ""
+        self.stop_reason: str | None = None
+        self.gated: str | None = None
+        self.trimmed = False
+        self.single = self.config.single_line if self.config.single_line is not None else pp.cursor_mid_line(self.suffix)
+        self._baseline = (
+            error_count(self.prefix + self.suffix, self.config.language)
+            if self.config.parse_check and self.config.language else None
+        )
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop_reason is not None or self.gated is not None
+
+    def feed(self, text: str, logprob: float | None = None) -> tuple[str, bool]:
+        """Add one token's text. Returns (text newly safe to show, whether generation should stop)."""
+        if self.stopped:
+            return "", True
+        if not self._healed:
+            self._unhealed += text
+            if len(self._unhealed) < len(self.held_blanks) and not self._unhealed.strip():
+                self.token_ends.append((len(self.raw), logprob))
+                return "", False
+            text, self._healed = pp.heal_leading_blanks(self._unhealed, self.held_blanks), True
+        self.raw += text
+        self.token_ends.append((len(self.raw), logprob))
+        while not self.stopped:
+            nl = self.raw.find("\n", self.pos)
+            if nl < 0:
+                break
+            self._judge(self.pos, nl, complete=True)
+            self.pos = nl + 1
+        return self._release(), self.stopped
+
+    def finish(self) -> tuple[str, Shaped]:
+        """End of generation: judge the last partial line, release what is clean. Returns (last delta, result)."""
+        if not self._healed:
+            self.raw += pp.heal_leading_blanks(self._unhealed, self.held_blanks)
+            self._healed = True
+        if not self.stopped and (self.pos < len(self.raw) or not self.accepted):
+            self._judge(self.pos, len(self.raw), complete=False)
+            self.pos = len(self.raw)
+        delta = self._release()
+        if self.released < len(self.accepted) and any(ln.strip() for ln in self.accepted[self.released:]):
+            self.trimmed = True  # held back by the parse check and never closed
+        text = self.sent
+        if pp.is_useless(text, self.prefix):
+            text = ""
+        mean = mean_logprob([lp for _, lp in self.token_ends])
+        return delta, Shaped("" if self.gated else text, self.stop_reason, self.gated, mean, self.trimmed)
+
+    # -- the line rules ----------------------------------------------------------------------------
+    def _judge(self, start: int, end: int, complete: bool) -> None:
+        i = len(self.accepted)
+        line = self.raw[start:end]
+        if i == 0:
+            if self.single:
+                line = pp.drop_retyped_rest_of_line(line, self.suffix)
+        else:
+            for reason, hit in (
+                ("suffix", lambda: pp.repeats_suffix(line, self.suffix, self.config.overlap_threshold)),
+                ("scope", lambda: pp.leaves_scope(line, self.prefix)),
+                ("n_indent", lambda: pp.below_n_indent(line, self.config.n_indent)),
+                ("repetition", lambda: pp.repeats_previous(self.accepted + [line])),
+            ):
+                if hit():
+                    self.stop_reason = reason
+                    return
+        line, cut = pp.cut_char_repeats(line)
+        if self.config.min_mean_logprob is not None and line.strip():
+            mean = self._mean_between(start, end + (1 if complete else 0))
+            if mean is not None and mean < self.config.min_mean_logprob:
+                if not any(ln.strip() for ln in self.accepted):
+                    self.gated = (f"mean token log-probability {mean:.2f} is under the confidence threshold "
+                                  f"{self.config.min_mean_logprob:.2f}")
+                else:
+                    self.stop_reason = "confidence"
+                return
+        self.accepted.append(line.rstrip(" \t"))
+        if cut:
+            self.stop_reason = "repetition"
+        elif i == 0 and self.single and complete:
+            self.stop_reason = "single_line"
+
+    def _mean_between(self, start: int, end: int) -> float | None:
+        lps, prev = [], 0
+        for tok_end, lp in self.token_ends:
+            if tok_end > start and prev < end:
+                lps.append(lp)
+            prev = tok_end
+        return mean_logprob(lps)
+
+    # -- releasing ---------------------------------------------------------------------------------
+    def _clean(self, n: int) -> bool:
+        """No more errors than the best point so far (the buffer itself, then each release): a
+        middle may fix what the user left half-typed, never make it worse again."""
+        if self._baseline is None:
+            return True
+        count = error_count(self.prefix + "\n".join(self.accepted[:n]) + self.suffix, self.config.language)
+        if count <= self._baseline:
+            self._pending_best = count
+            return True
+        return False
+
+    def _release(self) -> str:
+        """Send accepted lines up to the furthest point that ends in a non-blank line and parses cleanly."""
+        if self.gated:
+            return ""
+        for n in range(len(self.accepted), self.released, -1):
+            if self.accepted[n - 1].strip() and self._clean(n):
+                if self._baseline is not None:
+                    self._baseline = self._pending_best
+                text = "\n".join(self.accepted[:n])
+                delta = text[len(self.sent):]
+                self.sent, self.released = text, n
+                return delta
+        return ""

@@ -1,0 +1,41 @@
+from fimkit.serve.context import ContextBudget, fit_context, syntax_suffix
+
+
+def count(text):  # a stand-in tokenizer: one token per 4 characters
+    return (len(text) + 3) // 4
+
+
+PREFIX = "import os\n\n\nclass Store:\n    def load(self, path):\n        with open(path) as fh:\n            data = "
+SUFFIX = "\n        return data\n\n    def save(self, path, data):\n        pass\n\n\ndef unrelated():\n    return 42\n"
+
+
+def test_suffix_is_kept_to_the_end_of_the_enclosing_definition():
+    kept = syntax_suffix(PREFIX, SUFFIX, "python", 40)
+    assert kept.endswith("        pass") and "unrelated" not in kept  # class Store ends there
+
+
+def test_suffix_without_grammar_keeps_a_few_lines():
+    assert syntax_suffix(PREFIX, SUFFIX, None, 2) == "\n        return data"
+
+
+def test_budget_cuts_the_prefix_from_the_top_at_line_boundaries():
+    prefix = "".join(f"line_{i} = {i}\n" for i in range(200)) + "x = "
+    fitted = fit_context(prefix, "\n", (), n_ctx=256, max_tokens=64, count=count)
+    assert fitted.truncated and fitted.prefix.endswith("line_199 = 199\nx = ")
+    assert prefix.endswith(fitted.prefix) and fitted.prefix.startswith("line_")
+    assert count(fitted.prefix) <= int((256 - 64 - 16) * 0.6) + int((256 - 64 - 16) * 0.3)
+
+
+def test_suffix_share_and_extra_chunks():
+    suffix = "\n" + "".join(f"after_{i} = {i}\n" for i in range(300))
+    extra = (("utils.py", "def helper():\n    return 1\n"), ("big.py", "x = 1\n" * 2000))
+    fitted = fit_context("x = ", suffix, extra, n_ctx=1024, max_tokens=128, count=count,
+                         budget=ContextBudget(suffix_lines=1000))
+    assert count(fitted.suffix) <= int((1024 - 128 - 16) * 0.3)
+    assert suffix.startswith(fitted.suffix)
+    assert [name for name, _ in fitted.extra] == ["utils.py"]  # the big chunk does not fit
+
+
+def test_prefix_only_models_get_no_suffix_in_the_prompt():
+    fitted = fit_context("x = ", "\nprint(x)\n", (), n_ctx=512, max_tokens=64, count=count, use_suffix=False)
+    assert fitted.suffix == "" and not fitted.truncated

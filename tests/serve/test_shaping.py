@@ -1,0 +1,108 @@
+"""Golden cases for the line rules, drawn from real outputs of the embedded model (prefix-only)."""
+
+import pytest
+
+from fimkit.serve.shaping import ShapeConfig, Shaper
+
+
+def shape(prefix, suffix, tokens, **config):
+    """Feed ``tokens`` (text pieces, or (text, logprob)) one by one, as the engine does."""
+    shaper = Shaper(prefix, suffix, ShapeConfig(**config))
+    streamed = ""
+    for t in tokens:
+        text, lp = t if isinstance(t, tuple) else (t, -0.1)
+        delta, stop = shaper.feed(text, lp)
+        streamed += delta
+        if stop:
+            break
+    delta, result = shaper.finish()
+    streamed += delta
+    return result, streamed
+
+
+def pieces(text, size=3):
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+DEMO_PREFIX = 'def fibonacci(n: int) -> int:\n    """Return the n-th Fibonacci number."""\n    if n < 2:\n        return n\n    return '
+DEMO_SUFFIX = '\n\n\nif __name__ == "__main__":\n    print(fibonacci(10))\n'
+
+
+def test_demo_hole_stops_where_the_block_ends():
+    raw = "fibonacci(n - 1) + fibonacci(n - 2)\n\nprint(fibonacci(5))\nprint(fibonacci(10))\n"
+    result, streamed = shape(DEMO_PREFIX, DEMO_SUFFIX, pieces(raw), language="python")
+    assert result.text == streamed == "fibonacci(n - 1) + fibonacci(n - 2)"
+    assert result.stop_reason == "scope"
+
+
+def test_model_rewriting_the_suffix_is_cut():
+    prefix = "def area(r):\n    "
+    suffix = "\n    return result\n"
+    raw = "result = 3.14159 * r * r\n    return result\n\n\ndef perimeter(r):"
+    result, _ = shape(prefix, suffix, pieces(raw), language="python")
+    assert result.text == "result = 3.14159 * r * r" and result.stop_reason == "suffix"
+
+
+def test_mid_line_is_single_line_without_the_retyped_rest():
+    result, _ = shape("print(fibonacci(", "))\n", pieces("10))\nprint(fibonacci(20))\n"), language="python")
+    assert result.text == "10" and result.stop_reason == "single_line"
+
+
+def test_parse_check_holds_an_unclosed_block_and_drops_it_at_the_end():
+    prefix = "def f(items):\n    total = 0\n"
+    suffix = "\n    return total\n"
+    # The model opens a call over several lines and runs out of tokens before closing it.
+    result, streamed = shape(prefix, suffix, pieces("    total = sum(\n        x * 2 for x in items\n"), language="python")
+    assert result.text == streamed == "" and result.trimmed_by_parse
+    # Closed, the whole statement is released; a clean first line is released on its own.
+    raw = "    total = sum(\n        x * 2 for x in items\n    )\n"
+    result, streamed = shape(prefix, suffix, pieces(raw), language="python")
+    assert result.text == streamed == raw.rstrip("\n")
+    result, _ = shape(prefix, suffix, pieces("    total += 1\n    total = sum(\n"), language="python")
+    assert result.text == "    total += 1" and result.trimmed_by_parse
+
+
+def test_confidence_gate_hides_low_probability_completions_with_a_reason():
+    result, streamed = shape("x = ", "\n", [("foo", -4.0), ("bar", -5.0)], min_mean_logprob=-2.0)
+    assert result.text == streamed == "" and "under the confidence threshold" in result.gated
+    result, _ = shape("x = ", "\n", [("foo", -0.2), ("bar", -0.1)], min_mean_logprob=-2.0)
+    assert result.text == "foobar" and result.gated is None
+
+
+def test_confidence_ends_the_completion_at_a_weak_later_line():
+    toks = [("a = 1", -0.1), ("\n", -0.1), ("b = garbage", -6.0), ("\n", -6.0)]
+    result, _ = shape("def f():\n    ", "\n", toks, min_mean_logprob=-2.0)
+    assert result.text == "a = 1" and result.stop_reason == "confidence"
+
+
+def test_repetition_and_character_runs():
+    result, _ = shape("x = [\n", "\n]\n", pieces("    1,\n    2,\n    2,\n    2,\n"))
+    assert result.text == "    1,\n    2," and result.stop_reason == "repetition"
+    result, _ = shape("print(", "\n", pieces("f(" + ")" * 30))
+    assert result.text == "f()" and result.stop_reason == "repetition"
+
+
+def test_n_indent_and_trailing_whitespace():
+    result, _ = shape("    if x:\n        ", "\n", pieces("y = 1   \n        z = 2\n    w = 3\n"), n_indent=8)
+    assert result.text == "y = 1\n        z = 2"
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 100])
+def test_streamed_text_equals_the_final_text_for_any_token_split(size):
+    raw = "fibonacci(n - 1) + fibonacci(n - 2)\n\nprint(fibonacci(5))\n"
+    result, streamed = shape(DEMO_PREFIX, DEMO_SUFFIX, pieces(raw, size), language="python")
+    assert streamed == result.text == "fibonacci(n - 1) + fibonacci(n - 2)"
+
+
+def test_held_blanks_are_healed_across_tokens():
+    shaper = Shaper("x =  ", "\n", ShapeConfig(), held_blanks="  ")
+    for t in [" ", " 4", "2"]:
+        shaper.feed(t, -0.1)
+    _, result = shaper.finish()
+    assert result.text == "42"
+
+
+def test_a_middle_that_fixes_a_half_typed_line_may_not_break_it_again():
+    prefix, suffix = "def f(a):\n    b = ", "\n    return b\n"  # the buffer has an error until b gets a value
+    result, streamed = shape(prefix, suffix, pieces("a + 1\n    c = (\n"), language="python")
+    assert result.text == streamed == "a + 1" and result.trimmed_by_parse
