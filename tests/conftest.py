@@ -56,6 +56,7 @@ def build_tiny_model(arch: str, vocab_size: int):
     common = dict(
         vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+        pad_token_id=0, bos_token_id=1, eos_token_id=2,  # <pad> <bos> <eos> of the tiny tokenizer
     )
     if arch == "llama":
         return LlamaForCausalLM(LlamaConfig(**common)).eval()
@@ -71,6 +72,20 @@ def tiny_hf_dir(tmp_path_factory):
     build_tiny_tokenizer(None).save_pretrained(path)
     (path / "config.json").write_text('{"model_type": "llama", "vocab_size": 400}')
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_fim_gguf(tmp_path_factory):
+    """A real GGUF written by fimkit from a tiny random Llama with fimkit's FIM tokens: llama.cpp loads it."""
+    from fimkit.export.gguf_writer import write_gguf
+    from fimkit.formats import FimFormat
+
+    root = tmp_path_factory.mktemp("tiny-gguf")
+    tok = build_tiny_tokenizer("fimkit")
+    model = build_tiny_model("llama", len(tok))
+    model.save_pretrained(root / "hf")
+    tok.save_pretrained(root / "hf")
+    return write_gguf(root / "hf", root / "tiny-fim.gguf", dtype="f32", fim_format=FimFormat.parse_spec("fimkit:psm"))
 
 
 @pytest.fixture(scope="session")

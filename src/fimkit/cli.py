@@ -26,10 +26,6 @@ PLANNED = {
                "fimkit export fim-model-merged --quant q4_0 --output fim-model-q4_0.gguf --modelfile Modelfile.fim"),
     "pipeline": (4, "samples -> FIM data -> LoRA -> merge -> GGUF -> Modelfile -> before/after eval, in one command",
                  "fimkit pipeline --preset quick"),
-    "serve": (5, "serve completions over the APIs editors speak (OpenAI, llama.cpp /infill, Ollama, fimkit)",
-              "fimkit serve --model fim-model-q4_0.gguf --port 5000"),
-    "complete": (5, "complete one cursor position in a file from the command line, printing only the middle",
-                 "fimkit complete app.py --line 12 --col 8 --model gemma-3-270m"),
     "eval": (6, "evaluate completion quality (HumanEval-Infilling with execution, holes cut from your repo)",
              "fimkit eval --model gemma-3-270m --benchmark humaneval-single --mode prefix-only"),
     "lsp": (7, "run a language server that gives inline completions to Neovim, Helix, Emacs, Zed",
@@ -122,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fimkit import cli_data
 
     cli_data.register(sub, _Formatter, _dedent)
+    from fimkit import cli_serve
+
+    cli_serve.register(sub, _Formatter, _dedent)
 
     for verb, (issue, what, example) in PLANNED.items():
         p = sub.add_parser(
@@ -137,7 +136,7 @@ def _planned(verb: str, issue: int, what: str):
     def run(args) -> int:
         raise NotAvailableYet(
             f"'fimkit {verb}' is not available yet (it will {what}; issue #{issue}). "
-            "Available now: fimkit models, demo, corpus, samples, fim, tokenize"
+            "Available now: fimkit models, demo, corpus, samples, fim, tokenize, serve, complete"
         )
 
     return run

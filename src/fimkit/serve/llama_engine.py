@@ -33,7 +33,8 @@ class LlamaCppEngine(Engine):
     backend = "llama-cpp"
 
     def __init__(self, model: ResolvedModel, *, n_ctx: int = 2048, n_threads: int | None = None,
-                 fim_format: FimFormat | None = None, logprobs: bool = True, verbose: bool = False):
+                 fim_format: FimFormat | None = None, logprobs: bool = True, cache_reuse: bool = True,
+                 verbose: bool = False):
         super().__init__()
         if model.kind != "gguf":
             raise FimkitError(
@@ -46,6 +47,7 @@ class LlamaCppEngine(Engine):
         self.name = model.name
         self.fim_format = fim_format or format_for(self.info.detection)
         self.want_logprobs = logprobs
+        self.cache_reuse = cache_reuse
         self.llm = llama_cpp.Llama(
             model_path=str(model.path), n_ctx=n_ctx, n_threads=n_threads or max(1, os.cpu_count() or 1),
             verbose=verbose,
@@ -108,6 +110,8 @@ class LlamaCppEngine(Engine):
 
     def stream(self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None) -> Iterator[TokenPiece]:
         tokens = self.tokenize_prompt(prompt)
+        if not self.cache_reuse:
+            self.llm.reset()  # forget the KV cache: every prompt is evaluated from its first token
         room = self.n_ctx - params.max_tokens
         if len(tokens) > room:  # fit_context keeps this from happening; never crash on it
             tokens = tokens[:1] + tokens[len(tokens) - room + 1 :]

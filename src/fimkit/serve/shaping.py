@@ -2,10 +2,10 @@
 
 The same object serves streaming and non-streaming requests, so both return the same text:
 a line is judged once it is complete (the line rules of ``postprocess``), and accepted lines
-are released once the buffer with everything accepted so far parses no worse than the best seen
-so far (the buffer without the middle, then each release) 
-it (the parse check: a line that opens a block is held until a later line closes it, and
-held lines are dropped if generation ends first). A line whose tokens' mean log-probability
+are released once the buffer with everything accepted so far parses with no more errors than
+the best point so far (the buffer without the middle, then each release): that is the parse
+check. A line that opens a bracket is held until a later line closes it, and held lines are
+dropped if generation ends first. A line whose tokens' mean log-probability
 is under the confidence threshold ends the completion; on the first line, that means no
 completion at all (with the reason). Released text never ends in blank lines or spaces.
 """

@@ -1,0 +1,200 @@
+"""The serving verbs of the CLI: serve and complete. Thin: parse flags, call the library, print."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import sys
+from pathlib import Path
+
+from fimkit.errors import FimkitError
+
+
+def _engine_args(p) -> None:
+    p.add_argument("--model", default="gemma-3-270m", help="model reference: embedded name, .gguf or HF dir (default: %(default)s)")
+    p.add_argument("--backend", choices=("llama-cpp", "transformers", "openai"), default="llama-cpp",
+                   help="llama-cpp (in-process, GGUF), transformers (HF dir or GGUF) or openai (a remote server)")
+    p.add_argument("--n-ctx", type=int, default=2048, help="context window in tokens (default: %(default)s)")
+    p.add_argument("--threads", type=int, help="CPU threads for llama.cpp (default: all cores)")
+    p.add_argument("--fim-format", metavar="FAMILY:LAYOUT", help="override the detected FIM format (e.g. qwen2.5-coder:psm)")
+    p.add_argument("--base-url", help="openai backend: the remote server, e.g. http://127.0.0.1:8000/v1")
+    p.add_argument("--remote-api-key", help="openai backend: bearer token for the remote server")
+    p.add_argument("--no-cache-reuse", action="store_true", help="evaluate every prompt from scratch (to measure the cache)")
+
+
+def register(sub, formatter, dedent) -> None:
+    p = sub.add_parser(
+        "serve", formatter_class=formatter, help="serve completions over the APIs editors speak",
+        description=dedent("""
+            Serve fill-in-the-middle completions over every API editors already speak, from one model
+            loaded once:
+              POST /complete          {prefix, suffix} -> {completion, success}  (the seed's API)
+              POST /v1/completions    OpenAI (suffix, stream, stop, n, logprobs); Tabby's segments too
+              POST /infill            llama.cpp (input_prefix, input_suffix, input_extra, prompt, n_indent,
+                                      t_max_predict_ms; timings in the reply) - for llama.vscode
+              POST /api/generate      Ollama (suffix or a raw FIM prompt, NDJSON streaming); GET /api/tags,
+                                      POST /api/show - for Continue and twinny
+              POST /v1/events, GET /v1/stats   telemetry: accept rate mid-line vs end of line
+              GET /health, GET /metrics        liveness and Prometheus metrics
+            Every reply holds only the middle. Models without FIM tokens are served prefix-only with
+            suffix-aware post-processing. Binds 127.0.0.1; any other address needs --api-key.
+        """),
+        epilog=dedent("""
+            examples:
+              fimkit serve                                   the embedded Gemma-3-270m on 127.0.0.1:5000
+              fimkit serve --model fim-model-q4_0.gguf --port 8012
+              fimkit serve --model ./fim-model-merged --backend transformers
+              fimkit serve --backend openai --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-Coder-1.5B \\
+                  --fim-format qwen2.5-coder:psm
+              FIMKIT_API_KEY=secret fimkit serve --host 0.0.0.0
+            try it:
+              curl -s localhost:5000/complete -d '{"prefix": "def add(a, b):\\n    return ", "suffix": "\\n"}'
+        """),
+    )
+    _engine_args(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    p.add_argument("--port", type=int, default=5000, help="port (default: %(default)s)")
+    p.add_argument("--api-key", default=os.environ.get("FIMKIT_API_KEY"),
+                   help="require 'Authorization: Bearer KEY' (default: $FIMKIT_API_KEY); needed off loopback")
+    p.add_argument("--max-queue", type=int, default=16, help="waiting requests before 503 (default: %(default)s)")
+    p.add_argument("--max-tokens", type=int, default=128, help="middle length when a client sends none (default: %(default)s)")
+    p.add_argument("--max-tokens-cap", type=int, default=512, help="most tokens a client may ask for (default: %(default)s)")
+    p.add_argument("--min-confidence", type=float, help="hide completions whose mean token log-probability is lower (e.g. -1.5)")
+    p.add_argument("--cors-origin", action="append", default=[], help="allow a browser origin (repeatable; none by default)")
+    p.add_argument("--no-telemetry", action="store_true", help="do not store /v1/events in $FIMKIT_HOME/telemetry.sqlite")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "complete", formatter_class=formatter, help="complete one cursor position from the command line",
+        description=dedent("""
+            Complete the code at one cursor position with the same engine and post-processing as the
+            server, printing only the middle (nothing else on stdout). The cursor is FILE at --line and
+            --col (1-based, as editors count), or --prefix-file/--suffix-file, or JSON on stdin
+            ({"prefix": ..., "suffix": ..., "language": ...}) when FILE is '-'.
+        """),
+        epilog=dedent("""
+            examples:
+              fimkit complete app.py --line 12 --col 16
+              fimkit complete --prefix-file before.py --suffix-file after.py --max-tokens 64
+              echo '{"prefix": "def add(a, b):\\n    return ", "suffix": "\\n"}' | fimkit complete -
+              fimkit complete app.py --line 3 --col 1 --json      middle plus timings and stop reason
+        """),
+    )
+    p.add_argument("file", nargs="?", help="source file, or '-' for JSON on stdin")
+    p.add_argument("--line", type=int, help="cursor line, 1-based")
+    p.add_argument("--col", type=int, help="cursor column, 1-based (1 = start of the line)")
+    p.add_argument("--prefix-file")
+    p.add_argument("--suffix-file")
+    p.add_argument("--max-tokens", type=int, default=128)
+    p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument("--min-confidence", type=float)
+    p.add_argument("--language", help="language for the parse check (default: from the file name)")
+    p.add_argument("--json", action="store_true", help="print a JSON object with the middle, timings and stop reason")
+    _engine_args(p)
+    p.set_defaults(func=cmd_complete)
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _engine_config(args):
+    from fimkit.serve.backends import EngineConfig
+
+    return EngineConfig(model=args.model, backend=args.backend, n_ctx=args.n_ctx, threads=args.threads,
+                        fim_format=args.fim_format, base_url=args.base_url, remote_api_key=args.remote_api_key,
+                        cache_reuse=not args.no_cache_reuse)
+
+
+def cmd_serve(args) -> int:
+    from fimkit.paths import fimkit_home
+    from fimkit.serve.app import ServerConfig, create_app
+    from fimkit.serve.backends import load_engine
+
+    if not _is_loopback(args.host) and not args.api_key:
+        raise FimkitError(f"binding {args.host} exposes the server beyond this machine: set --api-key (or FIMKIT_API_KEY)")
+    engine_config = _engine_config(args)
+    if args.backend != "openai":
+        from fimkit.models import resolve_model
+
+        resolve_model(args.model, progress=sys.stderr.isatty())  # fail now, with one clear line
+    import uvicorn
+
+    config = ServerConfig(
+        api_key=args.api_key, max_queue=args.max_queue, default_max_tokens=args.max_tokens,
+        max_tokens_cap=args.max_tokens_cap, min_confidence=args.min_confidence, cors_origins=tuple(args.cors_origin),
+        telemetry_path=None if args.no_telemetry else str(fimkit_home() / "telemetry.sqlite"),
+    )
+    app = create_app(lambda: load_engine(engine_config), config)
+    print(f"fimkit: serving {args.model} ({args.backend}) on http://{args.host}:{args.port}", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FimkitError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise FimkitError(f"{path} is not UTF-8 text") from exc
+
+
+def cursor_split(text: str, line: int, col: int, name: str = "file") -> tuple[str, str]:
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        raise FimkitError(f"--line {line} is outside {name}, which has {len(lines)} lines")
+    if not 1 <= col <= len(lines[line - 1]) + 1:
+        raise FimkitError(f"--col {col} is outside line {line} of {name} ({len(lines[line - 1])} characters; "
+                          f"col {len(lines[line - 1]) + 1} is its end)")
+    offset = sum(len(ln) + 1 for ln in lines[: line - 1]) + col - 1
+    return text[:offset], text[offset:]
+
+
+def cmd_complete(args) -> int:
+    from fimkit.serve.backends import load_engine
+    from fimkit.serve.complete import run_completion
+    from fimkit.serve.engine import CompletionRequest, SamplingParams
+
+    language, filename = args.language, None
+    if args.file == "-":
+        try:
+            data = json.loads(sys.stdin.read())
+        except json.JSONDecodeError as exc:
+            raise FimkitError(f"stdin is not valid JSON ({exc.msg}); send {{\"prefix\": ..., \"suffix\": ...}}") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("prefix"), str):
+            raise FimkitError("stdin JSON needs a string field 'prefix' (and optionally 'suffix', 'language')")
+        prefix, suffix = data["prefix"], str(data.get("suffix", ""))
+        language = language or data.get("language")
+        filename = data.get("filename")
+    elif args.file:
+        if args.line is None or args.col is None:
+            raise FimkitError("give the cursor with --line and --col (1-based), e.g. --line 12 --col 8")
+        prefix, suffix = cursor_split(_read(args.file), args.line, args.col, args.file)
+        filename = args.file
+    elif args.prefix_file:
+        prefix = _read(args.prefix_file)
+        suffix = _read(args.suffix_file) if args.suffix_file else ""
+        filename = args.prefix_file
+    else:
+        raise FimkitError("say where the cursor is: FILE --line L --col C, --prefix-file [--suffix-file], or '-' for JSON on stdin")
+    engine = load_engine(_engine_config(args))
+    request = CompletionRequest(prefix, suffix, sampling=SamplingParams(max_tokens=args.max_tokens, temperature=args.temperature),
+                                min_mean_logprob=args.min_confidence, language=language, filename=filename)
+    result = run_completion(engine, request)
+    if args.json:
+        st = result.stats
+        print(json.dumps({"middle": result.text, "stop": result.stop_type, "gated": result.gated,
+                          "mean_logprob": result.mean_logprob, "fim_format": engine.fim_format.spec,
+                          "prompt_tokens": st.prompt_tokens, "completion_tokens": st.predicted_tokens,
+                          "prompt_ms": round(st.prompt_ms, 1), "total_ms": round(st.prompt_ms + st.predicted_ms, 1)}))
+    else:
+        sys.stdout.write(result.text)
+        sys.stdout.flush()
+    return 0

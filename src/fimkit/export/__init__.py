@@ -1,0 +1,1 @@
+"""Export: GGUF files llama.cpp loads, quantization, Ollama Modelfiles."""

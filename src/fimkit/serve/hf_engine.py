@@ -1,0 +1,136 @@
+"""The transformers backend: any causal LM transformers loads (HF directory or GGUF), on CPU or GPU.
+
+Slower than llama.cpp on a CPU, but it serves a merged model straight from ``fimkit merge``
+without an export, and it is the reference the GGUF export is checked against. It keeps the
+KV cache of the previous prompt and reuses its longest common prefix, like llama.cpp.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+from fimkit.errors import FimkitError, require
+from fimkit.formats import FimFormat
+from fimkit.models.resolve import ResolvedModel, inspect_model
+from fimkit.serve.engine import Engine, GenerationStats, SamplingParams, TokenPiece
+from fimkit.serve.llama_engine import format_for
+
+
+class TransformersEngine(Engine):
+    backend = "transformers"
+
+    def __init__(self, model: ResolvedModel, *, n_ctx: int = 2048, fim_format: FimFormat | None = None, device: str | None = None):
+        super().__init__()
+        self.torch = require("torch", extra="train", purpose="the transformers backend")
+        transformers = require("transformers", extra="train", purpose="the transformers backend")
+        from fimkit.data.tokenizer import load_tokenizer
+
+        self.info = inspect_model(model)
+        self.name = model.name
+        self.fim_format = fim_format or format_for(self.info.detection)
+        family = self.fim_format.family if self.fim_format.is_fim else None
+        self.tok = load_tokenizer(str(model.path), family, add_fim_tokens=False)
+        kwargs = {"torch_dtype": self.torch.float32}
+        if model.kind == "gguf":
+            kwargs["gguf_file"] = model.path.name
+            source = str(model.path.parent)
+        else:
+            source = str(model.path)
+        self.model = transformers.AutoModelForCausalLM.from_pretrained(source, **kwargs).eval()
+        self.device = device or ("cuda" if self.torch.cuda.is_available() else "cpu")
+        self.model.to(self.device)
+        vocab = self.model.get_input_embeddings().weight.shape[0]
+        if vocab < self.tok.vocab_size:
+            raise FimkitError(f"{model.ref}: tokenizer has {self.tok.vocab_size} tokens but the model only {vocab}")
+        limit = getattr(self.model.config, "max_position_embeddings", None) or n_ctx
+        self.n_ctx = min(n_ctx, limit)
+        self.stop_ids = {i for i in (self.tok.eos_id,) if i is not None}
+        for s in self.fim_format.stop_strings():
+            tid = self.tok.tokenizer.token_to_id(s)
+            if tid is not None:
+                self.stop_ids.add(tid)
+        self._ids: list[int] = []
+        self._cache = None
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tok.tokenizer.encode(text, add_special_tokens=False).ids) if text else 0
+
+    def _pick(self, logits, params: SamplingParams, generator):
+        torch = self.torch
+        if params.temperature <= 0:
+            return int(torch.argmax(logits))
+        scores = logits / params.temperature
+        if params.top_k and params.top_k > 0:
+            kth = torch.topk(scores, min(params.top_k, scores.shape[-1])).values[-1]
+            scores = torch.where(scores < kth, torch.full_like(scores, float("-inf")), scores)
+        probs = torch.softmax(scores, dim=-1)
+        if params.top_p < 1.0:
+            sorted_p, order = torch.sort(probs, descending=True)
+            keep = torch.cumsum(sorted_p, dim=-1) - sorted_p < params.top_p
+            probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_p[keep])
+            probs = probs / probs.sum()
+        return int(torch.multinomial(probs, 1, generator=generator))
+
+    def stream(self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None) -> Iterator[TokenPiece]:
+        torch = self.torch
+        from transformers import DynamicCache
+
+        ids = ([self.tok.bos_id] if self.tok.bos_id is not None else []) + self.tok.encode(prompt)
+        room = self.n_ctx - params.max_tokens
+        if len(ids) > room:
+            ids = ids[:1] + ids[len(ids) - room + 1 :]
+        common = 0
+        for a, b in zip(self._ids, ids):
+            if a != b:
+                break
+            common += 1
+        common = min(common, len(ids) - 1)  # the last prompt token must be fed to get logits
+        cache = None
+        if self._cache is not None and common > 0:
+            extra = self._cache.get_seq_length() - common
+            try:
+                if extra > 0:
+                    self._cache.crop(-extra)  # transformers 5: a negative count removes that many tokens
+                cache = self._cache
+            except (ValueError, NotImplementedError):  # a cache type that cannot crop (sliding windows)
+                cache = None
+        if cache is None:
+            cache, common = DynamicCache(), 0
+        stats = GenerationStats(prompt_tokens=len(ids), cached_tokens=common)
+        self.last_stats = stats
+        generator = torch.Generator(device=self.device)
+        if params.seed is not None:
+            generator.manual_seed(params.seed)
+        feed, generated, text = ids[common:], [], ""
+        start = time.perf_counter()
+        first = None
+        try:
+            while stats.predicted_tokens < params.max_tokens:
+                with torch.no_grad():
+                    out = self.model(input_ids=torch.tensor([feed], device=self.device), past_key_values=cache, use_cache=True)
+                cache = out.past_key_values
+                self._cache, self._ids = cache, (ids + generated)[: cache.get_seq_length()]
+                logits = out.logits[0, -1].float()
+                tok = self._pick(logits, params, generator)
+                logprob = float(torch.log_softmax(logits, dim=-1)[tok])
+                if first is None:
+                    first = time.perf_counter()
+                    stats.prompt_ms = (first - start) * 1000
+                if tok in self.stop_ids:
+                    break
+                generated.append(tok)
+                stats.predicted_tokens += 1
+                full = self.tok.decode(generated)
+                piece = full[len(text):] if not full.endswith("\ufffd") else ""
+                text += piece
+                yield TokenPiece(piece, logprob, tok)
+                if cancel is not None and cancel.is_set():
+                    break
+                feed = [tok]
+        finally:
+            end = time.perf_counter()
+            stats.predicted_ms = (end - (first or end)) * 1000
+            if first is None:
+                stats.prompt_ms = (end - start) * 1000

@@ -1,0 +1,48 @@
+"""A scripted engine for the server's edge cases (the real engines are tested against real models)."""
+
+import threading
+import time
+
+from fimkit.formats import FimFormat
+from fimkit.serve.engine import Engine, GenerationStats, SamplingParams, TokenPiece
+
+
+class ScriptedEngine(Engine):
+    """Streams a fixed list of (text, logprob) pieces, optionally slowly; records every prompt."""
+
+    backend = "scripted"
+
+    def __init__(self, pieces=(("x + 1", -0.1),), *, delay=0.0, fim_format="fimkit:psm", n_ctx=2048):
+        super().__init__()
+        self.pieces = list(pieces)
+        self.delay = delay
+        self.name = "scripted-model"
+        self.fim_format = FimFormat.parse_spec(fim_format)
+        self.n_ctx = n_ctx
+        self.prompts: list[str] = []
+        self.generated = 0  # tokens produced over the engine's life
+        self.running = threading.Event()
+
+    def count_tokens(self, text: str) -> int:
+        return (len(text) + 3) // 4
+
+    def stream(self, prompt, params: SamplingParams, cancel=None):
+        self.prompts.append(prompt)
+        stats = GenerationStats(prompt_tokens=self.count_tokens(prompt))
+        self.last_stats = stats
+        start = time.perf_counter()
+        self.running.set()
+        try:
+            for i, (text, lp) in enumerate(self.pieces[: params.max_tokens]):
+                if self.delay:
+                    time.sleep(self.delay)
+                if i == 0:
+                    stats.prompt_ms = (time.perf_counter() - start) * 1000
+                stats.predicted_tokens += 1
+                self.generated += 1
+                yield TokenPiece(text, lp, i)
+                if cancel is not None and cancel.is_set():
+                    break
+        finally:
+            self.running.clear()
+            stats.predicted_ms = (time.perf_counter() - start) * 1000 - stats.prompt_ms
