@@ -202,3 +202,14 @@ def test_streaming_client_that_disconnects_stops_generation():
             time.sleep(0.01)
         assert not engine.running.is_set()
     assert engine.generated < 200
+
+
+def test_t_max_predict_ms_stops_once_a_line_is_complete():
+    lines = [piece for i in range(50) for piece in ((f"    v{i} = {i}", -0.1), ("\n", -0.1))]
+    c, engine = client_for(ScriptedEngine(lines, delay=0.01))
+    with c:
+        r = c.post("/infill", json={"input_prefix": "def f():\n", "input_suffix": "\n", "prompt": "    ",
+                                    "n_predict": 100, "t_max_predict_ms": 50})
+    body = r.json()
+    assert body["stop_type"] == "limit" and 2 <= body["timings"]["predicted_n"] < 20
+    assert body["content"].startswith("v0 = 0\n")

@@ -106,3 +106,12 @@ def test_a_middle_that_fixes_a_half_typed_line_may_not_break_it_again():
     prefix, suffix = "def f(a):\n    b = ", "\n    return b\n"  # the buffer has an error until b gets a value
     result, streamed = shape(prefix, suffix, pieces("a + 1\n    c = (\n"), language="python")
     assert result.text == streamed == "a + 1" and result.trimmed_by_parse
+
+
+def test_column_zero_inserts_whole_lines_above_the_existing_one():
+    """HumanEval single-line holes: the prefix ends with a newline and the suffix starts with the next line."""
+    prefix = "def has_close(numbers, t):\n"
+    suffix = "        for j in numbers:\n            pass\n"
+    raw = "    for i in numbers:\n        for j in numbers:\n"
+    result, streamed = shape(prefix, suffix, pieces(raw), language="python")
+    assert result.text == streamed == "    for i in numbers:\n" and result.stop_reason == "suffix"

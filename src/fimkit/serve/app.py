@@ -168,7 +168,7 @@ def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = Ser
         if tel is not None:
             st = result.stats
             tel.record_completion(completion_id, endpoint=endpoint, model=engine_().name,
-                                  mid_line=cursor_mid_line(creq.suffix), language=creq.language, chars=len(result.text),
+                                  mid_line=cursor_mid_line(creq.suffix, creq.prefix), language=creq.language, chars=len(result.text),
                                   latency_ms=st.prompt_ms + st.predicted_ms)
 
     def stream_response(request: Request, creq: CompletionRequest, endpoint: str, render_delta, render_final,

@@ -11,9 +11,21 @@ import re
 from difflib import SequenceMatcher
 
 
-def cursor_mid_line(suffix: str) -> bool:
-    """True when text remains right of the cursor on its line."""
+def cursor_mid_line(suffix: str, prefix: str | None = None) -> bool:
+    """True when text remains right of the cursor on its line, and the cursor is not at column 0.
+
+    At column 0 with text to the right, a completion inserts whole lines above that text (what an
+    editor does when you complete at the start of a line, and what HumanEval's single-line holes
+    are), so it is not a mid-line completion.
+    """
+    if prefix is not None and line_insert(prefix, suffix):
+        return False
     return bool(suffix.split("\n", 1)[0].strip())
+
+
+def line_insert(prefix: str, suffix: str) -> bool:
+    """The cursor is at column 0 of a line that has text: the middle is whole lines, ending in a newline."""
+    return (prefix == "" or prefix.endswith("\n")) and bool(suffix.split("\n", 1)[0].strip())
 
 
 def indent_of(line: str) -> int:
@@ -43,16 +55,17 @@ def drop_retyped_rest_of_line(line0: str, suffix: str) -> str:
     return line0
 
 
-def first_suffix_line(suffix: str) -> str | None:
-    """The first non-blank line after the cursor's line (or the cursor's line when it is empty there)."""
+def first_suffix_line(suffix: str, prefix: str | None = None) -> str | None:
+    """The first non-blank line after the cursor's line (or the cursor's line when it is empty there,
+    or when the cursor is at column 0 and the middle goes above it)."""
     lines = suffix.split("\n")
-    candidates = lines[1:] if cursor_mid_line(suffix) else lines
+    candidates = lines[1:] if cursor_mid_line(suffix, prefix) else lines
     return next((ln for ln in candidates if ln.strip()), None)
 
 
-def repeats_suffix(line: str, suffix: str, threshold: float = 0.8) -> bool:
+def repeats_suffix(line: str, suffix: str, threshold: float = 0.8, prefix: str | None = None) -> bool:
     """A new line that matches the suffix's first non-blank line: the model started writing the suffix."""
-    target = first_suffix_line(suffix)
+    target = first_suffix_line(suffix, prefix)
     return target is not None and similar(line, target, threshold)
 
 
@@ -114,7 +127,7 @@ def tidy_end(middle: str, suffix: str) -> str:
     newline when the suffix already starts with one (or the cursor is mid-line)."""
     lines = [ln.rstrip(" \t") for ln in middle.split("\n")]
     text = "\n".join(lines)
-    if suffix.startswith("\n") or cursor_mid_line(suffix) or not suffix:
+    if suffix.startswith("\n") or cursor_mid_line(suffix, None) or not suffix:
         return text.rstrip("\n")
     stripped = text.rstrip("\n")
     return stripped + ("\n" if text.endswith("\n") else "")

@@ -66,7 +66,9 @@ class Shaper:
         self.stop_reason: str | None = None
         self.gated: str | None = None
         self.trimmed = False
-        self.single = self.config.single_line if self.config.single_line is not None else pp.cursor_mid_line(self.suffix)
+        self.single = (self.config.single_line if self.config.single_line is not None
+                       else pp.cursor_mid_line(self.suffix, self.prefix))
+        self.line_insert = pp.line_insert(self.prefix, self.suffix)
         self._baseline = (
             error_count(self.prefix + self.suffix, self.config.language)
             if self.config.parse_check and self.config.language else None
@@ -110,6 +112,11 @@ class Shaper:
         text = self.sent
         if pp.is_useless(text, self.prefix):
             text = ""
+        elif self.line_insert and text and not self.gated:
+            # Whole lines go above the line the cursor starts: end them with their newline.
+            text += "\n"
+            delta += "\n"
+            self.sent = text
         mean = mean_logprob([lp for _, lp in self.token_ends])
         return delta, Shaped("" if self.gated else text, self.stop_reason, self.gated, mean, self.trimmed)
 
@@ -118,11 +125,16 @@ class Shaper:
         i = len(self.accepted)
         line = self.raw[start:end]
         if i == 0:
-            if self.single:
+            if self.single and not self.line_insert:
                 line = pp.drop_retyped_rest_of_line(line, self.suffix)
+            if self.line_insert and pp.repeats_suffix(line, self.suffix, 1.0, self.prefix):
+                # The very first line is the one already below the cursor. Only an exact copy counts
+                # here: neighbouring lines are often alike ("for i ..." above "for j ...").
+                self.stop_reason = "suffix"
+                return
         else:
             for reason, hit in (
-                ("suffix", lambda: pp.repeats_suffix(line, self.suffix, self.config.overlap_threshold)),
+                ("suffix", lambda: pp.repeats_suffix(line, self.suffix, self.config.overlap_threshold, self.prefix)),
                 ("scope", lambda: pp.leaves_scope(line, self.prefix)),
                 ("n_indent", lambda: pp.below_n_indent(line, self.config.n_indent)),
                 ("repetition", lambda: pp.repeats_previous(self.accepted + [line])),
@@ -160,7 +172,8 @@ class Shaper:
         middle may fix what the user left half-typed, never make it worse again."""
         if self._baseline is None:
             return True
-        count = error_count(self.prefix + "\n".join(self.accepted[:n]) + self.suffix, self.config.language)
+        middle = "\n".join(self.accepted[:n]) + ("\n" if self.line_insert else "")
+        count = error_count(self.prefix + middle + self.suffix, self.config.language)
         if count <= self._baseline:
             self._pending_best = count
             return True
