@@ -1,0 +1,113 @@
+"""Held-out holes cut from your own code: the completions you actually need, mid-function.
+
+Each hole lies inside a function body (never at the end of a file, never across functions):
+- ``line``: one simple statement, from its first character to the end of its line;
+- ``block``: a whole compound statement (if/for/while/with/try), several lines;
+- ``body``: a whole function body;
+- ``condition``: the condition of an if/while (text stays right of the cursor: mid-line);
+- ``arguments``: the arguments of a call, between its parentheses (mid-line).
+Files are walked like the corpus builder does (.gitignore respected) and sorted; the choice of
+holes is seeded, so the same seed and code give the same tasks. Scored by exact match, edit
+similarity and whether the filled-in file still parses.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from fimkit.data.corpus import iter_sources, language_table
+from fimkit.data.spans import parser_for
+from fimkit.errors import FimkitError
+from fimkit.eval.tasks import Task
+
+KINDS = ("line", "block", "body", "condition", "arguments")
+FUNCTIONS = {"python": {"function_definition"}, "javascript": {"function_declaration", "method_definition", "function_expression", "arrow_function"}}
+SIMPLE = {"python": {"expression_statement", "return_statement", "raise_statement", "assert_statement"},
+          "javascript": {"expression_statement", "return_statement", "lexical_declaration", "variable_declaration", "throw_statement"}}
+COMPOUND = {"python": {"if_statement", "for_statement", "while_statement", "with_statement", "try_statement"},
+            "javascript": {"if_statement", "for_statement", "for_in_statement", "while_statement", "try_statement"}}
+CONDITIONAL = {"if_statement", "while_statement"}
+CALLS = {"python": ("call", "argument_list"), "javascript": ("call_expression", "arguments")}
+
+
+@dataclass(frozen=True)
+class HoleConfig:
+    """per_file: most holes per file. max_files: files to use. max_middle_lines: longest hole."""
+
+    per_file: int = 4
+    max_files: int = 300
+    max_middle_lines: int = 15
+    seed: int = 0
+    languages: tuple[str, ...] = ("python", "javascript")
+
+
+def _walk(node):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(n.children))
+
+
+def candidates(code: bytes, language: str) -> dict[str, list[tuple[int, int]]]:
+    """Byte spans of each hole kind, all inside function bodies."""
+    parser = parser_for(language)
+    if parser is None or language not in FUNCTIONS:
+        return {}
+    tree = parser.parse(code)
+    if tree.root_node.has_error:
+        return {}
+    found: dict[str, list[tuple[int, int]]] = {k: [] for k in KINDS}
+    call_type, args_type = CALLS[language]
+    for fn in _walk(tree.root_node):
+        if fn.type not in FUNCTIONS[language]:
+            continue
+        body = fn.child_by_field_name("body")
+        if body is None or body.end_byte - body.start_byte < 2 or "\n" not in code[body.start_byte : body.end_byte].decode("utf-8", "ignore"):
+            continue
+        lo, hi = body.start_byte, body.end_byte
+        found["body"].append((lo, hi))
+        for node in _walk(body):
+            if node is body or node.start_byte < lo or node.end_byte > hi:
+                continue
+            if node.type in SIMPLE[language] and node.start_point[0] == node.end_point[0]:
+                found["line"].append((node.start_byte, node.end_byte))
+            elif node.type in COMPOUND[language]:
+                found["block"].append((node.start_byte, node.end_byte))
+            if node.type in CONDITIONAL:
+                cond = node.child_by_field_name("condition")
+                if cond is not None:
+                    found["condition"].append((cond.start_byte, cond.end_byte))
+            if node.type == call_type:
+                args = node.child_by_field_name("arguments")
+                if args is not None and args.type == args_type and args.end_byte - args.start_byte > 2:
+                    found["arguments"].append((args.start_byte + 1, args.end_byte - 1))
+    return found
+
+
+def cut_holes(path: str, config: HoleConfig = HoleConfig()) -> list[Task]:
+    table = language_table()
+    rng = random.Random(config.seed)
+    tasks: list[Task] = []
+    files = sorted((p, rel) for p, rel, _ in iter_sources([path]) if table.get(p.suffix.lower()) in config.languages)
+    for path_, rel in files[: config.max_files]:
+        language = table[path_.suffix.lower()]
+        try:
+            code = path_.read_bytes()
+            code.decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        found = candidates(code, language)
+        kinds = [k for k in KINDS if found.get(k)]
+        rng.shuffle(kinds)
+        for kind in kinds[: config.per_file]:
+            start, end = found[kind][rng.randrange(len(found[kind]))]
+            middle = code[start:end].decode("utf-8")
+            if not middle.strip() or middle.count("\n") >= config.max_middle_lines:
+                continue
+            tasks.append(Task(f"{rel}:{kind}:{start}", code[:start].decode("utf-8"), code[end:].decode("utf-8"),
+                              middle, language=language, kind=kind))
+    if not tasks:
+        raise FimkitError(f"no holes could be cut from {path}: it needs Python or JavaScript files with functions")
+    return tasks
