@@ -8,12 +8,13 @@ PIP    := $(BIN)/python -m pip
 TORCH  := torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: help demo test test-fast install install-dev clean
+.PHONY: help demo test test-fast test-python test-vscode vsix install install-dev clean
 
 help:
 	@echo "make demo       set up .venv and complete a FIM hole with the embedded model (llama.cpp)"
 	@echo "make test       set up .venv with the dev extras and run the test suite (CI runs this)"
 	@echo "make test-fast  only the tests that need no model files (seconds)"
+	@echo "make vsix       build the VS Code extension package editors/vscode/fimkit.vsix"
 	@echo "make clean      remove .venv and build leftovers (keeps \$$FIMKIT_HOME)"
 
 $(BIN)/python:
@@ -36,11 +37,25 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed-demo
 	$(BIN)/fimkit demo
 
-test: $(VENV)/.installed-dev
+test: test-python test-vscode
+
+test-python: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The VS Code extension: its npm packages come from the npm registry (npm ci, locked).
+editors/vscode/node_modules/.installed: editors/vscode/package-lock.json
+	cd editors/vscode && npm ci --no-audit --no-fund
+	@touch $@
+
+test-vscode: editors/vscode/node_modules/.installed $(VENV)/.installed-dev
+	cd editors/vscode && FIMKIT_PYTHON=$(abspath $(BIN)/python) npm test
+
+vsix: editors/vscode/node_modules/.installed
+	cd editors/vscode && npm run package
+	@echo "built editors/vscode/fimkit.vsix (install: code --install-extension editors/vscode/fimkit.vsix)"
 
 test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -m "not slow and not integration" $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache editors/vscode/node_modules editors/vscode/dist editors/vscode/*.vsix

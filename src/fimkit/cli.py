@@ -26,8 +26,6 @@ PLANNED = {
                "fimkit export fim-model-merged --quant q4_0 --output fim-model-q4_0.gguf --modelfile Modelfile.fim"),
     "pipeline": (4, "samples -> FIM data -> LoRA -> merge -> GGUF -> Modelfile -> before/after eval, in one command",
                  "fimkit pipeline --preset quick"),
-    "lsp": (7, "run a language server that gives inline completions to Neovim, Helix, Emacs, Zed",
-            "fimkit lsp --stdio --server http://127.0.0.1:5000"),
 }
 
 
@@ -122,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fimkit import cli_eval
 
     cli_eval.register(sub, _Formatter, _dedent)
+    from fimkit import cli_editor
+
+    cli_editor.register(sub, _Formatter, _dedent)
 
     for verb, (issue, what, example) in PLANNED.items():
         p = sub.add_parser(
@@ -137,7 +138,7 @@ def _planned(verb: str, issue: int, what: str):
     def run(args) -> int:
         raise NotAvailableYet(
             f"'fimkit {verb}' is not available yet (it will {what}; issue #{issue}). "
-            "Available now: fimkit models, demo, corpus, samples, fim, tokenize, serve, complete, eval"
+            "Available now: fimkit models, demo, corpus, samples, fim, tokenize, serve, complete, eval, lsp"
         )
 
     return run

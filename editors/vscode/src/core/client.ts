@@ -1,0 +1,56 @@
+// Talking to the server: one request at a time per editor, aborted on the next keystroke,
+// with a timeout, and errors turned into a short reason for the status bar.
+
+import { Api, BadReply, buildRequest, parseReply, RequestOptions } from "./api";
+
+export interface ClientConfig {
+  serverUrl: string;
+  api: Api;
+  apiKey: string;
+  timeoutMs: number;
+}
+
+export type Outcome =
+  | { ok: true; text: string; id?: string; ms: number }
+  | { ok: false; reason: string; aborted: boolean };
+
+export type FetchLike = (url: string, init: any) => Promise<{ ok: boolean; status: number; json(): Promise<any> }>;
+
+export async function requestCompletion(
+  cfg: ClientConfig, prefix: string, suffix: string, opts: RequestOptions, signal: AbortSignal, fetchImpl: FetchLike = fetch as any,
+): Promise<Outcome> {
+  const { path, body } = buildRequest(cfg.api, prefix, suffix, opts);
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (cfg.apiKey) headers["Authorization"] = `Bearer ${cfg.apiKey}`;
+  const timeout = AbortSignal.timeout(cfg.timeoutMs);
+  const both = AbortSignal.any([signal, timeout]);
+  const start = Date.now();
+  try {
+    const res = await fetchImpl(cfg.serverUrl.replace(/\/+$/, "") + path, { method: "POST", headers, body: JSON.stringify(body), signal: both });
+    if (!res.ok) {
+      const reason = res.status === 401 ? "server wants an API key (fimkit.apiKey)" : res.status === 503 ? "server busy" : `server error ${res.status}`;
+      return { ok: false, reason, aborted: false };
+    }
+    let data: any;
+    try {
+      data = await res.json();
+    } catch {
+      return { ok: false, reason: "server sent something that is not JSON", aborted: false };
+    }
+    const { text, id } = parseReply(cfg.api, data);
+    return { ok: true, text, id, ms: Date.now() - start };
+  } catch (err: any) {
+    if (signal.aborted) return { ok: false, reason: "cancelled", aborted: true };
+    if (timeout.aborted) return { ok: false, reason: `no answer within ${cfg.timeoutMs} ms`, aborted: false };
+    if (err instanceof BadReply) return { ok: false, reason: `unexpected reply: ${err.message}`, aborted: false };
+    return { ok: false, reason: `server unreachable at ${cfg.serverUrl}`, aborted: false };
+  }
+}
+
+// Telemetry events for fimkit's /v1/events (fire and forget; failures are ignored).
+export function sendEvent(cfg: ClientConfig, event: Record<string, unknown>, fetchImpl: FetchLike = fetch as any): void {
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  if (cfg.apiKey) headers["Authorization"] = `Bearer ${cfg.apiKey}`;
+  fetchImpl(cfg.serverUrl.replace(/\/+$/, "") + "/v1/events", { method: "POST", headers, body: JSON.stringify(event), signal: AbortSignal.timeout(2000) })
+    .catch(() => undefined);
+}

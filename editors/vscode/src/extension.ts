@@ -1,0 +1,50 @@
+// VS Code entry point: wires the provider to the editor, the status bar and the settings.
+
+import * as vscode from "vscode";
+import { FimProvider, readSettings, Status } from "./provider";
+
+export function activate(context: vscode.ExtensionContext): FimProvider {
+  const config = () => vscode.workspace.getConfiguration("fimkit");
+  const settings = () => readSettings((key, fallback) => config().get(key, fallback));
+
+  const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
+  status.command = "fimkit.toggle";
+  const show = (s: Status) => {
+    switch (s.state) {
+      case "off": status.text = "$(circle-slash) fimkit"; status.tooltip = "fimkit completions are off (click to turn on)"; break;
+      case "idle": status.text = "$(sparkle) fimkit"; status.tooltip = "fimkit: ready"; break;
+      case "requesting": status.text = "$(sync~spin) fimkit"; status.tooltip = "fimkit: asking the server"; break;
+      case "ok": status.text = `$(sparkle) fimkit ${s.ms} ms`; status.tooltip = `fimkit: last completion took ${s.ms} ms`; break;
+      case "error": status.text = "$(warning) fimkit"; status.tooltip = `fimkit: ${s.reason}`; break;
+    }
+  };
+  show(settings().enabled ? { state: "idle" } : { state: "off" });
+  status.show();
+
+  const provider = new FimProvider(settings, show);
+  const inline: vscode.InlineCompletionItemProvider = {
+    async provideInlineCompletionItems(document, position, _context, token) {
+      const text = await provider.complete(document, position, () => token.isCancellationRequested);
+      if (!text) return [];
+      const item = new vscode.InlineCompletionItem(text, new vscode.Range(position, position));
+      item.command = { command: "fimkit.accepted", title: "fimkit: accepted" };
+      return [item];
+    },
+  };
+  context.subscriptions.push(
+    status,
+    vscode.languages.registerInlineCompletionItemProvider({ pattern: "**" }, inline),
+    vscode.commands.registerCommand("fimkit.accepted", () => provider.accepted()),
+    vscode.commands.registerCommand("fimkit.toggle", async () => {
+      const enabled = !settings().enabled;
+      await config().update("enabled", enabled, vscode.ConfigurationTarget.Global);
+      show(enabled ? { state: "idle" } : { state: "off" });
+    }),
+    vscode.commands.registerCommand("fimkit.showStatus", () => {
+      vscode.window.showInformationMessage(`fimkit: ${status.tooltip ?? ""} (server ${settings().serverUrl}, api ${settings().api})`);
+    }),
+  );
+  return provider;
+}
+
+export function deactivate(): void {}

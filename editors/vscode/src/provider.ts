@@ -1,0 +1,139 @@
+// The inline completion provider: debounce, cancel, cache, ask, shape, show. Written against a
+// small slice of the VS Code API (passed in), so the tests drive it with a fake.
+
+import { Api } from "./core/api";
+import { CompletionCache } from "./core/cache";
+import { budget, Budget, looksBinary, midLine, shapeForEditor } from "./core/context";
+import { Debouncer } from "./core/debounce";
+import { ClientConfig, FetchLike, requestCompletion, sendEvent } from "./core/client";
+
+export interface Settings extends ClientConfig {
+  enabled: boolean;
+  model: string;
+  maxTokens: number;
+  debounceMs: number;
+  languages: string[];
+  telemetry: boolean;
+  budget: Budget;
+}
+
+export type Status = { state: "idle" } | { state: "requesting" } | { state: "ok"; ms: number } | { state: "error"; reason: string } | { state: "off" };
+
+export interface Doc {
+  getText(): string;
+  offsetAt(position: any): number;
+  languageId: string;
+  fileName: string;
+}
+
+export interface Shown {
+  id?: string;
+  text: string;
+  midLine: boolean;
+  shownAt: number;
+}
+
+export class FimProvider {
+  readonly cache = new CompletionCache(256);
+  readonly debouncer: Debouncer;
+  requests = 0;
+  last: Shown | undefined;
+
+  constructor(
+    private settings: () => Settings,
+    private onStatus: (s: Status) => void,
+    private fetchImpl: FetchLike = fetch as any,
+  ) {
+    this.debouncer = new Debouncer(settings().debounceMs);
+  }
+
+  private languageOn(languageId: string): boolean {
+    const langs = this.settings().languages;
+    return langs.includes("*") || langs.includes(languageId);
+  }
+
+  // Returns the text to show at the cursor, or undefined for no suggestion.
+  async complete(doc: Doc, position: any, isCancelled: () => boolean): Promise<string | undefined> {
+    const s = this.settings();
+    if (!s.enabled) {
+      this.onStatus({ state: "off" });
+      return undefined;
+    }
+    if (!this.languageOn(doc.languageId)) return undefined;
+    const text = doc.getText();
+    if (looksBinary(text)) {
+      this.onStatus({ state: "error", reason: "binary or minified file: no completions" });
+      return undefined;
+    }
+    const { prefix, suffix } = budget(text, doc.offsetAt(position), s.budget);
+    this.noteDismissedIfAny();
+    const cached = this.cache.get(prefix, suffix);
+    if (cached !== undefined) return this.show(cached, prefix, suffix, undefined);
+    this.debouncer.delayMs = s.debounceMs;
+    const { go, signal } = await this.debouncer.wait();
+    if (!go || isCancelled()) return undefined;
+    this.onStatus({ state: "requesting" });
+    this.requests += 1;
+    const outcome = await requestCompletion(
+      s, prefix, suffix, { maxTokens: s.maxTokens, model: s.model, language: doc.languageId, filename: doc.fileName }, signal, this.fetchImpl,
+    );
+    if (!outcome.ok) {
+      if (outcome.aborted) return undefined;
+      this.onStatus({ state: "error", reason: outcome.reason });
+      return undefined; // no suggestion rather than a wrong one
+    }
+    this.onStatus({ state: "ok", ms: outcome.ms });
+    const shaped = shapeForEditor(outcome.text, prefix, suffix);
+    if (shaped) this.cache.put(prefix, suffix, shaped);
+    if (isCancelled()) return undefined;
+    return this.show(shaped, prefix, suffix, outcome.id);
+  }
+
+  private show(text: string, prefix: string, suffix: string, id: string | undefined): string | undefined {
+    if (!text) return undefined;
+    this.last = { id, text, midLine: midLine(prefix, suffix), shownAt: Date.now() };
+    this.event("view", this.last);
+    return text;
+  }
+
+  // VS Code runs the item's command when the user accepts a suggestion.
+  accepted(): void {
+    if (this.last) this.event("accept", this.last, { accepted_chars: this.last.text.length });
+    this.last = undefined;
+  }
+
+  partiallyAccepted(chars: number): void {
+    if (this.last) this.event("partial", this.last, { accepted_chars: chars });
+  }
+
+  // A new request while a shown suggestion was neither accepted nor dismissed: it was passed over.
+  private noteDismissedIfAny(): void {
+    if (this.last) this.event("dismiss", this.last);
+    this.last = undefined;
+  }
+
+  private event(type: string, shown: Shown, extra: Record<string, unknown> = {}): void {
+    const s = this.settings();
+    if (!s.telemetry) return;
+    sendEvent(s, { type, completion_id: shown.id, mid_line: shown.midLine, elapsed: Date.now() - shown.shownAt, ...extra }, this.fetchImpl);
+  }
+}
+
+export function readSettings(get: (key: string, fallback: any) => any): Settings {
+  return {
+    enabled: get("enabled", true),
+    serverUrl: get("serverUrl", "http://127.0.0.1:5000"),
+    api: get("api", "openai") as Api,
+    apiKey: get("apiKey", ""),
+    model: get("model", ""),
+    maxTokens: get("maxTokens", 64),
+    debounceMs: get("debounceMs", 100),
+    timeoutMs: get("timeoutMs", 5000),
+    languages: get("languages", ["*"]),
+    telemetry: get("telemetry", true),
+    budget: {
+      prefixLines: get("prefixLines", 200), prefixChars: get("prefixChars", 8000),
+      suffixLines: get("suffixLines", 60), suffixChars: get("suffixChars", 2500),
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { budget, looksBinary, midLine, shapeForEditor } from "../src/core/context";
+import { CompletionCache } from "../src/core/cache";
+import { buildRequest, parseReply, BadReply } from "../src/core/api";
+import { Debouncer } from "../src/core/debounce";
+
+test("budget keeps the nearest whole lines", () => {
+  const text = Array.from({ length: 100 }, (_, i) => `line${i}\n`).join("") + "x = f(" + ")\n" + Array.from({ length: 100 }, (_, i) => `after${i}\n`).join("");
+  const offset = text.indexOf("x = f(") + 6;
+  const { prefix, suffix } = budget(text, offset, { prefixLines: 5, prefixChars: 8000, suffixLines: 3, suffixChars: 2500 });
+  assert.equal(prefix, "line96\nline97\nline98\nline99\nx = f(");
+  assert.equal(suffix, ")\nafter0\nafter1");
+});
+
+test("single line when text is right of the cursor, never the suffix again", () => {
+  assert.equal(midLine("x = f(", ")\n"), true);
+  assert.equal(midLine("x = \n", "y\n"), false); // column 0 inserts lines
+  assert.equal(shapeForEditor("a, b)\nprint(x)", "x = f(", ")\n"), "a, b");
+  assert.equal(shapeForEditor("total += x\n    return total\n", "def f():\n    ", "\n    return total\n"), "total += x\n");
+  assert.equal(shapeForEditor("   \n", "x = ", "\n"), "");
+});
+
+test("cache answers typed-ahead prefixes without a request", () => {
+  const c = new CompletionCache(2);
+  c.put("x = ", "\n", "compute(a, b)");
+  assert.equal(c.get("x = comp", "\n"), "ute(a, b)");
+  assert.equal(c.get("x = cam", "\n"), undefined);
+  c.put("a", "", "1");
+  c.put("b", "", "2");
+  assert.equal(c.get("x = ", "\n"), undefined);
+});
+
+test("request bodies for each API", () => {
+  const o = { maxTokens: 16, model: "m" };
+  assert.deepEqual(buildRequest("openai", "p", "s", o), { path: "/v1/completions", body: { model: "m", prompt: "p", suffix: "s", max_tokens: 16, temperature: 0, stream: false, language: undefined, filename: undefined } });
+  assert.deepEqual(buildRequest("infill", "p", "s", o).body, { input_prefix: "p", input_suffix: "s", input_extra: [], n_predict: 16, temperature: 0, cache_prompt: true, stream: false });
+  const ollama = buildRequest("ollama", "p", "", o);
+  assert.equal(ollama.path, "/api/generate");
+  assert.equal(ollama.body.suffix, "\n"); // Ollama ignores an empty suffix
+  assert.equal(ollama.body.stream, false);
+});
+
+test("replies are parsed strictly", () => {
+  assert.equal(parseReply("infill", { content: "x" }).text, "x");
+  assert.equal(parseReply("ollama", { response: "y" }).text, "y");
+  assert.deepEqual(parseReply("openai", { id: "c1", choices: [{ text: "z" }] }), { text: "z", id: "c1" });
+  assert.throws(() => parseReply("openai", { choices: [] }), BadReply);
+  assert.throws(() => parseReply("infill", "garbage"), BadReply);
+});
+
+test("binary and minified buffers", () => {
+  assert.equal(looksBinary("a\u0000b"), true);
+  assert.equal(looksBinary("x".repeat(20000)), true);
+  assert.equal(looksBinary("def f():\n    pass\n"), false);
+});
+
+test("debounce: only the last of rapid calls goes, earlier ones are aborted", async () => {
+  const d = new Debouncer(40);
+  const first = d.wait();
+  await new Promise((r) => setTimeout(r, 10));
+  const second = d.wait();
+  const [a, b] = await Promise.all([first, second]);
+  assert.equal(a.go, false);
+  assert.equal(a.signal.aborted, true);
+  assert.equal(b.go, true);
+  assert.equal(b.signal.aborted, false);
+  const started = Date.now();
+  await d.wait();
+  assert.ok(Date.now() - started >= 35);
+});

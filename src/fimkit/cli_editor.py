@@ -1,0 +1,55 @@
+"""The lsp verb: a language server for editors other than VS Code."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def register(sub, formatter, dedent) -> None:
+    p = sub.add_parser(
+        "lsp", formatter_class=formatter, help="language server: FIM completions in Neovim, Helix, Emacs, Zed",
+        description=dedent("""
+            Run a language server that answers textDocument/inlineCompletion (LSP 3.18 ghost text) and,
+            for older clients, textDocument/completion with the completion as an item. Completions come
+            from a model loaded in the server (--model) or from a running `fimkit serve` (or a llama.cpp
+            or Ollama server) with --server. Context is budgeted by lines and characters, completions are
+            cached (typing the start of a cached one costs no request), and $/cancelRequest stops the
+            generation. Speaks LSP over stdio (what editors start) or TCP.
+        """),
+        epilog=dedent("""
+            examples:
+              fimkit lsp                                         stdio, embedded model in-process
+              fimkit lsp --server http://127.0.0.1:5000          stdio, completions from fimkit serve
+              fimkit lsp --server http://127.0.0.1:8012 --api infill   a llama.cpp server
+              fimkit lsp --tcp --port 2087
+            editor set-up: see the README's "Use it in your editor".
+        """),
+    )
+    p.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
+    p.add_argument("--tcp", action="store_true", help="listen on TCP instead")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=2087)
+    p.add_argument("--model", default="gemma-3-270m", help="in-process model (when --server is not given)")
+    p.add_argument("--server", help="base URL of a running completion server")
+    p.add_argument("--api", choices=("openai", "infill", "ollama"), default="openai", help="API of --server (default: openai)")
+    p.add_argument("--api-key", default=os.environ.get("FIMKIT_API_KEY"))
+    p.add_argument("--max-tokens", type=int, default=64)
+    p.set_defaults(func=cmd_lsp)
+
+
+def cmd_lsp(args) -> int:
+    from fimkit.editor.lsp import LspConfig, create_server
+
+    config = LspConfig(model=args.model, server=args.server, api=args.api, api_key=args.api_key, max_tokens=args.max_tokens)
+    if not args.server:
+        from fimkit.models import resolve_model
+
+        resolve_model(args.model)  # a bad model reference fails now, with one line, not inside the editor
+    server = create_server(config)
+    if args.tcp:
+        print(f"fimkit lsp: listening on {args.host}:{args.port}", file=sys.stderr)
+        server.start_tcp(args.host, args.port)
+    else:
+        server.start_io()
+    return 0

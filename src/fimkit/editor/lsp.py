@@ -1,0 +1,158 @@
+"""``fimkit lsp``: a language server that gives fill-in-the-middle completions to any LSP editor.
+
+- ``textDocument/inlineCompletion`` (LSP 3.18) for clients that show ghost text, and
+  ``textDocument/completion`` items (the completion's first line as the label) for older ones;
+- full document sync through pygls; prefix/suffix budgeted by lines and characters, an LRU
+  cache with typed-ahead reuse, binary or huge buffers refused quietly (no suggestion);
+- ``$/cancelRequest`` cancels the request's task, and an in-process generation stops within
+  one token; completions come from an in-process engine (``--model``) or a running fimkit or
+  llama.cpp/Ollama-compatible server (``--server``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import urllib.request
+from dataclasses import dataclass
+
+from fimkit import __version__
+from fimkit.editor.context import Budget, CompletionCache, budget, looks_binary
+
+
+@dataclass(frozen=True)
+class LspConfig:
+    """model: in-process model reference (used when server is None). server: base URL of a running
+    server. api: which of its APIs to call (openai, infill, ollama). max_tokens: per completion."""
+
+    model: str = "gemma-3-270m"
+    server: str | None = None
+    api: str = "openai"
+    api_key: str | None = None
+    max_tokens: int = 64
+    budget: Budget = Budget()
+
+
+class EngineSource:
+    """Completions from an engine loaded in this process (the server's own pipeline)."""
+
+    def __init__(self, model: str, max_tokens: int):
+        from fimkit.serve.backends import EngineConfig, load_engine
+
+        self.engine = load_engine(EngineConfig(model=model))
+        self.max_tokens = max_tokens
+        self.lock = threading.Lock()
+
+    def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event) -> str:
+        from fimkit.serve.complete import run_completion
+        from fimkit.serve.engine import CompletionRequest, SamplingParams
+
+        with self.lock:
+            if cancel.is_set():
+                return ""
+            request = CompletionRequest(prefix, suffix, language=language, sampling=SamplingParams(max_tokens=self.max_tokens))
+            return run_completion(self.engine, request, cancel=cancel).text
+
+
+class HttpSource:
+    """Completions from a running server over one of the APIs fimkit serves (and llama.cpp/Ollama do)."""
+
+    def __init__(self, base: str, api: str, api_key: str | None, max_tokens: int, timeout: float = 30.0):
+        self.base, self.api, self.api_key, self.max_tokens, self.timeout = base.rstrip("/"), api, api_key, max_tokens, timeout
+
+    def request_body(self, prefix: str, suffix: str) -> tuple[str, dict]:
+        if self.api == "infill":
+            return "/infill", {"input_prefix": prefix, "input_suffix": suffix, "n_predict": self.max_tokens}
+        if self.api == "ollama":
+            return "/api/generate", {"model": "fimkit", "prompt": prefix, "suffix": suffix or "\n", "stream": False,
+                                     "options": {"num_predict": self.max_tokens, "temperature": 0}}
+        return "/v1/completions", {"prompt": prefix, "suffix": suffix, "max_tokens": self.max_tokens, "temperature": 0}
+
+    @staticmethod
+    def parse(api: str, data: dict) -> str:
+        if api == "infill":
+            return str(data.get("content", ""))
+        if api == "ollama":
+            return str(data.get("response", ""))
+        return str((data.get("choices") or [{}])[0].get("text", ""))
+
+    def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event) -> str:
+        path, body = self.request_body(prefix, suffix)
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        req = urllib.request.Request(self.base + path, json.dumps(body).encode(), headers)
+        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            data = json.loads(resp.read())
+        return "" if cancel.is_set() else self.parse(self.api, data)
+
+
+LANGUAGE_IDS = {"python": "python", "javascript": "javascript", "javascriptreact": "javascript",
+                "typescript": "typescript", "typescriptreact": "typescript", "sql": "sql"}
+
+
+def create_server(config: LspConfig, source=None):
+    """The pygls server. ``source`` is built lazily on the first request unless given (tests)."""
+    from lsprotocol import types as t
+    from pygls.lsp.server import LanguageServer
+
+    server = LanguageServer("fimkit", __version__)
+    cache = CompletionCache()
+    state = {"source": source, "requests": 0}
+
+    def get_source():
+        if state["source"] is None:
+            state["source"] = (HttpSource(config.server, config.api, config.api_key, config.max_tokens)
+                               if config.server else EngineSource(config.model, config.max_tokens))
+        return state["source"]
+
+    async def complete_at(uri: str, position) -> str:
+        doc = server.workspace.get_text_document(uri)
+        text = doc.source
+        if looks_binary(text):
+            return ""
+        offset = doc.offset_at_position(position)
+        prefix, suffix = budget(text, offset, config.budget)
+        cached = cache.get(prefix, suffix)
+        if cached is not None:
+            return cached
+        cancel = threading.Event()
+        loop = asyncio.get_running_loop()
+        language = LANGUAGE_IDS.get(doc.language_id or "")
+        state["requests"] += 1
+        try:
+            middle = await loop.run_in_executor(None, get_source().complete, prefix, suffix, language, cancel)
+        except asyncio.CancelledError:
+            cancel.set()  # the client sent $/cancelRequest (the user typed on): stop generating
+            raise
+        except Exception as exc:  # noqa: BLE001 - an unreachable server must never break the editor
+            server.window_log_message(t.LogMessageParams(type=t.MessageType.Warning, message=f"fimkit: {exc}"))
+            return ""
+        if middle:
+            cache.put(prefix, suffix, middle)
+        return middle
+
+    @server.feature(t.TEXT_DOCUMENT_INLINE_COMPLETION)
+    async def inline_completion(ls, params: t.InlineCompletionParams):
+        middle = await complete_at(params.text_document.uri, params.position)
+        if not middle:
+            return t.InlineCompletionList(items=[])
+        here = t.Range(start=params.position, end=params.position)
+        return t.InlineCompletionList(items=[t.InlineCompletionItem(insert_text=middle, range=here)])
+
+    @server.feature(t.TEXT_DOCUMENT_COMPLETION, t.CompletionOptions(trigger_characters=[".", "(", " ", "\n"]))
+    async def completion(ls, params: t.CompletionParams):
+        middle = await complete_at(params.text_document.uri, params.position)
+        if not middle:
+            return t.CompletionList(is_incomplete=True, items=[])
+        here = t.Range(start=params.position, end=params.position)
+        label = middle.strip().split("\n", 1)[0][:80] or middle[:80]
+        item = t.CompletionItem(
+            label=label, kind=t.CompletionItemKind.Snippet, detail="fimkit", sort_text="0", filter_text=label,
+            insert_text_format=t.InsertTextFormat.PlainText, text_edit=t.TextEdit(range=here, new_text=middle),
+        )
+        return t.CompletionList(is_incomplete=True, items=[item])
+
+    server.fimkit_state = state
+    return server

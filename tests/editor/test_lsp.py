@@ -1,0 +1,142 @@
+"""`fimkit lsp` driven over stdio by an LSP client, completions from a stand-in HTTP server and from a
+real in-process model."""
+
+import asyncio
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from lsprotocol import types as t
+from pygls.lsp.client import LanguageClient
+
+pytestmark = pytest.mark.slow
+
+
+class CompletionServer:
+    """Answers POST /v1/completions with a fixed middle, counting requests; optionally slowly."""
+
+    def __init__(self, text="compute(a, b)", delay=0.0):
+        self.text, self.delay, self.requests = text, delay, []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append((self.path, body))
+                time.sleep(outer.delay)
+                reply = json.dumps({"choices": [{"text": outer.text}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+async def _session(args, actions):
+    client = LanguageClient("test-client", "1")
+    await client.start_io(sys.executable, "-m", "fimkit", "lsp", *args)
+    try:
+        await client.initialize_async(t.InitializeParams(capabilities=t.ClientCapabilities(), process_id=None))
+        client.initialized(t.InitializedParams())
+        return await actions(client)
+    finally:
+        await client.shutdown_async(None)
+        client.exit(None)
+        await client.stop()
+
+
+def _open(client, text, uri="file:///tmp/a.py"):
+    client.text_document_did_open(t.DidOpenTextDocumentParams(
+        text_document=t.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+
+
+def _inline(client, line, character, uri="file:///tmp/a.py"):
+    return client.text_document_inline_completion_async(t.InlineCompletionParams(
+        text_document=t.TextDocumentIdentifier(uri=uri), position=t.Position(line=line, character=character),
+        context=t.InlineCompletionContext(trigger_kind=t.InlineCompletionTriggerKind.Automatic)))
+
+
+def test_inline_and_classic_completion_with_cache_reuse():
+    http = CompletionServer()
+
+    async def actions(client):
+        _open(client, "def f(a, b):\n    return \n")
+        first = await _inline(client, 1, 11)
+        again = await _inline(client, 1, 11)
+        classic = await client.text_document_completion_async(t.CompletionParams(
+            text_document=t.TextDocumentIdentifier(uri="file:///tmp/a.py"), position=t.Position(line=1, character=11)))
+        # The user types "comp": the cached completion is cut, with no request.
+        client.text_document_did_change(t.DidChangeTextDocumentParams(
+            text_document=t.VersionedTextDocumentIdentifier(uri="file:///tmp/a.py", version=2),
+            content_changes=[t.TextDocumentContentChangeWholeDocument(text="def f(a, b):\n    return comp\n")]))
+        typed = await _inline(client, 1, 15)
+        return first, again, classic, typed
+
+    try:
+        first, again, classic, typed = asyncio.run(_session(["--server", http.url], actions))
+    finally:
+        http.close()
+    assert first.items[0].insert_text == "compute(a, b)" and again.items[0].insert_text == "compute(a, b)"
+    assert classic.items[0].text_edit.new_text == "compute(a, b)" and classic.items[0].label == "compute(a, b)"
+    assert typed.items[0].insert_text == "ute(a, b)"
+    assert len(http.requests) == 1  # one request served all four answers
+    path, body = http.requests[0]
+    assert path == "/v1/completions" and body["prompt"] == "def f(a, b):\n    return " and body["suffix"] == "\n"
+
+
+def test_server_down_or_binary_buffer_gives_no_suggestion():
+    async def actions(client):
+        _open(client, "x = \n")
+        down = await _inline(client, 0, 4)
+        _open(client, "\x00\x01binary", uri="file:///tmp/b.bin")
+        binary = await _inline(client, 0, 1, uri="file:///tmp/b.bin")
+        return down, binary
+
+    down, binary = asyncio.run(_session(["--server", "http://127.0.0.1:9"], actions))
+    assert list(down.items) == [] and list(binary.items) == []
+
+
+def test_cancel_request_answers_cancelled_and_does_not_block():
+    http = CompletionServer(delay=1.5)
+
+    async def actions(client):
+        _open(client, "x = \n")
+        task = asyncio.ensure_future(_inline(client, 0, 4))
+        await asyncio.sleep(0.2)
+        task.cancel()  # pygls sends $/cancelRequest for a cancelled request
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        start = time.perf_counter()
+        _open(client, "y = \n", uri="file:///tmp/c.py")
+        http.delay = 0
+        reply = await _inline(client, 0, 4, uri="file:///tmp/c.py")
+        return reply, time.perf_counter() - start
+
+    try:
+        reply, seconds = asyncio.run(_session(["--server", http.url], actions))
+    finally:
+        http.close()
+    assert reply.items[0].insert_text == "compute(a, b)"
+
+
+@pytest.mark.integration
+def test_in_process_embedded_model(embedded_gguf):
+    async def actions(client):
+        _open(client, "def add(a, b):\n    return \n")
+        return await _inline(client, 1, 11)
+
+    reply = asyncio.run(_session(["--model", str(embedded_gguf), "--max-tokens", "16"], actions))
+    assert reply.items[0].insert_text.strip() == "a + b"
