@@ -29,6 +29,8 @@ import sysconfig
 import time
 from pathlib import Path
 
+from common import print_table
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".bench" / "data"
 
@@ -174,11 +176,7 @@ def main() -> int:
     rows.append(("transform peak RSS, half vs whole corpus", f"{rss_half:.0f} MB vs {rss_full:.0f} MB", "flat"))
     print(f"\ncorpus: {mb:.1f} MB in {len(files)} shards, {len(texts)} documents; tokenizer {args.tokenizer}; "
           f"{os.cpu_count()} CPUs\n")
-    width = max(len(r[0]) for r in rows)
-    print(f"| {'what'.ljust(width)} | speed | ratio |")
-    print(f"|{'-' * (width + 2)}|---|---|")
-    for name, speed, ratio in rows:
-        print(f"| {name.ljust(width)} | {speed} | {ratio} |")
+    print_table(rows, ("what", "speed", "ratio"))
     return 0
 
 

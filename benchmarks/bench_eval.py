@@ -16,6 +16,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from common import print_table
+
 
 def execution_rate(workers: int) -> tuple[float, int, str]:
     from fimkit.eval.sandbox import Sandbox, SandboxLimits
@@ -62,10 +64,8 @@ def main() -> int:
         m = rep["metrics"]
         rows.append((f"full eval, embedded Gemma prefix-only, {rep['tasks']} single-line tasks", f"{elapsed / 60:.1f} min",
                      f"target < 15 min; pass@1 {100 * m['pass@1']['mean']:.1f}%, EM {100 * m['exact_match']['mean']:.1f}%"))
-    width = max(len(r[0]) for r in rows)
-    print(f"\n| {'what'.ljust(width)} | measured | notes |\n|{'-' * (width + 2)}|---|---|")
-    for name, value, note in rows:
-        print(f"| {name.ljust(width)} | {value} | {note} |")
+    print()
+    print_table(rows)
     return 0
 
 

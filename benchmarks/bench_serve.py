@@ -28,14 +28,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from common import print_table
+from fimkit.eval.metrics import percentile as pct
+
 import textwrap as _sample_module  # a real file of the standard library to complete and to type
 
 SOURCE = Path(inspect.getfile(_sample_module)).read_text()
-
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
 def free_port() -> int:
@@ -198,11 +196,7 @@ def main() -> int:
     if "c" in args.parts:
         rows += part_c(seconds=args.seconds)
     print(f"\nembedded gemma-3-270m Q4_K_M, llama-cpp-python, {os.cpu_count()} CPUs\n")
-    width = max(len(r[0]) for r in rows)
-    print(f"| {'what'.ljust(width)} | measured | notes |")
-    print(f"|{'-' * (width + 2)}|---|---|")
-    for name, value, note in rows:
-        print(f"| {name.ljust(width)} | {value} | {note} |")
+    print_table(rows)
     return 0
 
 
