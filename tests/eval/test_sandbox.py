@@ -55,6 +55,7 @@ def test_no_processes_survive_a_fork_bomb(sandbox):
 
 
 def _uid(proc: Path) -> int:
+    """The process's uid (-1 when it is gone)."""
     try:
         for line in (proc / "status").read_text().splitlines():
             if line.startswith("Uid:"):

@@ -95,6 +95,13 @@ def _probe_namespaces() -> str | None:
     return None
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
 def _sample_python() -> str:
     """An interpreter the unprivileged sandbox user can run (the system one; ours may sit under /root)."""
     for candidate in ("/usr/bin/python3", "/usr/local/bin/python3", sys.executable):
@@ -166,11 +173,7 @@ class Sandbox:
                 except subprocess.TimeoutExpired:
                     timed_out = True
                 finally:
-                    try:
-                        os.killpg(proc.pid, signal.SIGKILL)  # everything in the sample's session
-                    except ProcessLookupError:
-                        pass
-                    proc.wait()
+                    self._kill(proc)
             seconds = time.perf_counter() - start
             stdout, stderr = self._head(out_path), self._head(err_path)
             if timed_out:
@@ -182,6 +185,29 @@ class Sandbox:
             return ExecResult(status, proc.returncode, stdout.replace(self.marker, "").strip(), stderr, seconds)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    def _kill(self, proc: subprocess.Popen) -> None:
+        """Kill the sample and everything it started, leaving no zombie behind.
+
+        With namespaces, the sample is PID 1 of its namespace and a child of ``unshare``: killing it
+        first lets ``unshare`` reap it (the kernel then ends the rest of the namespace); killing both
+        at once would orphan the sample to a PID 1 that may never reap it.
+        """
+        if self.problem is None and proc.poll() is None:
+            for child in _children(proc.pid):
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left in the sample's session
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
     def _head(self, path: Path) -> str:
         try:
