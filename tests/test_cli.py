@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from fimkit.cli import PLANNED, build_parser, main
+from fimkit.cli import build_parser, main
 
 VERBS = ["fim", "tokenize", "samples", "train", "merge", "export", "pipeline", "serve", "complete", "eval", "lsp", "models"]
 HEAVY = ("torch", "transformers", "llama_cpp", "numpy", "peft")
@@ -30,8 +30,6 @@ def test_every_verb_has_a_teaching_help(verb, capsys):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert "example" in out  # every verb shows how it is called
-    if verb in PLANNED:
-        assert f"issue #{PLANNED[verb][0]}" in out
 
 
 def test_help_imports_nothing_heavy():
@@ -42,13 +40,6 @@ def test_help_imports_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
-
-
-@pytest.mark.parametrize("verb", sorted(PLANNED))
-def test_planned_verbs_say_so_and_fail(verb, capsys):
-    assert main([verb, "--some-flag", "x"]) == 3
-    err = capsys.readouterr().err
-    assert "not available yet" in err and f"#{PLANNED[verb][0]}" in err
 
 
 def test_bad_input_is_one_line_exit_2_and_debug_shows_the_traceback(tmp_path, fimkit_home):

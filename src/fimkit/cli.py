@@ -14,20 +14,7 @@ import sys
 import textwrap
 
 from fimkit import __version__
-from fimkit.errors import FimkitError, NotAvailableYet
-
-# Verbs whose implementation has not landed: (issue, what it will do, how it will be called).
-PLANNED = {
-    "train": (4, "fine-tune a causal LM for FIM with LoRA (peft), resumable, on CPU or GPU",
-              "fimkit train --model gemma-3-270m --data data/fim_training.jsonl --output fim-model-lora"),
-    "merge": (4, "merge a LoRA adapter into its base model and check logits parity",
-              "fimkit merge fim-model-lora --output fim-model-merged"),
-    "export": (4, "export a merged model to GGUF (f16, q8_0, q4_0, q4_k_m) with an Ollama Modelfile",
-               "fimkit export fim-model-merged --quant q4_0 --output fim-model-q4_0.gguf --modelfile Modelfile.fim"),
-    "pipeline": (4, "samples -> FIM data -> LoRA -> merge -> GGUF -> Modelfile -> before/after eval, in one command",
-                 "fimkit pipeline --preset quick"),
-}
-
+from fimkit.errors import FimkitError
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog):
@@ -123,25 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     from fimkit import cli_editor
 
     cli_editor.register(sub, _Formatter, _dedent)
+    from fimkit import cli_train
 
-    for verb, (issue, what, example) in PLANNED.items():
-        p = sub.add_parser(
-            verb, formatter_class=_Formatter, help=f"{what} [not available yet]",
-            description=f"{what[0].upper()}{what[1:]}.\n\nNot available yet: this verb lands with issue #{issue}.",
-            epilog=f"example (planned):\n  {example}",
-        )
-        p.set_defaults(func=_planned(verb, issue, what), planned=True)
+    cli_train.register(sub, _Formatter, _dedent)
+
     return parser
-
-
-def _planned(verb: str, issue: int, what: str):
-    def run(args) -> int:
-        raise NotAvailableYet(
-            f"'fimkit {verb}' is not available yet (it will {what}; issue #{issue}). "
-            "Available now: fimkit models, demo, corpus, samples, fim, tokenize, serve, complete, eval, lsp"
-        )
-
-    return run
 
 
 def _progress() -> bool:
@@ -224,10 +197,7 @@ def cmd_demo(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    # Planned verbs accept any arguments so that their message, not a usage error, answers.
-    args, extra = parser.parse_known_args(argv)
-    if extra and not getattr(args, "planned", False):
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args = parser.parse_args(argv)
     if args.verb is None:
         parser.print_help()
         return 0

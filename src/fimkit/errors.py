@@ -42,12 +42,6 @@ class MissingDependencyError(FimkitError):
         )
 
 
-class NotAvailableYet(FimkitError):
-    """A verb of the product whose implementation has not landed yet."""
-
-    exit_code = 3
-
-
 def require(module: str, *, package: str | None = None, extra: str, purpose: str):
     """Import an optional heavy module lazily, or raise a MissingDependencyError that says what to install."""
     import importlib

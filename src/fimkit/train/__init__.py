@@ -1,0 +1,1 @@
+"""Training: LoRA fine-tuning for FIM (train), merging adapters (merge)."""

@@ -1,0 +1,85 @@
+"""`fimkit merge`: the LoRA adapter folded into full weights, checked against the adapter before saving.
+
+The merged folder is a plain Hugging Face model (config.json, safetensors) plus the tokenizer with
+its FIM tokens (tokenizer.json, tokenizer_config.json) and fimkit.json (FIM format, base model,
+the measured logits difference). It is written to a temporary name and renamed when whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from fimkit.errors import FimkitError, require
+from fimkit.formats import FimFormat
+from fimkit.train.model import load_base, read_run
+
+PARITY_TOLERANCE = 1e-3  # fp32; merging reorders additions, nothing more
+
+
+def _probe_ids(tok, fmt: FimFormat):
+    prefix = "def fibonacci(n):\n    if n < 2:\n        return n\n    return "
+    return ([tok.bos_id] if tok.bos_id is not None else []) + tok.encode(fmt.render(prefix, "\n\nprint(fibonacci(9))\n"))
+
+
+def _base_ref(meta: dict) -> str:
+    """The reference the run was trained from (an embedded name resolves anywhere); its absolute path
+    when that reference was a relative path that no longer resolves from here."""
+    from fimkit.models import find_embedded
+
+    ref = meta["base_model"]
+    if find_embedded(ref) is not None or Path(ref).exists():
+        return ref
+    return meta["base_path"]
+
+
+def merge(run_dir: str | Path, output: str | Path, *, log=print) -> dict:
+    torch = require("torch", extra="train", purpose="merging")
+    peft = require("peft", extra="train", purpose="merging")
+    run_dir, output = Path(run_dir), Path(output)
+    meta = read_run(run_dir)
+    fmt = FimFormat.parse_spec(meta["fim_format"])
+    base_ref = _base_ref(meta)
+    base = load_base(base_ref, fmt)
+    if base.base_hash != meta["base_hash"]:
+        raise FimkitError(f"the base model {base_ref} is not the one {run_dir} was trained on "
+                          f"({base.base_hash} vs {meta['base_hash']}); merge with the original base")
+    if base.tokenizer.vocab_size != meta["vocab_size"]:
+        raise FimkitError(f"vocabulary size {base.tokenizer.vocab_size} differs from the run's {meta['vocab_size']}")
+    model = peft.PeftModel.from_pretrained(base.model, str(run_dir / "adapter")).eval()
+    ids = torch.tensor([_probe_ids(base.tokenizer, fmt)])
+    with torch.no_grad():
+        before = model(input_ids=ids).logits.float()
+        merged = model.merge_and_unload().eval()
+        after = merged(input_ids=ids).logits.float()
+    diff = float((before - after).abs().max())
+    if not diff <= PARITY_TOLERANCE:
+        raise FimkitError(f"merged logits differ from the adapter's by {diff:.2e} (> {PARITY_TOLERANCE}); not saved")
+    tmp = output.with_name(f".tmp-{os.getpid()}-{output.name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        merged.save_pretrained(tmp, safe_serialization=True)
+        tok = base.tokenizer
+        tok.tokenizer.save(str(tmp / "tokenizer.json"))
+
+        def name(tid):
+            return tok.tokenizer.id_to_token(tid) if tid is not None else None
+
+        (tmp / "tokenizer_config.json").write_text(json.dumps({
+            "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": name(tok.bos_id), "eos_token": name(tok.eos_id),
+            "pad_token": name(tok.pad_id), "additional_special_tokens": list(fmt.family.sentinels()) if fmt.is_fim else [],
+            "model_max_length": getattr(merged.config, "max_position_embeddings", 2048),
+        }, indent=2))
+        record = {"kind": "merged", "fim_format": fmt.spec, "base_model": meta["base_model"], "base_path": meta["base_path"],
+                  "base_hash": meta["base_hash"], "run": str(run_dir), "added_tokens": meta["added_tokens"],
+                  "logits_max_abs_diff": diff, "model_type": merged.config.model_type}
+        (tmp / "fimkit.json").write_text(json.dumps(record, indent=2))
+        if output.exists():
+            shutil.rmtree(output)
+        os.replace(tmp, output)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log(f"merged {run_dir} into {output} (logits max |diff| {diff:.1e} against the adapter)")
+    return record

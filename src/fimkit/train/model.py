@@ -1,0 +1,96 @@
+"""Loading a base model for FIM training (and for merging): the model, a FIM-ready tokenizer, and the
+embedding rows of any sentinel tokens that had to be added.
+
+The tokenizer comes from ``fimkit.data.tokenizer.load_tokenizer`` (the same one tokenization uses),
+so token ids agree everywhere. Added rows start at the mean of the existing embeddings: a random
+row makes the model's first FIM predictions noise, the mean makes them neutral (fim-facts section 8).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from fimkit.errors import FimkitError, require
+from fimkit.formats import FimFormat
+
+
+@dataclass
+class LoadedBase:
+    model: object
+    tokenizer: object  # fimkit.data.tokenizer.FimTokenizer
+    new_token_ids: list[int]
+    model_ref: str
+    model_path: Path
+    model_kind: str
+    base_hash: str
+
+
+def base_hash(resolved) -> str:
+    """A fingerprint of the base: the pinned sha256 of an embedded model, else size and name of its files."""
+    if resolved.embedded is not None:
+        return "sha256:" + resolved.embedded.sha256
+    h = hashlib.sha256()
+    files = [resolved.path] if resolved.kind == "gguf" else sorted(resolved.path.glob("*"))
+    for f in files:
+        if f.is_file():
+            h.update(f"{f.name}:{f.stat().st_size}".encode())
+    return "files:" + h.hexdigest()[:32]
+
+
+def load_base(model_ref: str, fim_format: FimFormat, *, dtype: str = "fp32", load_in: str = "none",
+              new_token_init: str = "mean", device: str = "cpu") -> LoadedBase:
+    torch = require("torch", extra="train", purpose="training")
+    transformers = require("transformers", extra="train", purpose="training")
+    from fimkit.data.tokenizer import load_tokenizer
+    from fimkit.models import resolve_model
+
+    resolved = resolve_model(model_ref)
+    tok = load_tokenizer(model_ref, fim_format.family if fim_format.is_fim else None)
+    kwargs: dict = {"torch_dtype": torch.float32}
+    if load_in != "none":
+        if not torch.cuda.is_available():
+            raise FimkitError(f"--load-in {load_in} needs a CUDA GPU (bitsandbytes); on a CPU train in fp32/bf16")
+        require("bitsandbytes", extra="train", purpose=f"{load_in} loading")
+        kwargs["quantization_config"] = transformers.BitsAndBytesConfig(
+            load_in_8bit=load_in == "8bit", load_in_4bit=load_in == "4bit")
+    if resolved.kind == "gguf":
+        model = transformers.AutoModelForCausalLM.from_pretrained(str(resolved.path.parent), gguf_file=resolved.path.name, **kwargs)
+        # transformers dequantizes GGUF weights to fp32 but keeps a "gguf quantizer" on the model, which
+        # forbids save_pretrained; the weights are plain floats, so the model is an ordinary one.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+    else:
+        model = transformers.AutoModelForCausalLM.from_pretrained(str(resolved.path), **kwargs)
+    rows = model.get_input_embeddings().weight.shape[0]
+    new_ids = [tok.token_id(s) for s in tok.added]
+    if tok.vocab_size > rows:
+        with torch.no_grad():
+            mean = model.get_input_embeddings().weight.float().mean(dim=0)
+            model.resize_token_embeddings(tok.vocab_size, mean_resizing=False)
+            emb = model.get_input_embeddings().weight
+            for tid in new_ids:
+                emb[tid] = mean.to(emb.dtype) if new_token_init == "mean" else torch.randn_like(emb[tid]) * emb.std()
+            out = model.get_output_embeddings()
+            if out is not None and out.weight is not emb:
+                for tid in new_ids:
+                    out.weight[tid] = out.weight[:rows].float().mean(dim=0).to(out.weight.dtype)
+    elif tok.vocab_size < rows and new_ids:
+        pass  # the model has spare rows beyond the tokenizer (some checkpoints pad their vocabulary)
+    model.to(device)
+    return LoadedBase(model, tok, new_ids, model_ref, resolved.path, resolved.kind, base_hash(resolved))
+
+
+def read_run(run_dir: str | Path) -> dict:
+    """The run's self-description (fimkit.json); a clear error when the folder is not a run."""
+    run_dir = Path(run_dir)
+    meta = run_dir / "fimkit.json"
+    if not meta.is_file():
+        raise FimkitError(f"{run_dir} is not a fimkit training run (no fimkit.json); pass the folder `fimkit train` wrote")
+    data = json.loads(meta.read_text())
+    if not (run_dir / "adapter").is_dir():
+        raise FimkitError(f"{run_dir} has no adapter/ folder: training did not finish (resume it with the same `fimkit train` command)")
+    return data
