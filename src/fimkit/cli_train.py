@@ -157,11 +157,12 @@ def cmd_pipeline(args) -> int:
     print(f"\npreset {r['preset']}: {r['examples']} examples; held-out single-line holes: {r['heldout_holes']}")
     print("| model | mode | exact match (95% CI) |\n|---|---|---|")
     print(f"| {r['base']['model']} (base) | prefix-only | {100 * b['mean']:.1f}% ({100 * b['ci_low']:.1f}-{100 * b['ci_high']:.1f}) |")
-    print(f"| {r['fine_tuned']['gguf']} | {r['fine_tuned']['fim_format']} | {100 * t['mean']:.1f}% "
-          f"({100 * t['ci_low']:.1f}-{100 * t['ci_high']:.1f}) |")
+    for name, em in r["fine_tuned"]["all"].items():
+        print(f"| {name} (fine-tuned) | {r['fine_tuned']['fim_format']} | {100 * em['mean']:.1f}% "
+              f"({100 * em['ci_low']:.1f}-{100 * em['ci_high']:.1f}) |")
     c = r["comparison"]
     if c:
-        print(f"difference {100 * c['difference']:+.1f} points (95% CI {100 * c['ci_low']:+.1f} to {100 * c['ci_high']:+.1f}): {c['verdict']}")
+        print(f"best fine-tuned ({c['contender']}) vs base: {100 * c['difference']:+.1f} points (95% CI {100 * c['ci_low']:+.1f} to {100 * c['ci_high']:+.1f}): {c['verdict']}")
     if r["recommended"] == "base":
         print("RECOMMENDED: the base model prefix-only (fimkit serve --model gemma-3-270m); the fine-tuned model did "
               "not beat it here. Train longer (--preset full, a GPU) before switching.")

@@ -40,6 +40,12 @@ class ExportReport:
 def quantize(src: Path, dst: Path, quant: str) -> None:
     """llama.cpp's own quantizer (K-quants included), through llama-cpp-python."""
     llama_cpp = require("llama_cpp", package="llama-cpp-python", extra="llama", purpose="quantization")
+    try:  # llama.cpp logs a line per tensor while quantizing; keep errors only
+        from llama_cpp._logger import set_verbose
+
+        set_verbose(False)
+    except ImportError:
+        pass
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = QUANTS[quant]
     params.nthread = os.cpu_count() or 1
@@ -98,7 +104,8 @@ def _agreement(gguf_path: Path, merged_dir: Path, fmt: FimFormat, tokens: int = 
 
 
 def export(merged_dir: str | Path, output: str | Path, *, quant: str = "q4_0", modelfile: str | Path | None = None,
-           verify: bool = True, log=print) -> ExportReport:
+           verify: bool = True, also: tuple[tuple[str, Path], ...] = (), log=print) -> ExportReport:
+    """Write ``output`` in ``quant`` (and each (quant, path) in ``also`` from the same f16 file)."""
     merged_dir, output = Path(merged_dir), Path(output)
     if quant not in QUANTS:
         raise FimkitError(f"unknown --quant {quant!r}; choose one of: {', '.join(QUANTS)}")
@@ -125,6 +132,8 @@ def export(merged_dir: str | Path, output: str | Path, *, quant: str = "q4_0", m
     if quant != "f16":
         try:
             quantize(f16, output, quant)
+            for extra_quant, extra_path in also:
+                quantize(f16, Path(extra_path), extra_quant)
         finally:
             f16.unlink(missing_ok=True)
     seconds = time.perf_counter() - start

@@ -22,9 +22,9 @@ PRESETS = {
     # ~15 minutes on a 2-core laptop: a taste of the whole path, not a useful model.
     "quick": {"count": 400, "train": {"seq_len": 384, "max_minutes": 7.0, "eval_every": 1000, "save_every": 10,
                                       "optim.epochs": 1, "optim.warmup_steps": 5, "optim.lr": 3e-4, "lora.rank": 8,
-                                      "lora.alpha": 16}, "holes": 40, "quant": "q4_0"},
+                                      "lora.alpha": 16}, "holes": 40, "quant": "q4_0", "also": "q4_k_m"},
     # The seed's defaults: 2,000 examples, 3 epochs, rank 16; hours on a CPU, minutes on a GPU.
-    "full": {"count": 2000, "train": {}, "holes": 150, "quant": "q4_0"},
+    "full": {"count": 2000, "train": {}, "holes": 150, "quant": "q4_0", "also": "q4_k_m"},
 }
 
 
@@ -81,7 +81,8 @@ def run_pipeline(preset: str = "quick", *, root: str | Path = ".", model: str = 
     from fimkit.data.seed import SamplesConfig, SamplesReport, make_examples
     from fimkit.eval.report import summarize
     from fimkit.eval.runner import Contender, EvalConfig, run_eval
-    from fimkit.export.exporter import export
+    from fimkit.export.exporter import export, modelfile_text
+    from fimkit.formats import FimFormat
     from fimkit.train.config import load_config
     from fimkit.train.merge import merge
     from fimkit.train.trainer import train
@@ -111,27 +112,33 @@ def run_pipeline(preset: str = "quick", *, root: str | Path = ".", model: str = 
     cfg = load_config(None, {"model": model, "data": str(paths.data), "output": str(paths.lora), **p["train"]})
     step("train", lambda: train(cfg, progress=progress, log=log))
     step("merge", lambda: merge(paths.lora, paths.merged, log=log))
-    gguf = paths.gguf(p["quant"])
-    exported = step("export", lambda: export(paths.merged, gguf, quant=p["quant"], modelfile=paths.modelfile, log=log))
+    # The seed's 4-bit file (q4_0) and q4_k_m beside it: plain q4_0 can ruin a model this small (measured:
+    # greedy output degenerated into newlines where f16, q8_0 and q4_k_m wrote the right line).
+    gguf, alt = paths.gguf(p["quant"]), paths.gguf(p["also"])
+    exported = step("export", lambda: export(paths.merged, gguf, quant=p["quant"], also=((p["also"], alt),), log=log))
     tasks = heldout_holes(paths.data, cfg.eval_fraction, cfg.seed, p["holes"])
     if not tasks:
         raise FimkitError("no held-out holes to evaluate on; raise eval_fraction")
-    contenders = [Contender(model, "prefix-only"), Contender(str(gguf), "auto")]
+    contenders = [Contender(model, "prefix-only"), Contender(str(gguf), "auto"), Contender(str(alt), "auto")]
     results, _ = step("eval", lambda: run_eval(contenders, tasks, EvalConfig(single_line=True, max_tokens=48),
                                                output=paths.root / "pipeline-eval", progress=progress))
     rows = [r for r in results.rows.values() if r.task_id in {t.id for t in tasks}]
     summary = summarize(rows, samples=1)
     base_em = summary["contenders"][contenders[0].label]["metrics"]["exact_match"]
-    tuned_em = summary["contenders"][contenders[1].label]["metrics"]["exact_match"]
-    comparison = summary["comparisons"][0] if summary["comparisons"] else {}
-    recommended = "fine-tuned" if tuned_em["mean"] > base_em["mean"] and comparison.get("verdict") == "better" else "base"
+    tuned = {c: summary["contenders"][c.label]["metrics"]["exact_match"] for c in contenders[1:]}
+    best = max(tuned, key=lambda c: tuned[c]["mean"])
+    tuned_em = tuned[best]
+    comparison = next((x for x in summary["comparisons"] if x["contender"] == best.label), {})
+    paths.modelfile.write_text(modelfile_text(Path(best.model).name, FimFormat.parse_spec(cfg.fim_format)))
+    recommended = "fine-tuned" if comparison.get("verdict") == "better" else "base"
     result = {
         "preset": preset, "timings_s": timings, "examples": report.examples, "heldout_holes": len(tasks),
         "base": {"model": model, "mode": "prefix-only", "exact_match": base_em},
-        "fine_tuned": {"gguf": str(gguf), "fim_format": cfg.fim_format, "exact_match": tuned_em,
+        "fine_tuned": {"gguf": best.model, "fim_format": cfg.fim_format, "exact_match": tuned_em,
+                       "all": {Path(c.model).name: tuned[c] for c in tuned},
                        "export_seconds": exported.seconds, "greedy_agreement_with_transformers": exported.agreement},
         "comparison": comparison, "recommended": recommended,
-        "files": [str(paths.data), str(paths.lora), str(paths.merged), str(gguf), str(paths.modelfile)],
+        "files": [str(paths.data), str(paths.lora), str(paths.merged), str(gguf), str(alt), str(paths.modelfile)],
     }
     (paths.root / "pipeline-summary.json").write_text(json.dumps(result, indent=2))
     return result
