@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 
-from fimkit.errors import FimkitError
 
 
 def register(sub, formatter, dedent) -> None:
@@ -153,7 +152,7 @@ def cmd_pipeline(args) -> int:
     from fimkit.train.pipeline import run_pipeline
 
     r = run_pipeline(args.preset, root=args.dir, model=args.model, progress=sys.stderr.isatty(), log=_log)
-    b, t = r["base"]["exact_match"], r["fine_tuned"]["exact_match"]
+    b = r["base"]["exact_match"]
     print(f"\npreset {r['preset']}: {r['examples']} examples; held-out single-line holes: {r['heldout_holes']}")
     print("| model | mode | exact match (95% CI) |\n|---|---|---|")
     print(f"| {r['base']['model']} (base) | prefix-only | {100 * b['mean']:.1f}% ({100 * b['ci_low']:.1f}-{100 * b['ci_high']:.1f}) |")

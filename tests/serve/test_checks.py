@@ -1,4 +1,4 @@
-from fimkit.serve.checks import error_count, language_of, mean_logprob, parse_check
+from fimkit.serve.checks import error_count, language_of, mean_logprob
 
 
 def test_language_from_name_or_file():
@@ -8,15 +8,6 @@ def test_language_from_name_or_file():
 
 def test_mean_logprob_ignores_missing_values():
     assert mean_logprob([-1.0, None, -3.0]) == -2.0 and mean_logprob([]) is None
-
-
-def test_parse_check_keeps_the_longest_clean_prefix():
-    prefix, suffix = "def f(a):\n    b = ", "\n    return b\n"
-    assert parse_check(prefix, "a + 1", suffix, "python").middle == "a + 1"
-    verdict = parse_check(prefix, "a + 1\n    c = (", suffix, "python")
-    assert verdict.middle == "a + 1" and verdict.trimmed
-    assert parse_check(prefix, "((((", suffix, "python").middle == ""
-    assert not parse_check(prefix, "((((", suffix, "cobol").checked  # no grammar: no judgement
 
 
 def test_error_count_sees_missing_nodes():

@@ -7,11 +7,6 @@ def test_mid_line_detection():
     assert not pp.cursor_mid_line("   \nfoo")
 
 
-def test_single_line_when_text_is_right_of_the_cursor():
-    assert pp.keep_single_line("a, b\n    c = 1", ")\n") == "a, b"
-    assert pp.keep_single_line("a\nb", "\nrest") == "a\nb"
-
-
 def test_retyped_rest_of_line_is_dropped():
     assert pp.drop_retyped_rest_of_line("10))", "))\nnext()") == "10"
     assert pp.drop_retyped_rest_of_line("10", "))\n") == "10"

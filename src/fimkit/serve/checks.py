@@ -4,18 +4,15 @@ Confidence: the mean log-probability of the tokens shown. A base model that is g
 writes low-probability tokens; hiding those completions trades a little recall for far
 fewer wrong suggestions. The gate returns an empty completion with its reason.
 
-Parse check: prefix + middle + suffix is parsed with tree-sitter and compared with
-prefix + suffix. A completion that adds syntax errors the buffer did not have is trimmed
-to its longest clean prefix of whole lines, or dropped. "Clean" is relative: a buffer the
-user is in the middle of typing has errors already (``b = ``), and a good middle removes
-them, so the bar is the fewest errors any whole-line prefix of the middle reaches, provided
-that is no more than the buffer had.
+Parse check: ``error_count`` parses prefix + middle + suffix with tree-sitter; the shaper
+(``fimkit.serve.shaping``) releases a middle only up to the longest whole-line prefix that
+leaves the buffer with no more errors than it had. "No more" is relative: a buffer the user is
+typing has errors already (``b = ``), and a good middle removes them.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from fimkit.data.spans import parser_for
 
@@ -57,26 +54,3 @@ def error_count(text: str, language: str) -> int | None:
         if node.has_error:
             stack.extend(node.children)
     return count
-
-
-@dataclass(frozen=True)
-class ParseVerdict:
-    middle: str
-    trimmed: bool
-    checked: bool  # False when no grammar is installed for the language
-
-
-def parse_check(prefix: str, middle: str, suffix: str, language: str | None) -> ParseVerdict:
-    """Keep the longest whole-line prefix of ``middle`` that adds no syntax error to the buffer."""
-    if not language or not middle:
-        return ParseVerdict(middle, False, False)
-    baseline = error_count(prefix + suffix, language)
-    if baseline is None:
-        return ParseVerdict(middle, False, False)
-    lines = middle.split("\n")
-    counts = {n: error_count(prefix + "\n".join(lines[:n]) + suffix, language)
-              for n in range(1, len(lines) + 1) if "\n".join(lines[:n]).strip()}
-    if not counts or min(counts.values()) > baseline:
-        return ParseVerdict("", True, True)
-    best = max(n for n, c in counts.items() if c == min(counts.values()))
-    return ParseVerdict("\n".join(lines[:best]), best < len(lines), True)

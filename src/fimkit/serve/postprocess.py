@@ -40,13 +40,6 @@ def similar(a: str, b: str, threshold: float) -> bool:
     return a == b or SequenceMatcher(None, a, b, autojunk=False).ratio() >= threshold
 
 
-def keep_single_line(middle: str, suffix: str) -> str:
-    """With text right of the cursor, a completion may not start new lines."""
-    if cursor_mid_line(suffix):
-        return middle.split("\n", 1)[0]
-    return middle
-
-
 def drop_retyped_rest_of_line(line0: str, suffix: str) -> str:
     """A model that re-types the text right of the cursor ("10))" before "))") loses the copy."""
     rest = suffix.split("\n", 1)[0]
@@ -120,17 +113,6 @@ def heal_leading_blanks(middle: str, held: str) -> str:
     if middle.startswith(held):
         return middle[len(held):]
     return middle.lstrip(" \t")
-
-
-def tidy_end(middle: str, suffix: str) -> str:
-    """Trailing-whitespace rules: no spaces at line ends, no blank lines at the end, and no final
-    newline when the suffix already starts with one (or the cursor is mid-line)."""
-    lines = [ln.rstrip(" \t") for ln in middle.split("\n")]
-    text = "\n".join(lines)
-    if suffix.startswith("\n") or cursor_mid_line(suffix, None) or not suffix:
-        return text.rstrip("\n")
-    stripped = text.rstrip("\n")
-    return stripped + ("\n" if text.endswith("\n") else "")
 
 
 def is_useless(middle: str, prefix: str) -> bool:

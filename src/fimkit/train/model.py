@@ -61,6 +61,10 @@ def load_base(model_ref: str, fim_format: FimFormat, *, dtype: str = "fp32", loa
         # transformers dequantizes GGUF weights to fp32 but keeps a "gguf quantizer" on the model, which
         # forbids save_pretrained; the weights are plain floats, so the model is an ordinary one.
         model.hf_quantizer = None
+        try:
+            model.is_quantized = False
+        except AttributeError:  # a read-only property in some versions: derived from hf_quantizer then
+            pass
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
     else:
