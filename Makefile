@@ -39,8 +39,8 @@ install-dev: $(VENV)/.installed-dev
 # completion from the exported GGUF next to the base model's.
 demo: $(VENV)/.installed-demo
 	$(BIN)/fimkit pipeline --preset quick
-	@echo; echo "== the fine-tuned model (fim-model-q4_0.gguf)"
-	$(BIN)/fimkit demo --model fim-model-q4_0.gguf
+	@echo; echo "== the fine-tuned model (the better of its two GGUF files, from pipeline-summary.json)"
+	$(BIN)/fimkit demo --model "$$($(BIN)/python -c 'import json; print(json.load(open("pipeline-summary.json"))["fine_tuned"]["gguf"])')"
 	@echo; echo "== the base model, prefix-only"
 	$(BIN)/fimkit demo
 
