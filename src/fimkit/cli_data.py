@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from fimkit.errors import FimkitError
 
@@ -219,18 +218,9 @@ def cmd_tokenize(args) -> int:
 
     from fimkit.data.tokenize import TokenizeConfig, run_tokenize
 
-    data: dict = {}
-    if args.config:
-        import yaml
+    from fimkit.settings import read_yaml_mapping
 
-        try:
-            data = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise FimkitError(f"cannot read {args.config}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise FimkitError(f"{args.config}: not valid YAML ({exc})") from exc
-        if not isinstance(data, dict):
-            raise FimkitError(f"{args.config}: expected a mapping of settings at the top level")
+    data: dict = read_yaml_mapping(args.config) if args.config else {}
     if args.documents:
         data["documents"] = args.documents
     if args.destination:

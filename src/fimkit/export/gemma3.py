@@ -11,10 +11,10 @@ against the base GGUF: the difference is exactly 1), and the tied output layer i
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from fimkit.errors import FimkitError, require
+from fimkit.export.gguf_writer import gguf_file
 from fimkit.formats import FimFormat
 from fimkit.formats.detect import FIMKIT_GGUF_KEY
 
@@ -57,10 +57,7 @@ def write_gemma3_gguf(merged_dir: str | Path, template: str | Path, out_path: st
     n_layers = config["num_hidden_layers"]
     names = gguf.TensorNameMap(gguf.MODEL_ARCH.GEMMA3, n_layers)
     template_names = {t.name for t in reader.tensors}
-    tmp = out_path.with_name(f".tmp-{os.getpid()}-{out_path.name}")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    writer = gguf.GGUFWriter(str(tmp), "gemma3")
-    try:
+    with gguf_file(out_path, "gemma3") as writer:
         _copy_metadata(reader, writer, gguf)
         writer.add_file_type(1)
         writer.add_token_list(tokens)
@@ -90,12 +87,4 @@ def write_gemma3_gguf(merged_dir: str | Path, template: str | Path, out_path: st
         missing = template_names - written
         if missing:
             raise FimkitError(f"merged model lacks tensors the base GGUF has: {sorted(missing)[:5]}")
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        os.replace(tmp, out_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return out_path

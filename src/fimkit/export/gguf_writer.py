@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from fimkit.errors import FimkitError, require
@@ -19,6 +20,27 @@ from fimkit.formats.detect import FIMKIT_GGUF_KEY
 
 SUPPORTED = {"llama", "mistral", "qwen2"}
 TOKEN_NORMAL, TOKEN_CONTROL = 1, 3
+
+
+@contextmanager
+def gguf_file(out_path: Path, arch: str):
+    """A GGUFWriter on a temporary name beside ``out_path``; the file is finished and renamed into place
+    only if the block succeeds, so a GGUF that exists is a whole one."""
+    gguf = require("gguf", extra="train", purpose="GGUF export")
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".tmp-{os.getpid()}-{out_path.name}")
+    writer = gguf.GGUFWriter(str(tmp), arch)
+    try:
+        yield writer
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        os.replace(tmp, out_path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _permute(w, n_head: int):
@@ -58,8 +80,7 @@ def write_gguf(model_dir: str | Path, out_path: str | Path, *, dtype: str = "f16
     arch = config.get("model_type")
     if arch not in SUPPORTED:
         raise FimkitError(
-            f"GGUF export supports {', '.join(sorted(SUPPORTED))} models, not {arch!r} ({model_dir}); "
-            "for gemma3 use llama.cpp's convert_hf_to_gguf.py"
+            f"GGUF export supports {', '.join(sorted(SUPPORTED))} and gemma3 models, not {arch!r} ({model_dir})"
         )
     tok_json = json.loads((model_dir / "tokenizer.json").read_text())
     vocab_size = config["vocab_size"]
@@ -68,10 +89,7 @@ def write_gguf(model_dir: str | Path, out_path: str | Path, *, dtype: str = "f16
     hidden, n_layers = config["hidden_size"], config["num_hidden_layers"]
     head_dim = config.get("head_dim") or hidden // n_head
 
-    tmp = out_path.with_name(f".tmp-{os.getpid()}-{out_path.name}")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    w = gguf.GGUFWriter(str(tmp), "llama")
-    try:
+    with gguf_file(out_path, "llama") as w:
         w.add_name(name or model_dir.name)
         w.add_context_length(config.get("max_position_embeddings", 2048))
         w.add_embedding_length(hidden)
@@ -125,12 +143,4 @@ def write_gguf(model_dir: str | Path, out_path: str | Path, *, dtype: str = "f16
                 seen.add(new)
         if "output.weight" not in seen and not tied:
             raise FimkitError(f"{model_dir}: no lm_head weights and tie_word_embeddings is false")
-        w.write_header_to_file()
-        w.write_kv_data_to_file()
-        w.write_tensors_to_file()
-        w.close()
-        os.replace(tmp, out_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return out_path

@@ -8,11 +8,10 @@ form, and the export says so rather than writing an adapter that would silently 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from fimkit.errors import FimkitError, require
-from fimkit.export.gguf_writer import _permute
+from fimkit.export.gguf_writer import _permute, gguf_file
 
 ARCHES = {"llama": "LLAMA", "mistral": "LLAMA", "qwen2": "QWEN2", "gemma3": "GEMMA3", "gemma3_text": "GEMMA3"}
 
@@ -47,9 +46,8 @@ def export_lora(run_dir: str | Path, output: str | Path, *, log=print) -> Path:
     n_head = config["num_attention_heads"]
     n_kv = config.get("num_key_value_heads", n_head)
     tensors = st.load_file(str(run_dir / "adapter" / "adapter_model.safetensors"))
-    tmp = output.with_name(f".tmp-{os.getpid()}-{output.name}")
-    writer = gguf.GGUFWriter(str(tmp), "gemma3" if ARCHES[arch] == "GEMMA3" else arch if arch != "mistral" else "llama")
-    try:
+    gguf_arch = "gemma3" if ARCHES[arch] == "GEMMA3" else "llama" if arch == "mistral" else arch
+    with gguf_file(output, gguf_arch) as writer:
         writer.add_string("general.type", "adapter")
         writer.add_string("adapter.type", "lora")
         writer.add_float32("adapter.lora.alpha", float(adapter_cfg["lora_alpha"]))
@@ -72,13 +70,5 @@ def export_lora(run_dir: str | Path, output: str | Path, *, log=print) -> Path:
             pairs += 1
         if not pairs:
             raise FimkitError(f"{run_dir}/adapter holds no LoRA matrices")
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_tensors_to_file()
-        writer.close()
-        os.replace(tmp, output)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     log(f"wrote the LoRA adapter {output} ({pairs} matrices pairs, alpha {adapter_cfg['lora_alpha']})")
     return output

@@ -102,18 +102,11 @@ def _build(cls, data: dict, where: str):
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:
     """Defaults, then the YAML file, then explicit overrides (flags): the last one wins."""
-    import yaml
+    from fimkit.settings import read_yaml_mapping
 
     data: dict = {}
     if path:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise FimkitError(f"cannot read {path}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise FimkitError(f"{path}: not valid YAML ({exc})") from exc
-        if not isinstance(data, dict):
-            raise FimkitError(f"{path}: expected a mapping of settings")
+        data = read_yaml_mapping(path)
         data = dict(data.get("train", data))
     for key, value in (overrides or {}).items():
         if value is None:

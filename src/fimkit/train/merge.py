@@ -24,6 +24,34 @@ def _probe_ids(tok, fmt: FimFormat):
     return ([tok.bos_id] if tok.bos_id is not None else []) + tok.encode(fmt.render(prefix, "\n\nprint(fibonacci(9))\n"))
 
 
+def write_model_folder(model, tok, fmt: FimFormat, output: Path, record: dict) -> Path:
+    """A Hugging Face model folder that fimkit, transformers and the exporter all read: safetensors,
+    config, tokenizer.json with the FIM tokens, tokenizer_config.json naming BOS/EOS/PAD, and
+    fimkit.json; written to a temporary name and renamed when whole."""
+    output = Path(output)
+    tmp = output.with_name(f".tmp-{os.getpid()}-{output.name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.tokenizer.save(str(tmp / "tokenizer.json"))
+
+        def name(tid):
+            return tok.tokenizer.id_to_token(tid) if tid is not None else None
+
+        (tmp / "tokenizer_config.json").write_text(json.dumps({
+            "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": name(tok.bos_id), "eos_token": name(tok.eos_id),
+            "pad_token": name(tok.pad_id), "additional_special_tokens": list(fmt.family.sentinels()) if fmt.is_fim else [],
+            "model_max_length": getattr(model.config, "max_position_embeddings", 2048),
+        }, indent=2))
+        (tmp / "fimkit.json").write_text(json.dumps(record, indent=2))
+        if output.exists():
+            shutil.rmtree(output)
+        os.replace(tmp, output)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return output
+
+
 def _base_ref(meta: dict) -> str:
     """The reference the run was trained from (an embedded name resolves anywhere); its absolute path
     when that reference was a relative path that no longer resolves from here."""
@@ -57,29 +85,9 @@ def merge(run_dir: str | Path, output: str | Path, *, log=print) -> dict:
     diff = float((before - after).abs().max())
     if not diff <= PARITY_TOLERANCE:
         raise FimkitError(f"merged logits differ from the adapter's by {diff:.2e} (> {PARITY_TOLERANCE}); not saved")
-    tmp = output.with_name(f".tmp-{os.getpid()}-{output.name}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        merged.save_pretrained(tmp, safe_serialization=True)
-        tok = base.tokenizer
-        tok.tokenizer.save(str(tmp / "tokenizer.json"))
-
-        def name(tid):
-            return tok.tokenizer.id_to_token(tid) if tid is not None else None
-
-        (tmp / "tokenizer_config.json").write_text(json.dumps({
-            "tokenizer_class": "PreTrainedTokenizerFast", "bos_token": name(tok.bos_id), "eos_token": name(tok.eos_id),
-            "pad_token": name(tok.pad_id), "additional_special_tokens": list(fmt.family.sentinels()) if fmt.is_fim else [],
-            "model_max_length": getattr(merged.config, "max_position_embeddings", 2048),
-        }, indent=2))
-        record = {"kind": "merged", "fim_format": fmt.spec, "base_model": meta["base_model"], "base_path": meta["base_path"],
-                  "base_hash": meta["base_hash"], "run": str(run_dir), "added_tokens": meta["added_tokens"],
-                  "logits_max_abs_diff": diff, "model_type": merged.config.model_type}
-        (tmp / "fimkit.json").write_text(json.dumps(record, indent=2))
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(tmp, output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    record = {"kind": "merged", "fim_format": fmt.spec, "base_model": meta["base_model"], "base_path": meta["base_path"],
+              "base_hash": meta["base_hash"], "run": str(run_dir), "added_tokens": meta["added_tokens"],
+              "logits_max_abs_diff": diff, "model_type": merged.config.model_type}
+    write_model_folder(merged, base.tokenizer, fmt, output, record)
     log(f"merged {run_dir} into {output} (logits max |diff| {diff:.1e} against the adapter)")
     return record
