@@ -48,3 +48,13 @@ def test_cache_reuse_and_cancellation(engines):
         n += 1
         cancel.set()
     assert n == 1
+
+
+@pytest.mark.integration
+def test_transformers_backend_serves_the_embedded_gguf(embedded_gguf):
+    from fimkit.serve.hf_engine import TransformersEngine
+
+    engine = TransformersEngine(resolve_model("gemma-3-270m"), n_ctx=512)
+    assert engine.fim_format.spec == "prefix-only"
+    result = run_completion(engine, CompletionRequest("def add(a, b):\n    return ", "\n", sampling=SamplingParams(max_tokens=16)))
+    assert result.text == "a + b"
