@@ -92,10 +92,9 @@ class TransformStats:
     psm: int = 0
     spm: int = 0
     bad_lines: list[tuple[str, int, str]] = field(default_factory=list)
-    bytes_in: int = 0
 
     def merge(self, other: "TransformStats") -> None:
-        for k in ("records", "files_seen", "files_transformed", "psm", "spm", "bytes_in"):
+        for k in ("records", "files_seen", "files_transformed", "psm", "spm"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         self.bad_lines.extend(other.bad_lines)
 
@@ -155,7 +154,6 @@ def transform_file(src: str | Path, dst: str | Path, config: FimTransformConfig,
     stats = TransformStats()
     tf, lf = config.text_field, config.language_field
     rng = file_rng(config.seed, source_key)
-    stats.bytes_in = Path(src).stat().st_size
     with write_jsonl(dst) as write:
         for line in read_lines(src):
             record, error = line.record, line.error

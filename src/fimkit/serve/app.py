@@ -145,7 +145,7 @@ def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = Ser
     def describe() -> dict:
         return engine_().describe()
 
-    async def complete(request: Request, creq: CompletionRequest, endpoint: str) -> CompletionResult:
+    async def complete(request: Request, creq: CompletionRequest) -> CompletionResult:
         eng = engine_()
         try:
             job = state["scheduler"].submit(lambda cancel, push: run_completion(eng, creq, cancel=cancel))
@@ -171,7 +171,7 @@ def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = Ser
                                   mid_line=cursor_mid_line(creq.suffix, creq.prefix), language=creq.language, chars=len(result.text),
                                   latency_ms=st.prompt_ms + st.predicted_ms)
 
-    def stream_response(request: Request, creq: CompletionRequest, endpoint: str, render_delta, render_final,
+    def stream_response(creq: CompletionRequest, render_delta, render_final,
                         media_type: str, done_line: str | None = None) -> StreamingResponse:
         eng = engine_()
         try:
@@ -203,7 +203,7 @@ def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = Ser
     async def seed_complete(request: Request):
         body = validate(P.SeedBody, await read_json(request, config.max_request_bytes))
         creq = P.from_seed(body, config.default_max_tokens, config.max_tokens_cap, config.min_confidence)
-        result = await complete(request, creq, "/complete")
+        result = await complete(request, creq)
         cid = f"cmpl-{uuid.uuid4().hex[:24]}"
         record(cid, creq, result, "/complete")
         return {"completion": result.text, "success": True, "id": cid, "stop_type": result.stop_type,
@@ -232,12 +232,12 @@ def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = Ser
                          "usage": _usage(result)}
                 return f"data: {json.dumps(chunk)}\n\n"
 
-            return stream_response(request, first, "/v1/completions", delta, final, "text/event-stream", "data: [DONE]\n\n")
+            return stream_response(first, delta, final, "text/event-stream", "data: [DONE]\n\n")
         choices, usage = [], {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         for i in range(body.n):
             creq = first if i == 0 else P.from_openai(body, config.default_max_tokens, config.max_tokens_cap,
                                                        config.min_confidence, index=i)
-            result = await complete(request, creq, "/v1/completions")
+            result = await complete(request, creq)
             choices.append({"index": i, "text": result.text, "finish_reason": _finish(result),
                             "logprobs": _openai_logprobs(result) if body.logprobs is not None else None})
             for k, v in _usage(result).items():
@@ -262,12 +262,11 @@ def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = Ser
         creq = P.from_infill(body, config.default_max_tokens, config.max_tokens_cap, config.min_confidence)
         model = engine_().name
         if body.stream:
-            return stream_response(
-                request, creq, "/infill",
+            return stream_response(creq,
                 lambda text: f"data: {json.dumps({'content': text, 'stop': False})}\n\n",
                 lambda result: f"data: {json.dumps(_infill_reply(result, model, final_content=''))}\n\n",
                 "text/event-stream")
-        result = await complete(request, creq, "/infill")
+        result = await complete(request, creq)
         record(f"infill-{uuid.uuid4().hex[:20]}", creq, result, "/infill")
         return _infill_reply(result, model)
 
@@ -278,12 +277,11 @@ def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = Ser
         creq = P.from_ollama(body, config.default_max_tokens, config.max_tokens_cap, config.min_confidence)
         model = body.model or engine_().name
         if body.stream:
-            return stream_response(
-                request, creq, "/api/generate",
+            return stream_response(creq,
                 lambda text: json.dumps({"model": model, "created_at": _now(), "response": text, "done": False}) + "\n",
                 lambda result: json.dumps(_ollama_final(result, model, "")) + "\n",
                 "application/x-ndjson")
-        result = await complete(request, creq, "/api/generate")
+        result = await complete(request, creq)
         return _ollama_final(result, model, result.text)
 
     @app.get("/api/tags")

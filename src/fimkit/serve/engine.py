@@ -53,7 +53,6 @@ class Engine(ABC):
 
     def __init__(self):
         self.last_stats = GenerationStats()
-        self.lock = threading.Lock()
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:

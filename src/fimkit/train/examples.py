@@ -32,10 +32,6 @@ class Example:
 
 def is_held_out(source: str, fraction: float, seed: int) -> bool:
     """Whether examples from ``source`` are held out of training (the same answer in every stage)."""
-    return _held_out(source, fraction, seed)
-
-
-def _held_out(source: str, fraction: float, seed: int) -> bool:
     digest = hashlib.sha256(f"{seed}:{source}".encode()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32 < fraction
 
@@ -102,8 +98,9 @@ def load_examples(path: str, tok, fmt: FimFormat, *, seq_len: int, loss: str, ev
                           "or a `fimkit tokenize` folder")
     if not examples:
         raise FimkitError(f"{path}: no usable training examples")
-    train = [e for e in examples if not _held_out(e.source, eval_fraction, seed)]
-    held = [e for e in examples if _held_out(e.source, eval_fraction, seed)]
+    train, held = [], []
+    for e in examples:
+        (held if is_held_out(e.source, eval_fraction, seed) else train).append(e)
     if not train:
         train, held = examples, []
     return train, held

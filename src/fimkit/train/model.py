@@ -82,8 +82,6 @@ def load_base(model_ref: str, fim_format: FimFormat, *, dtype: str = "fp32", loa
             if out is not None and out.weight is not emb:
                 for tid in new_ids:
                     out.weight[tid] = out.weight[:rows].float().mean(dim=0).to(out.weight.dtype)
-    elif tok.vocab_size < rows and new_ids:
-        pass  # the model has spare rows beyond the tokenizer (some checkpoints pad their vocabulary)
     model.to(device)
     return LoadedBase(model, tok, new_ids, model_ref, resolved.path, resolved.kind, base_hash(resolved))
 

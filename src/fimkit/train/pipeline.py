@@ -52,7 +52,7 @@ class PipelinePaths:
         return self.root / "Modelfile.fim"
 
 
-def heldout_holes(data: Path, fraction: float, seed: int, n: int):
+def heldout_holes(fraction: float, seed: int, n: int):
     """Single-line holes cut from every line of the seed files that training held out."""
     from fimkit.data.seed import load_seed_samples
     from fimkit.eval.tasks import Task
@@ -116,7 +116,7 @@ def run_pipeline(preset: str = "quick", *, root: str | Path = ".", model: str = 
     # greedy output degenerated into newlines where f16, q8_0 and q4_k_m wrote the right line).
     gguf, alt = paths.gguf(p["quant"]), paths.gguf(p["also"])
     exported = step("export", lambda: export(paths.merged, gguf, quant=p["quant"], also=((p["also"], alt),), log=log))
-    tasks = heldout_holes(paths.data, cfg.eval_fraction, cfg.seed, p["holes"])
+    tasks = heldout_holes(cfg.eval_fraction, cfg.seed, p["holes"])
     if not tasks:
         raise FimkitError("no held-out holes to evaluate on; raise eval_fraction")
     contenders = [Contender(model, "prefix-only"), Contender(str(gguf), "auto"), Contender(str(alt), "auto")]

@@ -211,7 +211,7 @@ def train(cfg: TrainConfig, *, progress: bool = False, log=print) -> Path:
     start = time.perf_counter() - state["elapsed"]
     bar = tqdm(total=total, initial=state["step"], desc="train", unit=" steps", disable=not (progress and main))
     model.train()
-    step, accum, micro = state["step"], 0, 0
+    step, accum = state["step"], 0
     window_tokens, window_start = 0, time.perf_counter()
     epoch = step // steps_per_epoch
     done_batches = (step % steps_per_epoch) * cfg.optim.grad_accum
@@ -227,7 +227,6 @@ def train(cfg: TrainConfig, *, progress: bool = False, log=print) -> Path:
             (loss / cfg.optim.grad_accum).backward()
             window_tokens += int(mask.sum())
             accum += 1
-            micro += 1
             if accum < cfg.optim.grad_accum:
                 continue
             if world > 1:
