@@ -7,13 +7,21 @@ PIP    := $(BIN)/python -m pip
 # the extras keeps pip from pulling a multi-GB CUDA build through transformers or peft.
 TORCH  := torch==2.13.0
 PYTEST_ARGS ?=
+# llama.cpp is compiled for this machine's CPU (-march=native), except AMX: CPUs whose hypervisor
+# advertises AMX tiles without letting a process use them die with SIGILL at the first matrix
+# multiply. The wheel is built once into WHEELS (outside the clone, so CI and later checkouts reuse
+# it) and installed from there; pip's own cache may hold a wheel built without these flags.
+LLAMA      := llama-cpp-python==0.3.36
+NO_AMX     := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+WHEELS     ?= $(HOME)/.cache/fimkit-wheels/llama-noamx
 
-.PHONY: help demo test test-fast test-python test-vscode vsix install install-dev clean
+.PHONY: help demo test test-fast test-python test-vscode lint fix vsix install install-dev clean
 
 help:
 	@echo "make demo       set up .venv, run the quick pipeline (train, merge, GGUF, eval) and show completions"
 	@echo "make test       set up .venv with the dev extras and run the test suite (CI runs this)"
 	@echo "make test-fast  only the tests that need no model files (seconds)"
+	@echo "make lint       ruff over src, tests and benchmarks (part of make test); make fix applies its fixes"
 	@echo "make vsix       build the VS Code extension package editors/vscode/fimkit.vsix"
 	@echo "make clean      remove .venv and build leftovers (keeps \$$FIMKIT_HOME)"
 
@@ -21,15 +29,23 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip setuptools wheel
 
-# Stamps re-run an install whenever pyproject.toml changes.
-$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet $(TORCH)
-	$(PIP) install --quiet -e '.[embedded,llama,train,data,eval]'
+$(WHEELS)/.built: | $(BIN)/python
+	@echo "building llama-cpp-python for this CPU (about 10 minutes on 2 cores, once per machine)"
+	CMAKE_ARGS='-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_FLAGS="$(NO_AMX)"' \
+		$(PIP) wheel --quiet --no-cache-dir --no-deps -w $(WHEELS) '$(LLAMA)'
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+# Stamps re-run an install whenever pyproject.toml changes.
+$(VENV)/.installed-demo: pyproject.toml $(WHEELS)/.built | $(BIN)/python
 	$(PIP) install --quiet $(TORCH)
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-*.whl
+	$(PIP) install --quiet --find-links $(WHEELS) -e '.[embedded,llama,train,data,eval]'
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(WHEELS)/.built | $(BIN)/python
+	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-*.whl
+	$(PIP) install --quiet --find-links $(WHEELS) -e '.[dev]'
 	@touch $@ $(VENV)/.installed-demo
 
 install: $(VENV)/.installed-demo
@@ -46,8 +62,15 @@ demo: $(VENV)/.installed-demo
 
 test: test-python test-vscode
 
-test-python: $(VENV)/.installed-dev
+test-python: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Ruff's rules are in pyproject.toml ([tool.ruff]); `make fix` applies its safe fixes.
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks
+
+fix: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix src tests benchmarks
 
 # The VS Code extension: its npm packages come from the npm registry (npm ci, locked).
 editors/vscode/node_modules/.installed: editors/vscode/package-lock.json
@@ -61,7 +84,7 @@ vsix: editors/vscode/node_modules/.installed
 	cd editors/vscode && npm run package
 	@echo "built editors/vscode/fimkit.vsix (install: code --install-extension editors/vscode/fimkit.vsix)"
 
-test-fast: $(VENV)/.installed-dev
+test-fast: lint
 	$(BIN)/python -m pytest -m "not slow and not integration" $(PYTEST_ARGS)
 
 clean:

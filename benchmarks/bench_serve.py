@@ -23,15 +23,15 @@ import socket
 import statistics
 import subprocess
 import sys
+import textwrap as _sample_module  # a real file of the standard library to complete and to type
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
 from common import print_table
-from fimkit.eval.metrics import percentile as pct
 
-import textwrap as _sample_module  # a real file of the standard library to complete and to type
+from fimkit.eval.metrics import percentile as pct
 
 SOURCE = Path(inspect.getfile(_sample_module)).read_text()
 
@@ -55,7 +55,7 @@ class Server:
                 return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(self.proc.stderr.read())
+                    raise RuntimeError(self.proc.stderr.read()) from None
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 

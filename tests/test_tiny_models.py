@@ -1,8 +1,8 @@
 """The tiny-model fixtures themselves: later issues train and export these, so they must be real."""
 
 import pytest
-
 from conftest import build_tiny_model, build_tiny_tokenizer
+
 from fimkit.formats import FimFormat, split_specials
 
 pytestmark = pytest.mark.slow

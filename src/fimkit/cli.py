@@ -16,6 +16,7 @@ import textwrap
 from fimkit import __version__
 from fimkit.errors import FimkitError
 
+
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     def __init__(self, prog):
         super().__init__(prog, max_help_position=32, width=100)

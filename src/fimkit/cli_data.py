@@ -217,7 +217,6 @@ def cmd_tokenize(args) -> int:
     from dataclasses import replace
 
     from fimkit.data.tokenize import TokenizeConfig, run_tokenize
-
     from fimkit.settings import read_yaml_mapping
 
     data: dict = read_yaml_mapping(args.config) if args.config else {}

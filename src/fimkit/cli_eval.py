@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from fimkit.errors import FimkitError
+from fimkit.settings import add_flags, build, overrides_from_args
 
 
 def register(sub, formatter, dedent) -> None:
@@ -40,17 +41,10 @@ def register(sub, formatter, dedent) -> None:
     p.add_argument("--mode", default="auto", help="comma-separated modes, each run for every model (default: auto)")
     p.add_argument("--backend", choices=("llama-cpp", "transformers"), default="llama-cpp")
     p.add_argument("--limit", type=int, help="evaluate a seeded sample of N tasks")
-    p.add_argument("--samples", type=int, default=1, help="completions per task, for pass@k (default: 1)")
-    p.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default: 0)")
-    p.add_argument("--max-tokens", type=int, help="most tokens per completion (default: 64 single-line, else 256)")
-    p.add_argument("--single-line", choices=("auto", "on", "off"), default="auto",
-                   help="one-line completions: on for single-line benchmarks by default, else by cursor")
-    p.add_argument("--min-confidence", type=float, help="confidence gate, as in fimkit serve")
-    p.add_argument("--workers", type=int, default=2, help="parallel test executions (default: 2)")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per test execution (default: 10)")
-    p.add_argument("--n-ctx", type=int, default=2048)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", help="report folder (default: reports/<benchmark>-<time>)")
+    from fimkit.eval.config import EvalConfig
+
+    add_flags(p.add_argument_group("completion and execution"), EvalConfig)
     p.set_defaults(func=cmd_eval)
 
 
@@ -59,27 +53,23 @@ def cmd_eval(args) -> int:
     from fimkit.eval.runner import MODES, Contender, EvalConfig, run_eval
     from fimkit.eval.tasks import load_tasks
 
+    values = overrides_from_args(args, EvalConfig)
     models = args.model or ["gemma-3-270m"]
     modes = [m.strip() for m in args.mode.split(",") if m.strip()]
     for m in modes:
         if m not in MODES:
             raise FimkitError(f"unknown mode {m!r}; choose from: {', '.join(MODES)}")
-    if args.samples < 1:
+    if values.get("single_line") is None and args.benchmark == "humaneval-single":
+        values["single_line"] = True  # the benchmark's protocol: a one-line hole, completed as one line
+    config = build(EvalConfig, values, "command line")
+    if config.samples < 1:
         raise FimkitError("--samples must be at least 1")
-    single = {"on": True, "off": False, "auto": None}[args.single_line]
-    single_benchmark = args.benchmark == "humaneval-single"
-    if single is None and single_benchmark:
-        single = True  # the benchmark's protocol: a one-line hole, completed as one line
-    max_tokens = args.max_tokens or (64 if single else 256)
-    tasks = load_tasks(args.benchmark, limit=args.limit, seed=args.seed)
+    tasks = load_tasks(args.benchmark, limit=args.limit, seed=config.seed)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     safe = args.benchmark.replace(":", "_").replace("/", "_").strip("_")[:60]
     out = Path(args.output or f"reports/{safe}-{stamp}")
     contenders = [Contender(m, mode, args.backend) for m in models for mode in modes]
-    config = EvalConfig(samples=args.samples, temperature=args.temperature, max_tokens=max_tokens, single_line=single,
-                        seed=args.seed, workers=args.workers, timeout_s=args.timeout, n_ctx=args.n_ctx,
-                        min_confidence=args.min_confidence)
-    print(f"fimkit eval: {len(tasks)} tasks x {len(contenders)} contender(s) x {args.samples} sample(s) -> {out}",
+    print(f"fimkit eval: {len(tasks)} tasks x {len(contenders)} contender(s) x {config.samples} sample(s) -> {out}",
           file=sys.stderr)
     start = time.perf_counter()
     results, sandbox = run_eval(contenders, tasks, config, output=out, progress=sys.stderr.isatty(),
@@ -87,9 +77,10 @@ def cmd_eval(args) -> int:
     labels = {c.label for c in contenders}
     task_ids = {t.id for t in tasks}
     rows = [r for r in results.rows.values() if r.contender in labels and r.task_id in task_ids]
-    report = summarize(rows, samples=args.samples)
-    report["meta"] = {"benchmark": args.benchmark, "tasks": len(tasks), "samples": args.samples,
-                      "temperature": args.temperature, "single_line": single, "max_tokens": max_tokens,
+    report = summarize(rows, samples=config.samples)
+    report["meta"] = {"benchmark": args.benchmark, "tasks": len(tasks), "samples": config.samples,
+                      "temperature": config.temperature, "single_line": config.single_line,
+                      "max_tokens": config.max_tokens,
                       "execution isolation": sandbox.isolation if any(t.executable for t in tasks) else "not executed",
                       "wall seconds": round(time.perf_counter() - start, 1)}
     paths, note = write_reports(report, rows, out, f"fimkit eval: {args.benchmark}")

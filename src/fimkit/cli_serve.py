@@ -9,18 +9,13 @@ import sys
 from pathlib import Path
 
 from fimkit.errors import FimkitError
+from fimkit.settings import add_flags, build, overrides_from_args
 
 
 def _engine_args(p) -> None:
-    p.add_argument("--model", default="gemma-3-270m", help="model reference: embedded name, .gguf or HF dir (default: %(default)s)")
-    p.add_argument("--backend", choices=("llama-cpp", "transformers", "openai"), default="llama-cpp",
-                   help="llama-cpp (in-process, GGUF), transformers (HF dir or GGUF) or openai (a remote server)")
-    p.add_argument("--n-ctx", type=int, default=2048, help="context window in tokens (default: %(default)s)")
-    p.add_argument("--threads", type=int, help="CPU threads for llama.cpp (default: all cores)")
-    p.add_argument("--fim-format", metavar="FAMILY:LAYOUT", help="override the detected FIM format (e.g. qwen2.5-coder:psm)")
-    p.add_argument("--base-url", help="openai backend: the remote server, e.g. http://127.0.0.1:8000/v1")
-    p.add_argument("--remote-api-key", help="openai backend: bearer token for the remote server")
-    p.add_argument("--no-cache-reuse", action="store_true", help="evaluate every prompt from scratch (to measure the cache)")
+    from fimkit.infer.config import EngineConfig
+
+    add_flags(p.add_argument_group("model and backend"), EngineConfig)
 
 
 def register(sub, formatter, dedent) -> None:
@@ -53,15 +48,9 @@ def register(sub, formatter, dedent) -> None:
         """),
     )
     _engine_args(p)
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
-    p.add_argument("--port", type=int, default=5000, help="port (default: %(default)s)")
-    p.add_argument("--api-key", default=os.environ.get("FIMKIT_API_KEY"),
-                   help="require 'Authorization: Bearer KEY' (default: $FIMKIT_API_KEY); needed off loopback")
-    p.add_argument("--max-queue", type=int, default=16, help="waiting requests before 503 (default: %(default)s)")
-    p.add_argument("--max-tokens", type=int, default=128, help="middle length when a client sends none (default: %(default)s)")
-    p.add_argument("--max-tokens-cap", type=int, default=512, help="most tokens a client may ask for (default: %(default)s)")
-    p.add_argument("--min-confidence", type=float, help="hide completions whose mean token log-probability is lower (e.g. -1.5)")
-    p.add_argument("--cors-origin", action="append", default=[], help="allow a browser origin (repeatable; none by default)")
+    from fimkit.serve.config import ServerConfig
+
+    add_flags(p.add_argument_group("server"), ServerConfig, skip=("telemetry_path",))
     p.add_argument("--no-telemetry", action="store_true", help="do not store /v1/events in $FIMKIT_HOME/telemetry.sqlite")
     p.set_defaults(func=cmd_serve)
 
@@ -96,7 +85,8 @@ def register(sub, formatter, dedent) -> None:
 
 
 def _is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
+    # An empty host (an unset `--host "$HOST"`) makes uvicorn listen on every address: not loopback.
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -105,35 +95,37 @@ def _is_loopback(host: str) -> bool:
 
 
 def _engine_config(args):
-    from fimkit.serve.backends import EngineConfig
+    from fimkit.infer.config import EngineConfig
 
-    return EngineConfig(model=args.model, backend=args.backend, n_ctx=args.n_ctx, threads=args.threads,
-                        fim_format=args.fim_format, base_url=args.base_url, remote_api_key=args.remote_api_key,
-                        cache_reuse=not args.no_cache_reuse)
+    return build(EngineConfig, overrides_from_args(args, EngineConfig), "command line")
 
 
 def cmd_serve(args) -> int:
+    from fimkit.infer.backends import load_engine
     from fimkit.paths import fimkit_home
-    from fimkit.serve.app import ServerConfig, create_app
-    from fimkit.serve.backends import load_engine
+    from fimkit.serve.app import create_app
+    from fimkit.serve.config import ServerConfig
 
-    if not _is_loopback(args.host) and not args.api_key:
-        raise FimkitError(f"binding {args.host} exposes the server beyond this machine: set --api-key (or FIMKIT_API_KEY)")
+    values = overrides_from_args(args, ServerConfig)
+    values.setdefault("api_key", os.environ.get("FIMKIT_API_KEY") or None)
+    if not args.no_telemetry:
+        values["telemetry_path"] = str(fimkit_home() / "telemetry.sqlite")
+    config = build(ServerConfig, values, "command line")
+    if not config.host.strip():
+        raise FimkitError("--host is empty (an unset variable?): give an address, e.g. --host 127.0.0.1")
+    if not _is_loopback(config.host) and not config.api_key:
+        raise FimkitError(f"binding {config.host} exposes the server beyond this machine: set --api-key (or FIMKIT_API_KEY)")
     engine_config = _engine_config(args)
-    if args.backend != "openai":
+    if engine_config.backend != "openai":
         from fimkit.models import resolve_model
 
-        resolve_model(args.model, progress=sys.stderr.isatty())  # fail now, with one clear line
+        resolve_model(engine_config.model, progress=sys.stderr.isatty())  # fail now, with one clear line
     import uvicorn
 
-    config = ServerConfig(
-        api_key=args.api_key, max_queue=args.max_queue, default_max_tokens=args.max_tokens,
-        max_tokens_cap=args.max_tokens_cap, min_confidence=args.min_confidence, cors_origins=tuple(args.cors_origin),
-        telemetry_path=None if args.no_telemetry else str(fimkit_home() / "telemetry.sqlite"),
-    )
     app = create_app(lambda: load_engine(engine_config), config)
-    print(f"fimkit: serving {args.model} ({args.backend}) on http://{args.host}:{args.port}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    print(f"fimkit: serving {engine_config.model} ({engine_config.backend}) on http://{config.host}:{config.port}",
+          file=sys.stderr)
+    uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
     return 0
 
 
@@ -158,9 +150,9 @@ def cursor_split(text: str, line: int, col: int, name: str = "file") -> tuple[st
 
 
 def cmd_complete(args) -> int:
-    from fimkit.serve.backends import load_engine
-    from fimkit.serve.complete import run_completion
-    from fimkit.serve.engine import CompletionRequest, SamplingParams
+    from fimkit.infer.backends import load_engine
+    from fimkit.infer.complete import run_completion
+    from fimkit.infer.engine import CompletionRequest, SamplingParams
 
     language, filename = args.language, None
     if args.file == "-":

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
+# Light: dataclasses and PyYAML only, so `fimkit train --help` stays instant.
+from fimkit.settings import add_flags, overrides_from_args
+from fimkit.train.config import TrainConfig, load_config
 
 
 def register(sub, formatter, dedent) -> None:
@@ -25,36 +28,18 @@ def register(sub, formatter, dedent) -> None:
             examples:
               fimkit train --data data/fim_training.jsonl --output fim-model-lora
               fimkit train --model ./my-hf-model --data data/tokens --loss all --max-minutes 30
-              fimkit train -c train.yaml --lora-rank 8 --max-steps 200
-            settings (flag or YAML key): model, data, output, fim_format (fimkit:spm-paper), seq_len (512),
-              loss (middle|all), precision (auto|bf16|fp16|fp32), lora.rank (16), lora.alpha (32),
-              lora.dropout (0.05), optim.epochs (3), optim.batch_size (4), optim.grad_accum (2), optim.lr (2e-4),
-              optim.warmup_steps (100), max_steps, max_minutes, eval_every, save_every, seed
+              fimkit train -c configs/train.yaml --lora-rank 8 --max-steps 200
+
+            Every setting above is also a key of the -c YAML file (--seq-len is seq_len, --lora-rank is
+            lora.rank, --lr is optim.lr); flags given override the file. A run folder keeps its settings
+            in hyperparameters.yaml: resuming with other settings (budgets, --eval-every and
+            --save-every aside) is refused unless --allow-config-change.
         """),
     )
-    p.add_argument("-c", "--config", help="YAML file with the settings (flags override it)")
-    p.add_argument("--model")
-    p.add_argument("--data")
-    p.add_argument("--output")
-    p.add_argument("--fim-format", dest="fim_format")
-    p.add_argument("--seq-len", dest="seq_len", type=int)
-    p.add_argument("--loss", choices=("middle", "all"))
-    p.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"))
-    p.add_argument("--gradient-checkpointing", dest="gradient_checkpointing", action="store_true", default=None)
-    p.add_argument("--load-in", dest="load_in", choices=("none", "8bit", "4bit"))
-    p.add_argument("--lora-rank", dest="lora.rank", type=int)
-    p.add_argument("--lora-alpha", dest="lora.alpha", type=int)
-    p.add_argument("--lora-dropout", dest="lora.dropout", type=float)
-    p.add_argument("--epochs", dest="optim.epochs", type=float)
-    p.add_argument("--batch-size", dest="optim.batch_size", type=int)
-    p.add_argument("--grad-accum", dest="optim.grad_accum", type=int)
-    p.add_argument("--lr", dest="optim.lr", type=float)
-    p.add_argument("--warmup-steps", dest="optim.warmup_steps", type=int)
-    p.add_argument("--max-steps", dest="max_steps", type=int)
-    p.add_argument("--max-minutes", dest="max_minutes", type=float)
-    p.add_argument("--eval-every", dest="eval_every", type=int)
-    p.add_argument("--save-every", dest="save_every", type=int)
-    p.add_argument("--seed", type=int)
+    p.add_argument("-c", "--config", help="YAML file with the settings (flags override it; see configs/train.yaml)")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="resume a run even though its settings changed (the changes are logged)")
+    add_flags(p, TrainConfig)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser(
@@ -117,14 +102,10 @@ def _log(msg: str) -> None:
 
 
 def cmd_train(args) -> int:
-    from fimkit.train.config import load_config
     from fimkit.train.trainer import train
 
-    keys = ("model", "data", "output", "fim_format", "seq_len", "loss", "precision", "gradient_checkpointing", "load_in",
-            "lora.rank", "lora.alpha", "lora.dropout", "optim.epochs", "optim.batch_size", "optim.grad_accum", "optim.lr",
-            "optim.warmup_steps", "max_steps", "max_minutes", "eval_every", "save_every", "seed")
-    cfg = load_config(args.config, {k: getattr(args, k) for k in keys})
-    train(cfg, progress=sys.stderr.isatty(), log=_log)
+    cfg = load_config(args.config, overrides_from_args(args, TrainConfig))
+    train(cfg, progress=sys.stderr.isatty(), log=_log, allow_config_change=args.allow_config_change)
     return 0
 
 
@@ -149,7 +130,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_pipeline(args) -> int:
-    from fimkit.train.pipeline import run_pipeline
+    from fimkit.pipeline import run_pipeline
 
     r = run_pipeline(args.preset, root=args.dir, model=args.model, progress=sys.stderr.isatty(), log=_log)
     b = r["base"]["exact_match"]

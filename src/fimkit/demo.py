@@ -6,10 +6,10 @@ import time
 from dataclasses import dataclass
 
 from fimkit.formats import FimFormat
+from fimkit.infer.complete import run_completion
+from fimkit.infer.engine import CompletionRequest, CompletionResult, SamplingParams
+from fimkit.infer.llama_engine import LlamaCppEngine
 from fimkit.models import DEFAULT_MODEL, resolve_model
-from fimkit.serve.complete import run_completion
-from fimkit.serve.engine import CompletionRequest, CompletionResult, SamplingParams
-from fimkit.serve.llama_engine import LlamaCppEngine
 
 # A hole in the middle of a function: the suffix (the call below) must not be written again.
 DEMO_PREFIX = '''def fibonacci(n: int) -> int:
@@ -52,6 +52,6 @@ def run_demo(model: str = DEFAULT_MODEL, *, max_tokens: int = 48, prefix: str = 
         engine, CompletionRequest(prefix, suffix, sampling=SamplingParams(max_tokens=max_tokens), language="python")
     )
     return DemoResult(
-        str(resolved.path), engine.info.architecture, engine.info.quantization,
-        engine.info.detection.describe() if fmt is None else f"{fmt.spec} (given)", load_s, completion,
+        str(resolved.path), engine.model_info.architecture, engine.model_info.quantization,
+        engine.model_info.detection.describe() if fmt is None else f"{fmt.spec} (given)", load_s, completion,
     )

@@ -12,6 +12,33 @@ class FimkitError(Exception):
     """Base class for errors a user can act on. Exit code 2 at the CLI."""
 
     exit_code = 2
+    # The status the HTTP server answers with: by default the request asked for something that
+    # cannot be done (a model without FIM tokens in a FIM mode...), which is the client's to fix.
+    http_status = 400
+
+
+class BadRequestError(FimkitError):
+    """A request that cannot be served as sent (HTTP 400 at the server's edge)."""
+
+    http_status = 400
+
+
+class ServerBusyError(FimkitError):
+    """More work is waiting than the server accepts (HTTP 503 with Retry-After)."""
+
+    http_status = 503
+
+
+class BackendError(FimkitError):
+    """The model backend (a remote server) failed to answer properly (HTTP 502)."""
+
+    http_status = 502
+
+
+class BackendUnavailableError(BackendError):
+    """The model backend cannot be reached at all (HTTP 503)."""
+
+    http_status = 503
 
 
 class UnknownFormatError(FimkitError):

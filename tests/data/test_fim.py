@@ -112,7 +112,10 @@ def _write(path, rows):
 
 
 def _corpus(tmp_path, n_files=4, n_rows=30):
-    rows = lambda f: [{"id": f"{f}-{i}", "text": f"def f{i}(x):\n    return x * {i} + {f}\n", "meta": {"k": i}} for i in range(n_rows)]
+    def rows(f):
+        return [{"id": f"{f}-{i}", "text": f"def f{i}(x):\n    return x * {i} + {f}\n", "meta": {"k": i}}
+                for i in range(n_rows)]
+
     for f in range(n_files):
         _write(tmp_path / "in" / (f"shard{f}.jsonl" + (".zst" if f % 2 else "")), rows(f))
     return tmp_path / "in"
@@ -163,3 +166,25 @@ def test_cli_fim_end_to_end(tmp_path, capsys):
     assert main(["fim", "--inputs", str(src), "--output", str(tmp_path / "o2"), "--fim-rate", "5.0"]) == 2
     assert "Dolma" in capsys.readouterr().err
     assert json.loads((tmp_path / "out" / "shard0.jsonl").read_text().splitlines()[0])["text"].endswith("<|endoftext|>")
+
+
+def test_inputs_are_never_rewritten_in_place(tmp_path):
+    src = _corpus(tmp_path, n_files=2, n_rows=3)
+    before = {p: p.read_bytes() for p in src.rglob("*") if p.is_file()}
+    one = next(p for p in before if p.suffix == ".jsonl")
+    for output in (src, one.parent):  # the input folder itself; a folder holding an input file
+        with pytest.raises(FimkitError, match="would overwrite the input"):
+            run_fim([str(src)], output, FimTransformConfig())
+    with pytest.raises(FimkitError, match="would overwrite the input"):
+        run_fim([str(one)], one.parent, FimTransformConfig())
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_output_naming_a_file_is_a_clear_error(tmp_path, capsys):
+    from fimkit.cli import main
+
+    src = _corpus(tmp_path, n_files=1, n_rows=2)
+    (tmp_path / "taken.txt").write_text("x")
+    assert main(["fim", "--inputs", str(src), "--output", str(tmp_path / "taken.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "is a file; give a folder" in err and "Traceback" not in err

@@ -2,8 +2,9 @@ import gzip
 
 import pytest
 
-from fimkit.data.jsonl import atomic_output, read_lines, write_jsonl
+from fimkit.data.jsonl import read_lines, write_jsonl
 from fimkit.errors import FimkitError
+from fimkit.fileio import atomic_output
 
 
 @pytest.mark.parametrize("name", ["a.jsonl", "a.jsonl.gz", "a.jsonl.zst"])
@@ -25,15 +26,13 @@ def test_bad_lines_are_reported_with_their_line_number(tmp_path):
 
 
 def test_failed_writes_leave_nothing(tmp_path):
-    with pytest.raises(RuntimeError):
-        with write_jsonl(tmp_path / "out.jsonl.gz") as write:
-            write({"a": 1})
-            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError), write_jsonl(tmp_path / "out.jsonl.gz") as write:
+        write({"a": 1})
+        raise RuntimeError("disk full")
     assert list(tmp_path.iterdir()) == []
-    with pytest.raises(RuntimeError):
-        with atomic_output(tmp_path / "x.bin") as tmp:
-            tmp.write_bytes(b"half")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_output(tmp_path / "x.bin") as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("killed")
     assert list(tmp_path.iterdir()) == []
 
 

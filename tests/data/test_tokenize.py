@@ -74,7 +74,7 @@ def test_round_trip_corpus_fim_tokenize_read_back(tmp_path, tiny_hf_dir):
     for npy, rows in read_index(tmp_path / "tok"):
         data = np.fromfile(npy, dtype=meta["dtype"])  # a raw memmap: no header
         assert rows[-1][1] == len(data)
-        for start, end, doc_id, src_path, loc in rows:
+        for start, end, doc_id, _src_path, loc in rows:
             ids = data[start:end]
             assert ids[0] == 1 and ids[-1] == 2
             text = tok.decode(ids[1:-1])

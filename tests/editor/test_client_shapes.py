@@ -4,9 +4,9 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from infer.fakes import ScriptedEngine
 
 from fimkit.serve.app import ServerConfig, create_app
-from serve.fakes import ScriptedEngine
 
 PREFIX, SUFFIX = "def add(a, b):\n    return ", "\n\nprint(add(1, 2))\n"
 
@@ -14,7 +14,7 @@ PREFIX, SUFFIX = "def add(a, b):\n    return ", "\n\nprint(add(1, 2))\n"
 @pytest.fixture
 def served():
     engine = ScriptedEngine([("a + b", -0.1), ("\n", -0.1), ("print(add(1, 2))", -0.1)])
-    with TestClient(create_app(engine, ServerConfig())) as client:
+    with TestClient(create_app(engine, ServerConfig()), base_url="http://localhost") as client:
         yield client, engine
 
 

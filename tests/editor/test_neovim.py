@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from editor.test_lsp import CompletionServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("nvim") is None, reason="neovim is not installed")]

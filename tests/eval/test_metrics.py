@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from fimkit.eval.metrics import bootstrap_ci, edit_similarity, exact_match, levenshtein, pass_at_k, paired_difference_ci
+from fimkit.eval.metrics import bootstrap_ci, edit_similarity, exact_match, levenshtein, paired_difference_ci, pass_at_k
 
 
 @pytest.mark.parametrize("n,c,k,expected", [

@@ -1,5 +1,6 @@
 import pytest
 
+from fimkit.infer.engine import SamplingParams
 from fimkit.models import inspect_model, resolve_model
 
 pytestmark = pytest.mark.slow
@@ -8,7 +9,7 @@ pytestmark = pytest.mark.slow
 def test_tiny_llama_gguf_loads_in_llama_cpp_with_fim_tokens(tiny_fim_gguf):
     info = inspect_model(resolve_model(str(tiny_fim_gguf)))
     assert info.architecture == "llama" and info.detection.family.name == "fimkit" and info.detection.layout == "psm"
-    from fimkit.serve.llama_engine import LlamaCppEngine
+    from fimkit.infer.llama_engine import LlamaCppEngine
 
     engine = LlamaCppEngine(resolve_model(str(tiny_fim_gguf)), n_ctx=256)
     llm = engine.llm
@@ -18,5 +19,5 @@ def test_tiny_llama_gguf_loads_in_llama_cpp_with_fim_tokens(tiny_fim_gguf):
     ids = engine.tokenize_prompt(engine.fim_format.render("def add(a, b):\n    return ", "\n"))
     text = llm.detokenize(ids[1:]).decode()
     assert "def add(a, b)" in text
-    pieces = list(engine.stream(engine.fim_format.render("def f(", ")\n"), __import__("fimkit.serve.engine", fromlist=["SamplingParams"]).SamplingParams(max_tokens=8)))
+    pieces = list(engine.generate(engine.fim_format.render("def f(", ")\n"), SamplingParams(max_tokens=8)))
     assert 0 < len(pieces) <= 8  # a random model writes something; llama.cpp ran it

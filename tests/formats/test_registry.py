@@ -7,7 +7,7 @@ EXPECTED = {"fimkit", "qwen2.5-coder", "starcoder", "codellama", "deepseek-coder
 
 
 def test_table_has_every_family_the_product_promises():
-    assert EXPECTED <= set(families())
+    assert set(families()) >= EXPECTED
 
 
 def test_fimkit_default_spelling_matches_the_seed_documents():

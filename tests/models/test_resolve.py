@@ -1,10 +1,10 @@
 import json
 
 import pytest
+from models.test_gguf_meta import write_tiny_gguf
 
 from fimkit.errors import CorruptFileError, ModelNotFoundError
 from fimkit.models import inspect_model, resolve_model
-from models.test_gguf_meta import write_tiny_gguf
 
 
 def test_gguf_file_and_folder_with_one_gguf(tmp_path):

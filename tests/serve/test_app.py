@@ -6,9 +6,9 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from infer.fakes import ScriptedEngine
 
 from fimkit.serve.app import ServerConfig, create_app
-from serve.fakes import ScriptedEngine
 
 pytest.importorskip("httpx")
 
@@ -16,7 +16,7 @@ pytest.importorskip("httpx")
 def client_for(engine=None, **config):
     engine = engine or ScriptedEngine([("a", -0.1), (" +", -0.1), (" 1", -0.1), ("\n", -0.1), ("print(x)", -0.1)])
     app = create_app(engine, ServerConfig(**config))
-    return TestClient(app), engine
+    return TestClient(app, base_url="http://localhost"), engine
 
 
 @pytest.fixture
@@ -213,3 +213,56 @@ def test_t_max_predict_ms_stops_once_a_line_is_complete():
     body = r.json()
     assert body["stop_type"] == "limit" and 2 <= body["timings"]["predicted_n"] < 20
     assert body["content"].startswith("v0 = 0\n")
+
+
+@pytest.mark.parametrize("spec", ["fimkit:psm", "fimkit:spm-paper", "codellama:psm", "starcoder:psm", "prefix-only"])
+def test_api_show_template_is_the_exported_modelfiles(spec):
+    from fimkit.formats import FimFormat
+    from fimkit.formats.ollama import modelfile_text
+
+    c, _ = client_for(ScriptedEngine(fim_format=spec))
+    with c:
+        template = c.post("/api/show", json={}).json()["template"]
+    exported = modelfile_text("./m.gguf", FimFormat.parse_spec(spec))
+    assert f'TEMPLATE """{template}"""' in exported
+
+
+def test_every_dialect_records_telemetry(client):
+    """Ollama and streamed /infill were once served without a telemetry row."""
+    c, _ = client
+    c.post("/api/generate", json={"prompt": "x = ", "suffix": "\n", "stream": False})
+    with c.stream("POST", "/api/generate", json={"prompt": "x = ", "suffix": "\n"}) as r:
+        list(r.iter_lines())
+    with c.stream("POST", "/infill", json={"input_prefix": "x = ", "input_suffix": "\n", "stream": True}) as r:
+        list(r.iter_lines())
+    c.post("/infill", json={"input_prefix": "x = ", "input_suffix": "\n"})
+    assert c.get("/v1/stats").json()["completions_served"] == 4
+
+
+@pytest.mark.parametrize("error, status", [("BadRequestError", 400), ("ServerBusyError", 503),
+                                            ("BackendError", 502), ("BackendUnavailableError", 503)])
+def test_status_follows_the_kind_of_error(error, status):
+    from fimkit import errors
+
+    class Failing(ScriptedEngine):
+        def _produce(self, gen, prompt, params, cancel):
+            raise getattr(errors, error)("the backend says no")
+            yield  # a generator, like every engine
+
+    c, _ = client_for(Failing())
+    with c:
+        r = c.post("/complete", json={"prefix": "x = "})
+    assert r.status_code == status and r.json()["error"]["message"] == "the backend says no"
+    if status == 503:
+        assert r.headers["retry-after"] == "1"
+
+
+def test_an_unreachable_remote_model_is_503_not_the_clients_fault():
+    from fimkit.formats import FimFormat
+    from fimkit.infer.remote_engine import OpenAIEngine
+
+    engine = OpenAIEngine("http://127.0.0.1:9/v1", "remote", fim_format=FimFormat.parse_spec("fimkit:psm"), timeout=2)
+    c, _ = client_for(engine)
+    with c:
+        r = c.post("/v1/completions", json={"prompt": "x = ", "suffix": "\n"})
+    assert r.status_code == 503 and "cannot reach the remote server" in r.json()["error"]["message"]

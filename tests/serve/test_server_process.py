@@ -43,7 +43,7 @@ def server(tiny_fim_gguf, tmp_path_factory):
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read())
+                raise RuntimeError(proc.stderr.read()) from None
             time.sleep(0.1)
     yield base
     proc.terminate()
@@ -69,10 +69,10 @@ def test_auth_is_enforced(server):
 
 def test_openai_backend_talks_to_a_remote_server(server, tiny_fim_gguf):
     """The openai backend renders the FIM prompt itself; here the remote is a fimkit server."""
-    from fimkit.serve.complete import run_completion
-    from fimkit.serve.engine import CompletionRequest, SamplingParams
-    from fimkit.serve.remote_engine import OpenAIEngine
     from fimkit.formats import FimFormat
+    from fimkit.infer.complete import run_completion
+    from fimkit.infer.engine import CompletionRequest, SamplingParams
+    from fimkit.infer.remote_engine import OpenAIEngine
 
     engine = OpenAIEngine(server + "/v1", "tiny", fim_format=FimFormat.parse_spec("fimkit:psm"), api_key="k")
     result = run_completion(engine, CompletionRequest("x = ", "\n", sampling=SamplingParams(max_tokens=8)))

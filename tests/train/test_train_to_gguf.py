@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import build_tiny_model, build_tiny_tokenizer
+
 from fimkit.errors import FimkitError
 
 pytestmark = pytest.mark.slow
@@ -61,10 +61,10 @@ def test_train_survives_a_kill_and_resumes(work):
 
 def test_merge_export_and_llama_cpp_infill(work):
     from fimkit.export.exporter import export
+    from fimkit.infer.complete import run_completion
+    from fimkit.infer.engine import CompletionRequest, SamplingParams
+    from fimkit.infer.llama_engine import LlamaCppEngine
     from fimkit.models import resolve_model
-    from fimkit.serve.complete import run_completion
-    from fimkit.serve.engine import CompletionRequest, SamplingParams
-    from fimkit.serve.llama_engine import LlamaCppEngine
     from fimkit.train.merge import merge
 
     record = merge(work / "run", work / "merged", log=lambda m: None)

@@ -93,7 +93,7 @@ class TransformStats:
     spm: int = 0
     bad_lines: list[tuple[str, int, str]] = field(default_factory=list)
 
-    def merge(self, other: "TransformStats") -> None:
+    def merge(self, other: TransformStats) -> None:
         for k in ("records", "files_seen", "files_transformed", "psm", "spm"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         self.bad_lines.extend(other.bad_lines)
@@ -210,7 +210,13 @@ def run_fim(inputs: list[str], output: str | Path, config: FimTransformConfig, *
 
     files = discover_inputs(inputs)
     output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise FimkitError(f"--output {output} is a file; give a folder for the transformed files")
     jobs = [(src, output / key, config, key, strict) for src, key in files]
+    for src, dst, *_ in jobs:
+        if dst.resolve() == src.resolve():
+            raise FimkitError(f"--output {output} would overwrite the input {src}: write to another folder "
+                              "(inputs are never rewritten in place)")
     total = TransformStats()
     sizes = {str(src): src.stat().st_size for src, _ in files}
     with tqdm(total=sum(sizes.values()), unit="B", unit_scale=True, desc="fim", disable=not progress) as bar:

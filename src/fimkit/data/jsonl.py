@@ -9,13 +9,13 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from fimkit.errors import FimkitError, require
+from fimkit.fileio import atomic_output
 
 SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".json.zst", ".json")
 
@@ -117,21 +117,6 @@ def read_lines(path: str | Path) -> Iterator[Line]:
         if type(exc).__name__ == "ZstdError":
             raise FimkitError(f"{path}: corrupt .zst data ({exc})") from exc
         raise
-
-
-@contextmanager
-def atomic_output(path: str | Path):
-    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A hidden name that keeps the real suffix, so open_text still picks the right compression.
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 @contextmanager

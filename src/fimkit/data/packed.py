@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fimkit.errors import FimkitError
+from fimkit.formats import FimFormat
 
 
 class PackedDataset:
@@ -76,7 +77,6 @@ class ContextFim:
     eos_id: int | None = None
 
     def __post_init__(self):
-        from fimkit.formats import FimFormat
 
         family = self.tokenizer.family
         if family is None or family.pad is None:

@@ -15,34 +15,10 @@ middle) given a ``random.Random``; the caller owns the RNG so runs are reproduci
 from __future__ import annotations
 
 import random
-from functools import lru_cache
+
+from fimkit.syntax import node_types, parser_for
 
 SPANS = ("char", "line", "ast")
-
-# Node types worth masking, per grammar. Blocks and bodies teach multi-line completion;
-# conditions, calls and arguments teach the short mid-line holes editors see most.
-AST_NODE_TYPES = {
-    "python": {
-        "expression_statement", "return_statement", "if_statement", "for_statement", "while_statement",
-        "with_statement", "try_statement", "block", "call", "argument_list", "comparison_operator",
-        "boolean_operator", "assignment", "augmented_assignment", "raise_statement", "list_comprehension",
-        "dictionary", "lambda",
-    },
-    "javascript": {
-        "expression_statement", "return_statement", "if_statement", "for_statement", "for_in_statement",
-        "while_statement", "statement_block", "call_expression", "arguments", "binary_expression",
-        "lexical_declaration", "variable_declaration", "arrow_function", "object", "array",
-        "parenthesized_expression", "jsx_element", "template_string", "await_expression",
-    },
-    "sql": {
-        "select", "from", "where", "join", "group_by", "order_by", "having", "window_specification",
-        "case", "invocation", "binary_expression", "cte", "term",
-    },
-}
-AST_NODE_TYPES["typescript"] = AST_NODE_TYPES["javascript"]
-
-_GRAMMARS = {"python": "tree_sitter_python", "javascript": "tree_sitter_javascript", "sql": "tree_sitter_sql",
-             "typescript": "tree_sitter_javascript"}
 
 
 def char_span(text: str, rng: random.Random) -> tuple[int, int]:
@@ -64,27 +40,10 @@ def line_span(text: str, rng: random.Random, max_lines: int = 4) -> tuple[int, i
     return starts[first], ends[first + n - 1]
 
 
-@lru_cache(maxsize=None)
-def parser_for(language: str):
-    """A tree-sitter parser for ``language``, or None when its grammar package is not installed."""
-    module = _GRAMMARS.get(language)
-    if module is None:
-        return None
-    try:
-        import importlib
-
-        import tree_sitter
-
-        grammar = importlib.import_module(module)
-        return tree_sitter.Parser(tree_sitter.Language(grammar.language()))
-    except ImportError:
-        return None
-
-
 def ast_candidates(text: str, language: str) -> list[tuple[int, int]]:
     """Character spans of maskable syntax nodes, in document order."""
     parser = parser_for(language)
-    wanted = AST_NODE_TYPES.get(language)
+    wanted = node_types(language).maskable
     if parser is None or not wanted:
         return []
     data = text.encode("utf-8")

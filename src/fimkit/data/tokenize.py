@@ -16,14 +16,16 @@ import csv
 import gzip
 import io
 import json
-import os
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fimkit.data.fim import discover_inputs
-from fimkit.data.jsonl import BadRecordError, atomic_output, read_lines
+from fimkit.data.jsonl import BadRecordError, read_lines
 from fimkit.data.parallel import run_jobs
+from fimkit.data.tokenizer import load_tokenizer
 from fimkit.errors import FimkitError
+from fimkit.fileio import atomic_output
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class TokenizeConfig:
     strict: bool = False
 
     @classmethod
-    def from_mapping(cls, data: dict, source: str = "config") -> "TokenizeConfig":
+    def from_mapping(cls, data: dict, source: str = "config") -> TokenizeConfig:
         data = dict(data)
         known = set(cls.__dataclass_fields__) | {"fields", "work_dir", "debug", "dryrun", "ring_size", "sample_ring_prop", "tokenizer_name_or_path"}
         unknown = set(data) - known
@@ -105,11 +107,15 @@ class TokenizeStats:
     parts: int = 0
     bad_lines: list[tuple[str, int, str]] = field(default_factory=list)
 
-    def merge(self, other: "TokenizeStats") -> None:
+    def merge(self, other: TokenizeStats) -> None:
         self.documents += other.documents
         self.tokens += other.tokens
         self.parts += other.parts
         self.bad_lines.extend(other.bad_lines)
+
+
+class _Discarded(Exception):
+    """An empty or abandoned part: its temporary files are removed, not renamed."""
 
 
 class _PartWriter:
@@ -126,10 +132,12 @@ class _PartWriter:
         self.np = np
         self.npy = self.dest / f"part-{self.index:05d}-{self.n:05d}.npy"
         self.csv = self.dest / f"part-{self.index:05d}-{self.n:05d}.csv.gz"
-        self.tmp_npy = self.npy.with_name(f".tmp-{os.getpid()}-{self.npy.name}")
-        self.tmp_csv = self.csv.with_name(f".tmp-{os.getpid()}-{self.csv.name}")
-        self.fh = open(self.tmp_npy, "wb")
-        self.rows = gzip.open(self.tmp_csv, "wt", encoding="utf-8", newline="")
+        # Both files of a part appear together or not at all (see _close).
+        self._outputs = ExitStack()
+        tmp_npy = self._outputs.enter_context(atomic_output(self.npy))
+        tmp_csv = self._outputs.enter_context(atomic_output(self.csv))
+        self.fh = open(tmp_npy, "wb")
+        self.rows = gzip.open(tmp_csv, "wt", encoding="utf-8", newline="")
         self.writer = csv.writer(self.rows)
         self.count = 0
 
@@ -137,12 +145,10 @@ class _PartWriter:
         self.fh.close()
         self.rows.close()
         if keep and self.count:
-            os.replace(self.tmp_npy, self.npy)
-            os.replace(self.tmp_csv, self.csv)
+            self._outputs.close()  # renames both into place
             self.parts += 1
-        for tmp in (self.tmp_npy, self.tmp_csv):
-            if tmp.exists():
-                tmp.unlink()
+        else:  # leaving the outputs as if their block failed: nothing is renamed, the temporaries go
+            self._outputs.__exit__(_Discarded, _Discarded(), None)
 
     def add(self, ids: list[int], doc_id: str, src: str, loc: int):
         if self.count and self.count + len(ids) > self.max_size:
@@ -158,7 +164,6 @@ class _PartWriter:
 
 
 def _tokenize_file(job) -> TokenizeStats:
-    from fimkit.data.tokenizer import load_tokenizer
 
     src, index, config, dest, dtype = job
     tok = load_tokenizer(config.tokenizer.name_or_path, config.fim_family)
@@ -170,7 +175,7 @@ def _tokenize_file(job) -> TokenizeStats:
     batch: list[tuple[str, str, int]] = []
 
     def flush():
-        for (text, doc_id, loc), ids in zip(batch, tok.encode_batch([b[0] for b in batch])):
+        for (_text, doc_id, loc), ids in zip(batch, tok.encode_batch([b[0] for b in batch])):
             ids = ([bos] if bos is not None else []) + ids + ([eos] if eos is not None else [])
             writer.add(ids, doc_id, str(src), loc)
             stats.documents += 1
@@ -204,7 +209,6 @@ def run_tokenize(config: TokenizeConfig, *, progress: bool = False) -> TokenizeS
     """Tokenize every document file into ``config.destination``; one part series per input file."""
     from tqdm import tqdm
 
-    from fimkit.data.tokenizer import load_tokenizer
 
     files = discover_inputs(list(config.documents))
     tok = load_tokenizer(config.tokenizer.name_or_path, config.fim_family)  # fails early, warms the cache

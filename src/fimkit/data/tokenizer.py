@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fimkit.errors import FimkitError, require
+from fimkit.fileio import atomic_output
 from fimkit.formats import FimFamily, get_family, split_specials
 from fimkit.models import resolve_model
 from fimkit.models.gguf_meta import read_gguf_header
@@ -76,10 +76,8 @@ def _tokenizer_from_gguf(path: Path, identity: str):
     transformers = require("transformers", extra="train", purpose="reading a tokenizer from a GGUF file")
     hf = transformers.AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
     backend = hf.backend_tokenizer
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_name(f".tmp-{os.getpid()}-tokenizer.json")
-    backend.save(str(tmp))
-    os.replace(tmp, cached)
+    with atomic_output(cached) as tmp:
+        backend.save(str(tmp))
     return backend
 
 

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 from fimkit import __version__
 from fimkit.editor.context import Budget, CompletionCache, budget, looks_binary
+from fimkit.infer.backends import EngineConfig, load_engine
+from fimkit.infer.complete import run_completion
+from fimkit.infer.engine import CompletionRequest, SamplingParams
 
 
 @dataclass(frozen=True)
@@ -38,15 +41,12 @@ class EngineSource:
     """Completions from an engine loaded in this process (the server's own pipeline)."""
 
     def __init__(self, model: str, max_tokens: int):
-        from fimkit.serve.backends import EngineConfig, load_engine
 
         self.engine = load_engine(EngineConfig(model=model))
         self.max_tokens = max_tokens
         self.lock = threading.Lock()
 
     def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event) -> str:
-        from fimkit.serve.complete import run_completion
-        from fimkit.serve.engine import CompletionRequest, SamplingParams
 
         with self.lock:
             if cancel.is_set():

@@ -16,19 +16,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from fimkit.data.corpus import iter_sources, language_table
-from fimkit.data.spans import parser_for
+from fimkit.data.corpus import iter_sources
 from fimkit.errors import FimkitError
-from fimkit.eval.tasks import Task
+from fimkit.eval.task import Task
+from fimkit.syntax import extension_table, node_types, parser_for, walk
 
 KINDS = ("line", "block", "body", "condition", "arguments")
-FUNCTIONS = {"python": {"function_definition"}, "javascript": {"function_declaration", "method_definition", "function_expression", "arrow_function"}}
-SIMPLE = {"python": {"expression_statement", "return_statement", "raise_statement", "assert_statement"},
-          "javascript": {"expression_statement", "return_statement", "lexical_declaration", "variable_declaration", "throw_statement"}}
-COMPOUND = {"python": {"if_statement", "for_statement", "while_statement", "with_statement", "try_statement"},
-            "javascript": {"if_statement", "for_statement", "for_in_statement", "while_statement", "try_statement"}}
-CONDITIONAL = {"if_statement", "while_statement"}
-CALLS = {"python": ("call", "argument_list"), "javascript": ("call_expression", "arguments")}
 
 
 @dataclass(frozen=True)
@@ -42,52 +35,43 @@ class HoleConfig:
     languages: tuple[str, ...] = ("python", "javascript")
 
 
-def _walk(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
-
-
 def candidates(code: bytes, language: str) -> dict[str, list[tuple[int, int]]]:
     """Byte spans of each hole kind, all inside function bodies."""
-    parser = parser_for(language)
-    if parser is None or language not in FUNCTIONS:
+    parser, nodes = parser_for(language), node_types(language)
+    if parser is None or not nodes.functions:
         return {}
     tree = parser.parse(code)
     if tree.root_node.has_error:
         return {}
     found: dict[str, list[tuple[int, int]]] = {k: [] for k in KINDS}
-    call_type, args_type = CALLS[language]
-    for fn in _walk(tree.root_node):
-        if fn.type not in FUNCTIONS[language]:
+    for fn in walk(tree.root_node):
+        if fn.type not in nodes.functions:
             continue
         body = fn.child_by_field_name("body")
         if body is None or body.end_byte - body.start_byte < 2 or "\n" not in code[body.start_byte : body.end_byte].decode("utf-8", "ignore"):
             continue
         lo, hi = body.start_byte, body.end_byte
         found["body"].append((lo, hi))
-        for node in _walk(body):
+        for node in walk(body):
             if node is body or node.start_byte < lo or node.end_byte > hi:
                 continue
-            if node.type in SIMPLE[language] and node.start_point[0] == node.end_point[0]:
+            if node.type in nodes.simple and node.start_point[0] == node.end_point[0]:
                 found["line"].append((node.start_byte, node.end_byte))
-            elif node.type in COMPOUND[language]:
+            elif node.type in nodes.compound:
                 found["block"].append((node.start_byte, node.end_byte))
-            if node.type in CONDITIONAL:
+            if node.type in nodes.conditional:
                 cond = node.child_by_field_name("condition")
                 if cond is not None:
                     found["condition"].append((cond.start_byte, cond.end_byte))
-            if node.type == call_type:
+            if node.type == nodes.call:
                 args = node.child_by_field_name("arguments")
-                if args is not None and args.type == args_type and args.end_byte - args.start_byte > 2:
+                if args is not None and args.type == nodes.arguments and args.end_byte - args.start_byte > 2:
                     found["arguments"].append((args.start_byte + 1, args.end_byte - 1))
     return found
 
 
 def cut_holes(path: str, config: HoleConfig = HoleConfig()) -> list[Task]:
-    table = language_table()
+    table = extension_table()
     rng = random.Random(config.seed)
     tasks: list[Task] = []
     files = sorted((p, rel) for p, rel, _ in iter_sources([path]) if table.get(p.suffix.lower()) in config.languages)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from fimkit.eval.metrics import bootstrap_ci, paired_difference_ci, pass_at_k, percentile
+from fimkit.fileio import atomic_output
 
 
 def _per_task(rows) -> dict[str, list]:
@@ -178,7 +179,6 @@ def plots(report: dict, rows, out_dir: Path) -> list[Path]:
 
 def write_reports(report: dict, rows, out_dir: Path, title: str) -> tuple[list[Path], str | None]:
     """Write report.json, report.md and the PNG plots; returns the paths and a note if plots were skipped."""
-    from fimkit.data.jsonl import atomic_output
 
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_output(out_dir / "report.json") as tmp:

@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fimkit.errors import FimkitError
+from fimkit.eval.config import EvalConfig
 from fimkit.eval.metrics import edit_similarity, exact_match
 from fimkit.eval.sandbox import Sandbox, SandboxLimits
-from fimkit.eval.tasks import Task
-from fimkit.serve.checks import error_count
-from fimkit.serve.engine import CompletionRequest, SamplingParams
+from fimkit.eval.task import Task
+from fimkit.infer import CompletionRequest, CompletionResult, SamplingParams, run_completion
+from fimkit.infer.backends import EngineConfig, load_engine
+from fimkit.models import inspect_model, resolve_model
+from fimkit.syntax import error_count
 
 MODES = ("auto", "psm", "spm", "spm-dolma", "prefix-only")
 
@@ -37,24 +40,6 @@ class Contender:
         return f"{Path(self.model).name}:{self.mode}"
 
 
-@dataclass(frozen=True)
-class EvalConfig:
-    """samples: completions per task (pass@k needs k or more). temperature: 0 is greedy.
-    single_line: ask for one line (True), let the server decide from the cursor (None), or never (False);
-    single-line benchmarks use True, their protocol. workers: parallel sandbox executions.
-    timeout_s: wall clock per execution."""
-
-    samples: int = 1
-    temperature: float = 0.0
-    max_tokens: int = 128
-    single_line: bool | None = None
-    seed: int = 0
-    workers: int = 2
-    timeout_s: float = 10.0
-    n_ctx: int = 2048
-    min_confidence: float | None = None
-
-
 def fim_spec_for(model: str, mode: str) -> str | None:
     """The FIM format override for a mode (None: the model's own format)."""
     if mode not in MODES:
@@ -63,7 +48,6 @@ def fim_spec_for(model: str, mode: str) -> str | None:
         return None
     if mode == "prefix-only":
         return "prefix-only"
-    from fimkit.models import inspect_model, resolve_model
 
     detection = inspect_model(resolve_model(model)).detection
     if not detection.is_fim:
@@ -136,13 +120,22 @@ def _score(task: Task, contender: str, sample: int, result, exec_result) -> Row:
     )
 
 
+def complete_task(engine, task: Task, config: EvalConfig = EvalConfig(), sample: int = 0) -> CompletionResult:
+    """One sample of one task through the completion path an editor gets (``run_completion``).
+    Training's held-out check calls this too, so both measure the same thing."""
+    request = CompletionRequest(
+        task.prefix, task.suffix, language=task.language, min_mean_logprob=config.min_confidence,
+        single_line=config.single_line,
+        sampling=SamplingParams(max_tokens=config.max_tokens or (64 if config.single_line else 256),
+                                temperature=config.temperature, seed=config.seed + sample))
+    return run_completion(engine, request)
+
+
 def run_eval(contenders: list[Contender], tasks: list[Task], config: EvalConfig = EvalConfig(), *,
              output: Path | None = None, progress: bool = False, log=None) -> tuple[ResultLog, Sandbox]:
     """Generate, execute and score every (contender, task, sample) not already in ``output``."""
     from tqdm import tqdm
 
-    from fimkit.serve.backends import EngineConfig, load_engine
-    from fimkit.serve.complete import run_completion
 
     results = ResultLog(output / "results.jsonl" if output else None)
     sandbox = Sandbox(SandboxLimits(timeout_s=config.timeout_s, cpu_s=max(1, int(config.timeout_s))), config.workers)
@@ -180,12 +173,7 @@ def run_eval(contenders: list[Contender], tasks: list[Task], config: EvalConfig 
                                               fim_format=fim_spec_for(contender.model, contender.mode)))
             try:
                 for task, sample in mine:
-                    request = CompletionRequest(
-                        task.prefix, task.suffix, language=task.language, min_mean_logprob=config.min_confidence,
-                        single_line=config.single_line,
-                        sampling=SamplingParams(max_tokens=config.max_tokens, temperature=config.temperature,
-                                                seed=config.seed + sample))
-                    result = run_completion(engine, request)
+                    result = complete_task(engine, task, config, sample)
                     if not task.executable:
                         finish(task, contender.label, sample, result, None)
                         continue

@@ -1,15 +1,16 @@
-"""Evaluation tasks: HumanEval-Infilling (vendored), holes cut from a repository, or a JSON lines set."""
+"""Benchmarks: HumanEval-Infilling (vendored), holes cut from a repository, or a JSON lines set."""
 
 from __future__ import annotations
 
 import gzip
 import json
 import random
-from dataclasses import dataclass
 from importlib import resources
 
+from fimkit.data.jsonl import read_lines
 from fimkit.errors import FimkitError
-from fimkit.serve.postprocess import cursor_mid_line
+from fimkit.eval.holes import HoleConfig, cut_holes
+from fimkit.eval.task import Task
 
 HUMANEVAL = {
     "humaneval-single": "HumanEval-SingleLineInfilling.jsonl.gz",
@@ -23,37 +24,6 @@ BENCHMARK_HELP = (
 )
 
 
-@dataclass(frozen=True)
-class Task:
-    id: str
-    prefix: str
-    suffix: str
-    middle: str  # the reference
-    test: str | None = None  # code run after the filled-in program (HumanEval: defines check)
-    entry_point: str | None = None
-    language: str = "python"
-    kind: str = ""  # for holes: line, block, body, condition, arguments
-
-    @property
-    def lines(self) -> str:
-        return "multi-line" if "\n" in self.middle.strip("\n") else "single-line"
-
-    @property
-    def cursor(self) -> str:
-        return "mid-line" if cursor_mid_line(self.suffix, self.prefix) else "end-of-line"
-
-    @property
-    def executable(self) -> bool:
-        return self.test is not None
-
-    def program(self, middle: str) -> str:
-        """HumanEval's program: prompt + completion + suffix + test + check(entry_point)."""
-        code = self.prefix + middle + self.suffix + "\n" + (self.test or "") + "\n"
-        if self.entry_point:
-            code += f"check({self.entry_point})\n"
-        return code
-
-
 def _humaneval(name: str) -> list[Task]:
     data = resources.files("fimkit.eval").joinpath("data", HUMANEVAL[name]).read_bytes()
     tasks = []
@@ -65,7 +35,6 @@ def _humaneval(name: str) -> list[Task]:
 
 
 def _jsonl(path: str) -> list[Task]:
-    from fimkit.data.jsonl import read_lines
 
     tasks = []
     for line in read_lines(path):
@@ -85,8 +54,6 @@ def load_tasks(benchmark: str, *, limit: int | None = None, seed: int = 0) -> li
     if benchmark in HUMANEVAL:
         tasks = _humaneval(benchmark)
     elif benchmark.startswith("holes:"):
-        from fimkit.eval.holes import HoleConfig, cut_holes
-
         tasks = cut_holes(benchmark[len("holes:"):], HoleConfig(seed=seed))
     elif benchmark.startswith("jsonl:"):
         tasks = _jsonl(benchmark[len("jsonl:"):])

@@ -16,10 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fimkit.errors import FimkitError, require
+from fimkit.export.gemma3 import write_gemma3_gguf
+from fimkit.export.gguf_writer import write_gguf
+from fimkit.fileio import atomic_output
 from fimkit.formats import FimFormat
+from fimkit.formats.detect import GGUF_FIM_KEYS
+from fimkit.formats.ollama import modelfile_text
+from fimkit.infer.engine import SamplingParams
+from fimkit.infer.hf_engine import TransformersEngine
+from fimkit.infer.llama_engine import LlamaCppEngine
+from fimkit.models import resolve_model
 from fimkit.models.gguf_meta import read_gguf_header
 
-QUANTS = {"f16": 1, "q8_0": 7, "q4_0": 2, "q4_k_m": 15, "q5_k_m": 17, "q6_k": 18}
+# --quant name -> gguf-py's name of llama.cpp's file type (llama_ftype), looked up when quantizing.
+QUANTS = {"f16": "MOSTLY_F16", "q8_0": "MOSTLY_Q8_0", "q4_0": "MOSTLY_Q4_0", "q4_k_m": "MOSTLY_Q4_K_M",
+          "q5_k_m": "MOSTLY_Q5_K_M", "q6_k": "MOSTLY_Q6_K"}
 PROBES = [
     ("def fibonacci(n):\n    if n < 2:\n        return n\n    return ", "\n\nprint(fibonacci(9))\n"),
     ("import os\n\n\ndef read(path):\n    with open(path) as fh:\n        ", "\n    return data\n"),
@@ -47,52 +58,24 @@ def quantize(src: Path, dst: Path, quant: str) -> None:
     except ImportError:
         pass
     params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = QUANTS[quant]
+    gguf = require("gguf", extra="train", purpose="quantization")
+    params.ftype = int(gguf.LlamaFileType[QUANTS[quant]])
     params.nthread = os.cpu_count() or 1
-    tmp = dst.with_name(f".tmp-{os.getpid()}-{dst.name}")
-    try:
+    with atomic_output(dst) as tmp:
         rc = llama_cpp.llama_model_quantize(str(src).encode(), str(tmp).encode(), ctypes.byref(params))
         if rc != 0 or not tmp.exists():
             raise FimkitError(f"llama.cpp could not quantize {src} to {quant} (code {rc})")
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def modelfile_text(gguf_name: str, fmt: FimFormat, *, num_ctx: int = 2048) -> str:
-    """An Ollama Modelfile whose TEMPLATE uses .Suffix (Ollama's insert capability) in the trained layout."""
-    if fmt.is_fim:
-        f = fmt.family
-        if fmt.layout == "psm":
-            fim = f"{f.emit('prefix')}{{{{ .Prompt }}}}{f.emit('suffix')}{{{{ .Suffix }}}}{f.emit('middle')}"
-        elif fmt.layout == "spm-paper":
-            fim = f"{f.emit('prefix')}{f.emit('suffix')}{{{{ .Suffix }}}}{f.emit('middle')}{{{{ .Prompt }}}}"
-        else:
-            fim = f"{f.emit('suffix')}{{{{ .Suffix }}}}{f.emit('prefix')}{{{{ .Prompt }}}}{f.emit('middle')}"
-        template = f"{{{{- if .Suffix }}}}{fim}{{{{- else }}}}{{{{ .Prompt }}}}{{{{- end }}}}"
-        stops = fmt.stop_strings()
-    else:
-        template, stops = "{{ .Prompt }}", ()
-    lines = [f"# Written by fimkit: {fmt.spec}", f"FROM ./{gguf_name}", f'TEMPLATE """{template}"""']
-    lines += [f'PARAMETER stop "{s}"' for s in stops]
-    lines += ["PARAMETER temperature 0", "PARAMETER num_predict 128", f"PARAMETER num_ctx {num_ctx}"]
-    return "\n".join(lines) + "\n"
 
 
 def _agreement(gguf_path: Path, merged_dir: Path, fmt: FimFormat, tokens: int = 12) -> float:
-    from fimkit.models import resolve_model
-    from fimkit.serve.engine import SamplingParams
-    from fimkit.serve.hf_engine import TransformersEngine
-    from fimkit.serve.llama_engine import LlamaCppEngine
 
     ll = LlamaCppEngine(resolve_model(str(gguf_path)), n_ctx=512)
     hf = TransformersEngine(resolve_model(str(merged_dir)), n_ctx=512, fim_format=fmt)
     same = total = 0
     for prefix, suffix in PROBES:
         prompt = fmt.render(prefix, suffix)
-        a = [p.token_id for p in ll.stream(prompt, SamplingParams(max_tokens=tokens))]
-        b = [p.token_id for p in hf.stream(prompt, SamplingParams(max_tokens=tokens))]
+        a = [p.token_id for p in ll.generate(prompt, SamplingParams(max_tokens=tokens))]
+        b = [p.token_id for p in hf.generate(prompt, SamplingParams(max_tokens=tokens))]
         for x, y in zip(a, b):
             total += 1
             if x != y:
@@ -118,15 +101,12 @@ def export(merged_dir: str | Path, output: str | Path, *, quant: str = "q4_0", m
     start = time.perf_counter()
     f16 = output.with_name(output.stem + ".f16.gguf") if quant != "f16" else output
     if model_type in ("gemma3", "gemma3_text"):
-        from fimkit.export.gemma3 import write_gemma3_gguf
-        from fimkit.models import resolve_model
 
         base = resolve_model(meta.get("base_path") or meta.get("base_model", ""))
         if base.kind != "gguf":
             raise FimkitError("gemma3 export uses the base model's GGUF as its template; this run's base is not a GGUF")
         write_gemma3_gguf(merged_dir, base.path, f16, fim_format=fmt)
     else:
-        from fimkit.export.gguf_writer import write_gguf
 
         write_gguf(merged_dir, f16, dtype="f16", fim_format=fmt, name=merged_dir.name)
     if quant != "f16":
@@ -139,14 +119,14 @@ def export(merged_dir: str | Path, output: str | Path, *, quant: str = "q4_0", m
     seconds = time.perf_counter() - start
     header = read_gguf_header(output)
     keys = {k: v for k, v in header.metadata.items() if k.startswith("tokenizer.ggml.fim_") or k == "fimkit.fim_format"}
-    if fmt.is_fim and not {"tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.fim_suf_token_id",
-                           "tokenizer.ggml.fim_mid_token_id"} <= set(keys) and fmt.family.middle:
+    structural = {GGUF_FIM_KEYS[role][0] for role in ("prefix", "suffix", "middle") if getattr(fmt.family, role, None)}
+    if fmt.is_fim and not structural <= set(keys):
         raise FimkitError(f"{output}: the FIM token keys did not survive the export")
     report = ExportReport(str(output), quant, seconds, keys)
     if modelfile:
         modelfile = Path(modelfile)
         rel = os.path.relpath(output, modelfile.parent.resolve()) if modelfile.parent.resolve() != output.parent.resolve() else output.name
-        modelfile.write_text(modelfile_text(rel, fmt))
+        modelfile.write_text(modelfile_text(f"./{rel}", fmt))
         report.modelfile = str(modelfile)
     if verify:
         report.agreement = _agreement(output, merged_dir, fmt)

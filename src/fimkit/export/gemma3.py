@@ -16,7 +16,7 @@ from pathlib import Path
 from fimkit.errors import FimkitError, require
 from fimkit.export.gguf_writer import gguf_file
 from fimkit.formats import FimFormat
-from fimkit.formats.detect import FIMKIT_GGUF_KEY
+from fimkit.formats.detect import FIMKIT_GGUF_KEY, gguf_fim_keys
 
 _TOKEN_KEYS = ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type")
 _REPLACED = {"general.architecture", "general.file_type", *_TOKEN_KEYS, FIMKIT_GGUF_KEY}
@@ -52,24 +52,21 @@ def write_gemma3_gguf(merged_dir: str | Path, template: str | Path, out_path: st
     if len(tokens) != config["vocab_size"]:
         raise FimkitError(f"vocabulary of {len(tokens)} tokens does not match the model's {config['vocab_size']} rows")
     scores += [0.0] * len(added)
-    types += [3] * len(added)  # control tokens
+    types += [gguf.TokenType.CONTROL] * len(added)  # FIM sentinels are control tokens
 
     n_layers = config["num_hidden_layers"]
     names = gguf.TensorNameMap(gguf.MODEL_ARCH.GEMMA3, n_layers)
     template_names = {t.name for t in reader.tensors}
     with gguf_file(out_path, "gemma3") as writer:
         _copy_metadata(reader, writer, gguf)
-        writer.add_file_type(1)
+        writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
         writer.add_token_list(tokens)
         writer.add_token_scores(scores)
         writer.add_token_types(types)
         ids = {t: i for i, t in enumerate(tokens)}
-        fam = fim_format.family
-        for role, key in (("prefix", "fim_pre"), ("suffix", "fim_suf"), ("middle", "fim_mid"), ("pad", "fim_pad"),
-                          ("file_sep", "fim_sep"), ("repo_name", "fim_rep"), ("eot", "eot")):
-            value = getattr(fam, role) if fam else None
-            if value and value in ids:
-                writer.add_uint32(f"tokenizer.ggml.{key}_token_id", ids[value])
+        for key, sentinel in gguf_fim_keys(fim_format.family).items():
+            if sentinel in ids:
+                writer.add_uint32(key, ids[sentinel])
         writer.add_string(FIMKIT_GGUF_KEY, fim_format.spec)
         written = set()
         for shard in sorted(merged_dir.glob("*.safetensors")):

@@ -10,13 +10,13 @@ the query and key projections. Output goes to a temporary name and is renamed wh
 from __future__ import annotations
 
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
 from fimkit.errors import FimkitError, require
+from fimkit.fileio import atomic_output
 from fimkit.formats import FimFormat
-from fimkit.formats.detect import FIMKIT_GGUF_KEY
+from fimkit.formats.detect import FIMKIT_GGUF_KEY, gguf_fim_keys
 
 SUPPORTED = {"llama", "mistral", "qwen2"}
 TOKEN_NORMAL, TOKEN_CONTROL = 1, 3
@@ -27,20 +27,13 @@ def gguf_file(out_path: Path, arch: str):
     """A GGUFWriter on a temporary name beside ``out_path``; the file is finished and renamed into place
     only if the block succeeds, so a GGUF that exists is a whole one."""
     gguf = require("gguf", extra="train", purpose="GGUF export")
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".tmp-{os.getpid()}-{out_path.name}")
-    writer = gguf.GGUFWriter(str(tmp), arch)
-    try:
+    with atomic_output(out_path) as tmp:
+        writer = gguf.GGUFWriter(str(tmp), arch)
         yield writer
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
-        os.replace(tmp, out_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _permute(w, n_head: int):
@@ -101,7 +94,7 @@ def write_gguf(model_dir: str | Path, out_path: str | Path, *, dtype: str = "f16
         w.add_rope_freq_base(float(config.get("rope_theta", 10000.0)))
         w.add_layer_norm_rms_eps(float(config.get("rms_norm_eps", 1e-6)))
         w.add_vocab_size(vocab_size)
-        w.add_file_type(1 if dtype == "f16" else 0)
+        w.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if dtype == "f16" else gguf.LlamaFileType.ALL_F32)
         w.add_tokenizer_model("gpt2")
         w.add_tokenizer_pre("gpt-2")
         w.add_token_list(tokens)
@@ -114,12 +107,9 @@ def write_gguf(model_dir: str | Path, out_path: str | Path, *, dtype: str = "f16
                 getattr(w, f"add_{key}_token_id")(tid)
         w.add_add_bos_token(config.get("bos_token_id") is not None)
         if fim_format is not None and fim_format.is_fim:
-            fam = fim_format.family
-            for role, key in (("prefix", "fim_pre"), ("suffix", "fim_suf"), ("middle", "fim_mid"), ("pad", "fim_pad"),
-                              ("file_sep", "fim_sep"), ("repo_name", "fim_rep"), ("eot", "eot")):
-                value = getattr(fam, role)
-                if value and value in ids:
-                    w.add_uint32(f"tokenizer.ggml.{key}_token_id", ids[value])
+            for key, sentinel in gguf_fim_keys(fim_format.family).items():
+                if sentinel in ids:
+                    w.add_uint32(key, ids[sentinel])
             w.add_string(FIMKIT_GGUF_KEY, fim_format.spec)
 
         names = gguf.TensorNameMap(gguf.MODEL_ARCH.LLAMA, n_layers)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from fimkit.errors import FimkitError, require
 from fimkit.export.gguf_writer import _permute, gguf_file
+from fimkit.models import resolve_model
+from fimkit.runs import base_ref, read_run
 
 ARCHES = {"llama": "LLAMA", "mistral": "LLAMA", "qwen2": "QWEN2", "gemma3": "GEMMA3", "gemma3_text": "GEMMA3"}
 
@@ -20,8 +22,6 @@ def export_lora(run_dir: str | Path, output: str | Path, *, log=print) -> Path:
     gguf = require("gguf", extra="train", purpose="GGUF export")
     np = require("numpy", extra="train", purpose="GGUF export")
     st = require("safetensors.numpy", package="safetensors", extra="train", purpose="GGUF export")
-    from fimkit.train.model import read_run
-
     run_dir, output = Path(run_dir), Path(output)
     meta = read_run(run_dir)
     if meta.get("added_tokens"):
@@ -30,11 +30,7 @@ def export_lora(run_dir: str | Path, output: str | Path, *, log=print) -> Path:
             "cannot carry; export the merged model instead (fimkit merge, then fimkit export)"
         )
     adapter_cfg = json.loads((run_dir / "adapter" / "adapter_config.json").read_text())
-    from fimkit.models import resolve_model
-
-    from fimkit.train.merge import _base_ref
-
-    base = resolve_model(_base_ref(meta))
+    base = resolve_model(base_ref(meta))
     if base.kind == "hf":
         config = json.loads((base.path / "config.json").read_text())
     else:

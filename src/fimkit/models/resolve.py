@@ -18,6 +18,7 @@ from typing import Literal
 
 from fimkit.errors import CorruptFileError, ModelNotFoundError
 from fimkit.formats.detect import Detection, detect_from_gguf, detect_from_vocab
+from fimkit.formats.render import FimFormat
 from fimkit.models.embedded import EMBEDDED, EmbeddedModel, assemble, find_embedded
 from fimkit.models.gguf_meta import FILE_TYPE_NAMES, GGML_TYPE_NAMES, GGUF_MAGIC, read_gguf_header
 
@@ -185,7 +186,6 @@ def _recorded_format(path: Path) -> Detection | None:
     spec = _read_json(record).get("fim_format")
     if not spec:
         return None
-    from fimkit.formats.render import FimFormat
 
     fmt = FimFormat.parse_spec(spec)
     return Detection(fmt.family, f"recorded by fimkit in {record.name}", fmt.layout)

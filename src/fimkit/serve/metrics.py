@@ -51,7 +51,7 @@ class Metrics:
             self.gated += bool(result.gated)
             self.cancelled += bool(result.cancelled)
 
-    def render(self, queue_depth: int) -> str:
+    def render(self, queue_depth: int, telemetry_errors: int = 0) -> str:
         out = []
         with self._lock:
             out += ["# HELP fimkit_requests_total HTTP requests by endpoint and status.", "# TYPE fimkit_requests_total counter"]
@@ -72,6 +72,8 @@ class Metrics:
                 ("fimkit_completions_cancelled_total", "counter", self.cancelled, "Generations stopped by a client disconnect."),
                 ("fimkit_tokens_per_second", "gauge", round(self.last_tokens_per_second, 3), "Decode speed of the last completion."),
                 ("fimkit_queue_depth", "gauge", queue_depth, "Requests waiting for the model."),
+                ("fimkit_telemetry_errors_total", "counter", telemetry_errors,
+                 "Telemetry writes or reads that failed (completions were served regardless)."),
             ):
                 out += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", f"{name} {value}"]
         return "\n".join(out) + "\n"

@@ -1,4 +1,4 @@
-"""Training settings: one dataclass per concern, set by flags or one YAML file, saved in the run folder.
+"""Training settings: declared once here, set by flags or one YAML file, saved in the run folder.
 
 Defaults follow the seed: LoRA rank 16, alpha 32, dropout 0.05 on the attention and FFN
 projections; 3 epochs, batch 4, gradient accumulation 2, learning rate 2e-4, 100 warmup steps;
@@ -10,118 +10,108 @@ sentinel rows start at the mean embedding, and the loss is on the middle only.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from fimkit.errors import FimkitError
+from fimkit.settings import diff_settings, dump_yaml, load_settings, read_yaml_mapping, setting, to_mapping
 
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+# Budgets and bookkeeping: changing them does not change what the checkpoints are a run of.
+FREE_ON_RESUME = ("output", "max_steps", "max_minutes", "eval_every", "save_every")
 
 
 @dataclass
 class LoraSettings:
-    rank: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
-    targets: tuple[str, ...] = PROJECTIONS
+    rank: int = setting(16, "LoRA rank: the inner width of each low-rank update")
+    alpha: int = setting(32, "LoRA alpha: updates are scaled by alpha / rank")
+    dropout: float = setting(0.05, "dropout on the input of the LoRA matrices")
+    targets: tuple[str, ...] = setting(PROJECTIONS, "module names that get LoRA matrices, comma-separated")
 
 
 @dataclass
 class OptimSettings:
-    epochs: float = 3.0
-    batch_size: int = 4
-    grad_accum: int = 2
-    lr: float = 2e-4
-    warmup_steps: int = 100
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
+    epochs: float = setting(3.0, "passes over the training examples (fractions allowed)")
+    batch_size: int = setting(4, "examples per micro-batch, per process")
+    grad_accum: int = setting(2, "micro-batches per optimizer step")
+    lr: float = setting(2e-4, "peak learning rate (AdamW): linear warmup, then cosine decay to 10%")
+    warmup_steps: int = setting(100, "optimizer steps of linear learning-rate warmup")
+    weight_decay: float = setting(0.0, "AdamW weight decay")
+    max_grad_norm: float = setting(1.0, "gradients are clipped to this norm")
 
 
 @dataclass
 class TrainConfig:
-    """model: base model reference. data: JSON lines (fimkit samples / fim output) or a `fimkit tokenize`
-    folder. output: the run folder. fim_format: FAMILY:LAYOUT trained. seq_len: longest example in
-    tokens. loss: "middle" (only the middle and EOT) or "all". precision: auto, bf16, fp16, fp32.
-    load_in: none, 8bit, 4bit (bitsandbytes, CUDA only). max_steps / max_minutes: budgets that end
-    training early (checkpointed). eval_fraction: share of examples held out (by source file).
-    eval_every / save_every: in optimizer steps. eval_holes: held-out holes for exact match."""
+    model: str = setting("gemma-3-270m", "base model: an embedded name, a .gguf file or a Hugging Face directory")
+    data: str = setting("data/fim_training.jsonl",
+                        "JSON lines from `fimkit samples` / `fimkit fim`, or a `fimkit tokenize` folder")
+    output: str = setting("fim-model-lora", "the run folder; a folder with checkpoints is resumed")
+    fim_format: str = setting("fimkit:spm-paper", "FAMILY:LAYOUT trained (see: fimkit models --formats)")
+    seq_len: int = setting(512, "longest example in tokens; longer holes are trimmed or skipped")
+    loss: str = setting("middle", "middle: loss on the middle and EOT only; all: on every token",
+                        choices=("middle", "all"))
+    precision: str = setting("auto", "auto: bf16 where the CPU/GPU has it, else fp16 on CUDA, else fp32",
+                             choices=("auto", "bf16", "fp16", "fp32"))
+    gradient_checkpointing: bool = setting(False, "recompute activations in the backward pass: less memory, slower")
+    load_in: str = setting("none", "load the base quantized with bitsandbytes (CUDA only)",
+                           choices=("none", "8bit", "4bit"))
+    max_steps: int | None = setting(None, "stop after this many optimizer steps (checkpointed)")
+    max_minutes: float | None = setting(None, "stop after this many minutes of training (checkpointed)")
+    eval_fraction: float = setting(0.05, "share of the examples held out for evaluation, chosen by source file")
+    eval_every: int = setting(50, "evaluate on the held-out examples every N optimizer steps")
+    eval_holes: int = setting(16, "held-out holes scored by single-line exact match at each evaluation")
+    save_every: int = setting(25, "write a checkpoint every N optimizer steps")
+    seed: int = setting(0, "seed of the held-out split, the batch order and the initialization")
+    new_token_init: str = setting("mean", "how the embedding rows of added FIM tokens start",
+                                  choices=("mean", "random"))
+    lora: LoraSettings = setting(LoraSettings, "LoRA")
+    optim: OptimSettings = setting(OptimSettings, "optimizer", flag="")
 
-    model: str = "gemma-3-270m"
-    data: str = "data/fim_training.jsonl"
-    output: str = "fim-model-lora"
-    fim_format: str = "fimkit:spm-paper"
-    seq_len: int = 512
-    loss: str = "middle"
-    precision: str = "auto"
-    gradient_checkpointing: bool = False
-    load_in: str = "none"
-    max_steps: int | None = None
-    max_minutes: float | None = None
-    eval_fraction: float = 0.05
-    eval_every: int = 50
-    eval_holes: int = 16
-    save_every: int = 25
-    seed: int = 0
-    new_token_init: str = "mean"
-    lora: LoraSettings = field(default_factory=LoraSettings)
-    optim: OptimSettings = field(default_factory=OptimSettings)
-
-    def validate(self) -> "TrainConfig":
-        if self.loss not in ("middle", "all"):
-            raise FimkitError(f"loss must be 'middle' or 'all', got {self.loss!r}")
-        if self.precision not in ("auto", "bf16", "fp16", "fp32"):
-            raise FimkitError(f"precision must be auto, bf16, fp16 or fp32, got {self.precision!r}")
-        if self.load_in not in ("none", "8bit", "4bit"):
-            raise FimkitError(f"load_in must be none, 8bit or 4bit, got {self.load_in!r}")
+    def validate(self) -> TrainConfig:
+        """Ranges and cross-field checks; types and choices were checked when the settings were read."""
         if self.seq_len < 32:
             raise FimkitError("seq_len must be at least 32 tokens")
         if not 0 <= self.eval_fraction < 0.5:
             raise FimkitError("eval_fraction must be in [0, 0.5)")
-        if self.new_token_init not in ("mean", "random"):
-            raise FimkitError("new_token_init must be 'mean' or 'random'")
+        positive = {"optim.batch_size": self.optim.batch_size, "optim.grad_accum": self.optim.grad_accum,
+                    "optim.epochs": self.optim.epochs, "optim.lr": self.optim.lr, "lora.rank": self.lora.rank,
+                    "eval_every": self.eval_every, "save_every": self.save_every,
+                    "max_steps": self.max_steps, "max_minutes": self.max_minutes}
+        for key, value in positive.items():
+            if value is not None and value <= 0:
+                raise FimkitError(f"{key} must be greater than 0, got {value}")
+        if not 0 <= self.lora.dropout < 1:
+            raise FimkitError("lora.dropout must be in [0, 1)")
+        if not self.lora.targets:
+            raise FimkitError("lora.targets must name at least one module")
         return self
 
 
-def _build(cls, data: dict, where: str):
-    known = {f.name: f for f in fields(cls)}
-    unknown = set(data) - set(known)
-    if unknown:
-        raise FimkitError(f"{where}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}")
-    values = {}
-    for name, value in data.items():
-        default = getattr(cls(), name) if name in ("lora", "optim") else None
-        if is_dataclass(default):
-            if not isinstance(value, dict):
-                raise FimkitError(f"{where}: '{name}' must be a mapping")
-            value = _build(type(default), value, f"{where}.{name}")
-        elif name == "targets":
-            value = tuple(value)
-        values[name] = value
-    return cls(**values)
-
-
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:
-    """Defaults, then the YAML file, then explicit overrides (flags): the last one wins."""
-    from fimkit.settings import read_yaml_mapping
-
-    data: dict = {}
-    if path:
-        data = read_yaml_mapping(path)
-        data = dict(data.get("train", data))
-    for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        if "." in key:
-            group, name = key.split(".", 1)
-            data.setdefault(group, {})[name] = value
-        else:
-            data[key] = value
-    return _build(TrainConfig, data, str(path or "settings")).validate()
+    """Defaults, then the YAML file (its ``train:`` mapping if it has one), then explicit overrides
+    (dotted keys such as "optim.lr"; None means not given): the last one wins."""
+    return load_settings(TrainConfig, path, overrides, section="train").validate()
 
 
 def to_yaml(config: TrainConfig) -> str:
-    import yaml
+    return dump_yaml(config)
 
-    data = asdict(config)
-    data["lora"]["targets"] = list(config.lora.targets)
-    return yaml.safe_dump(data, sort_keys=False)
+
+def changed_settings(saved: str | Path, config: TrainConfig) -> dict[str, tuple]:
+    """{dotted key: (saved, new)} for the settings that differ from a run's hyperparameters.yaml,
+    leaving out those free to change on resume."""
+    return diff_settings(read_yaml_mapping(saved), to_mapping(config), ignore=FREE_ON_RESUME)
+
+
+def check_same_settings(saved: str | Path, config: TrainConfig, *, allow_change: bool, log) -> None:
+    """Refuse to resume a run under other settings: resuming with another learning rate or LoRA rank
+    silently trains something that is neither run. ``allow_change`` logs the changes instead."""
+    changes = changed_settings(saved, config)
+    if not changes:
+        return
+    listing = "; ".join(f"{key}: {old!r} -> {new!r}" for key, (old, new) in changes.items())
+    if not allow_change:
+        raise FimkitError(f"{Path(saved).parent} holds checkpoints of a run with other settings ({listing}); "
+                          "pass --allow-config-change to resume anyway, or use a new --output")
+    log(f"resuming with changed settings: {listing}")

@@ -16,6 +16,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from fimkit.data.jsonl import read_lines
+from fimkit.data.packed import PackedDataset
 from fimkit.errors import FimkitError
 from fimkit.formats import FimFormat, sanitizer_for
 
@@ -60,12 +62,10 @@ def load_examples(path: str, tok, fmt: FimFormat, *, seq_len: int, loss: str, ev
     """(train, held-out) examples from ``path`` (see the module docstring)."""
     p = Path(path)
     if p.is_dir() and (p / "tokens.json").is_file():
-        from fimkit.data.packed import PackedDataset
 
         ds = PackedDataset(p, seq_len)
         examples = [Example(list(map(int, ds[i])), list(map(int, ds[i])), f"window-{i}") for i in range(len(ds))]
     elif p.is_file():
-        from fimkit.data.jsonl import read_lines
 
         examples, skipped = [], 0
         mid_id = tok.token_id(fmt.family.middle) if fmt.is_fim and fmt.family.middle else None

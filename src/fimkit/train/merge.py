@@ -8,13 +8,13 @@ the measured logits difference). It is written to a temporary name and renamed w
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 from fimkit.errors import FimkitError, require
+from fimkit.fileio import atomic_output
 from fimkit.formats import FimFormat
-from fimkit.train.model import load_base, read_run
+from fimkit.runs import base_ref, read_run
+from fimkit.train.model import load_base
 
 PARITY_TOLERANCE = 1e-3  # fp32; merging reorders additions, nothing more
 
@@ -28,10 +28,7 @@ def write_model_folder(model, tok, fmt: FimFormat, output: Path, record: dict) -
     """A Hugging Face model folder that fimkit, transformers and the exporter all read: safetensors,
     config, tokenizer.json with the FIM tokens, tokenizer_config.json naming BOS/EOS/PAD, and
     fimkit.json; written to a temporary name and renamed when whole."""
-    output = Path(output)
-    tmp = output.with_name(f".tmp-{os.getpid()}-{output.name}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_output(output, replace_dir=True) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tok.tokenizer.save(str(tmp / "tokenizer.json"))
 
@@ -44,23 +41,7 @@ def write_model_folder(model, tok, fmt: FimFormat, output: Path, record: dict) -
             "model_max_length": getattr(model.config, "max_position_embeddings", 2048),
         }, indent=2))
         (tmp / "fimkit.json").write_text(json.dumps(record, indent=2))
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(tmp, output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return output
-
-
-def _base_ref(meta: dict) -> str:
-    """The reference the run was trained from (an embedded name resolves anywhere); its absolute path
-    when that reference was a relative path that no longer resolves from here."""
-    from fimkit.models import find_embedded
-
-    ref = meta["base_model"]
-    if find_embedded(ref) is not None or Path(ref).exists():
-        return ref
-    return meta["base_path"]
+    return Path(output)
 
 
 def merge(run_dir: str | Path, output: str | Path, *, log=print) -> dict:
@@ -69,10 +50,10 @@ def merge(run_dir: str | Path, output: str | Path, *, log=print) -> dict:
     run_dir, output = Path(run_dir), Path(output)
     meta = read_run(run_dir)
     fmt = FimFormat.parse_spec(meta["fim_format"])
-    base_ref = _base_ref(meta)
-    base = load_base(base_ref, fmt)
+    ref = base_ref(meta)
+    base = load_base(ref, fmt)
     if base.base_hash != meta["base_hash"]:
-        raise FimkitError(f"the base model {base_ref} is not the one {run_dir} was trained on "
+        raise FimkitError(f"the base model {ref} is not the one {run_dir} was trained on "
                           f"({base.base_hash} vs {meta['base_hash']}); merge with the original base")
     if base.tokenizer.vocab_size != meta["vocab_size"]:
         raise FimkitError(f"vocabulary size {base.tokenizer.vocab_size} differs from the run's {meta['vocab_size']}")

@@ -9,12 +9,13 @@ row makes the model's first FIM predictions noise, the mean makes them neutral (
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from fimkit.data.tokenizer import load_tokenizer
 from fimkit.errors import FimkitError, require
 from fimkit.formats import FimFormat
+from fimkit.models import resolve_model
 
 
 @dataclass
@@ -44,8 +45,6 @@ def load_base(model_ref: str, fim_format: FimFormat, *, dtype: str = "fp32", loa
               new_token_init: str = "mean", device: str = "cpu") -> LoadedBase:
     torch = require("torch", extra="train", purpose="training")
     transformers = require("transformers", extra="train", purpose="training")
-    from fimkit.data.tokenizer import load_tokenizer
-    from fimkit.models import resolve_model
 
     resolved = resolve_model(model_ref)
     tok = load_tokenizer(model_ref, fim_format.family if fim_format.is_fim else None)
@@ -84,15 +83,3 @@ def load_base(model_ref: str, fim_format: FimFormat, *, dtype: str = "fp32", loa
                     out.weight[tid] = out.weight[:rows].float().mean(dim=0).to(out.weight.dtype)
     model.to(device)
     return LoadedBase(model, tok, new_ids, model_ref, resolved.path, resolved.kind, base_hash(resolved))
-
-
-def read_run(run_dir: str | Path) -> dict:
-    """The run's self-description (fimkit.json); a clear error when the folder is not a run."""
-    run_dir = Path(run_dir)
-    meta = run_dir / "fimkit.json"
-    if not meta.is_file():
-        raise FimkitError(f"{run_dir} is not a fimkit training run (no fimkit.json); pass the folder `fimkit train` wrote")
-    data = json.loads(meta.read_text())
-    if not (run_dir / "adapter").is_dir():
-        raise FimkitError(f"{run_dir} has no adapter/ folder: training did not finish (resume it with the same `fimkit train` command)")
-    return data

@@ -3,46 +3,54 @@
 Why a loop of our own rather than transformers' Trainer: the loss is computed from logits only
 at the positions that carry a label. Gemma's output layer has 262k rows; with ``loss: middle``
 most positions are prompt, and skipping their logits is the largest saving on a CPU
-(fim-facts section 8). Batches are bucketed by length (little padding). Multi-process runs
-(``accelerate launch``) average the LoRA gradients across processes (DDP semantics; gloo on CPU).
+(fim-facts section 8). Batches are bucketed by length (little padding). accelerate does the rest:
+gradient accumulation, mixed precision, and for ``accelerate launch`` runs DDP, which averages
+the gradients across processes (gloo on CPU).
 
 Run folder: hyperparameters.yaml, fimkit.json (base model and its hash, FIM format, added
-tokens), tokenizer/, metrics.jsonl, checkpoints/step-N (adapter, optimizer, RNG; written to a
-temporary name and renamed), and adapter/ when training ends.
+tokens), tokenizer/, metrics.jsonl, checkpoints/step-N (adapter, optimizer, scheduler, RNG;
+written to a temporary name and renamed), and adapter/ when training ends. A run resumes only
+with the settings its checkpoints were trained with (``--allow-config-change`` to override).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import shutil
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
+from fimkit import runs
 from fimkit.errors import FimkitError, require
+from fimkit.eval.metrics import exact_match
+from fimkit.eval.runner import EvalConfig, complete_task
+from fimkit.eval.task import Task
+from fimkit.fileio import atomic_output, write_text
 from fimkit.formats import FimFormat
-from fimkit.train.config import TrainConfig, to_yaml
+from fimkit.infer.hf_engine import TransformersEngine
+from fimkit.train.config import TrainConfig, check_same_settings, to_yaml
 from fimkit.train.examples import IGNORE, Example, load_examples
+from fimkit.train.model import load_base
 
 
-def _precision(requested: str, device: str, torch):
-    """(autocast dtype or None, label). bf16 autocast on CPUs that do bf16 in hardware."""
+def _precision(requested: str, torch) -> str:
+    """bf16, fp16 or fp32 for this hardware: bf16 autocast on CPUs that do bf16 in hardware."""
     if requested == "fp32":
-        return None, "fp32"
-    if device == "cuda":
-        if requested in ("auto", "bf16") and torch.cuda.is_bf16_supported():
-            return torch.bfloat16, "bf16"
-        return torch.float16, "fp16"
+        return "fp32"
+    if torch.cuda.is_available():
+        return "bf16" if requested in ("auto", "bf16") and torch.cuda.is_bf16_supported() else "fp16"
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     if requested == "bf16" or (requested == "auto" and ("avx512_bf16" in flags or "amx_bf16" in flags)):
-        return torch.bfloat16, "bf16"
-    return None, "fp32"
+        return "bf16"
+    return "fp32"
 
 
 def label_loss(causal_lm, input_ids, attention_mask, labels, torch):
-    """Cross-entropy over labelled positions only: the output layer runs on those rows, nothing else."""
+    """(cross-entropy over labelled positions only, their count): the output layer runs on those rows only."""
     hidden = causal_lm.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     targets = labels[:, 1:]
     keep = targets != IGNORE
@@ -51,7 +59,22 @@ def label_loss(causal_lm, input_ids, attention_mask, labels, torch):
     cap = getattr(causal_lm.config, "final_logit_softcapping", None)
     if cap:
         logits = torch.tanh(logits / cap) * cap
-    return torch.nn.functional.cross_entropy(logits, targets[keep]), int(keep.sum())
+    return torch.nn.functional.cross_entropy(logits, targets[keep]), keep.sum()
+
+
+def label_loss_module(peft_model, torch):
+    """The label-only loss as a module around the PEFT model: DDP (``acc.prepare``) must see its
+    forward called to synchronize gradients, and unwrapping it gives the PEFT model back."""
+
+    class LabelLoss(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.peft = peft_model
+
+        def forward(self, input_ids, attention_mask, labels):
+            return label_loss(self.peft.get_base_model(), input_ids, attention_mask, labels, torch)
+
+    return LabelLoss()
 
 
 def batches(examples: list[Example], size: int, seed: int, epoch: int) -> list[list[Example]]:
@@ -75,31 +98,50 @@ def collate(group: list[Example], pad_id: int, torch):
     return ids, mask, labels
 
 
+def lr_factor(step: int, total: int, warmup_steps: int) -> float:
+    """The learning rate of optimizer step ``step`` over the peak: linear warmup, then cosine to 10%."""
+    warm = max(1, warmup_steps)
+    if step < warm:
+        return (step + 1) / warm
+    progress = (step - warm) / max(1, total - warm)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def step_stats(losses: list, tokens: int, elapsed: float, torch, reduce_sum=lambda t: t, world: int = 1):
+    """(loss, tokens, elapsed seconds) of one optimizer step, the same in every process: the loss is the
+    mean over the step's micro-batches in all processes, like the gradient (the last micro-batch alone
+    is noise); elapsed is the processes' mean, so that all take the same decision on the time budget.
+    ``reduce_sum`` sums a tensor across processes (``lambda t: acc.reduce(t, "sum")``)."""
+    local = torch.stack(losses).double().sum()
+    counts = torch.tensor([len(losses), tokens, elapsed], dtype=torch.float64, device=local.device)
+    total = reduce_sum(torch.cat([local.reshape(1), counts]))
+    return float(total[0] / total[1]), int(total[2]), float(total[3]) / world
+
+
 class Checkpoints:
     """checkpoints/step-N folders, written whole or not at all; the two newest are kept."""
 
     def __init__(self, run: Path):
-        self.root = run / "checkpoints"
+        self.root = run / runs.CHECKPOINTS
 
     def latest(self) -> Path | None:
         done = sorted(p for p in self.root.glob("step-*") if p.is_dir() and (p / "state.json").is_file())
         return done[-1] if done else None
 
-    def save(self, step: int, model, optimizer, state: dict, torch) -> Path:
+    def save(self, step: int, model, optimizer, state: dict, torch, scheduler=None) -> Path:
         from peft import get_peft_model_state_dict
 
         final = self.root / f"step-{step:07d}"
-        tmp = self.root / f".tmp-step-{step:07d}-{os.getpid()}"
         try:
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            torch.save(get_peft_model_state_dict(model), tmp / "adapter.pt")
-            torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-            torch.save({"python": random.getstate(), "torch": torch.get_rng_state()}, tmp / "rng.pt")
-            (tmp / "state.json").write_text(json.dumps(state))
-            os.replace(tmp, final)
+            with atomic_output(final) as tmp:
+                tmp.mkdir()
+                torch.save(get_peft_model_state_dict(model), tmp / "adapter.pt")
+                torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+                if scheduler is not None:
+                    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+                torch.save({"python": random.getstate(), "torch": torch.get_rng_state()}, tmp / "rng.pt")
+                (tmp / "state.json").write_text(json.dumps(state))
         except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
             last = self.latest()
             raise FimkitError(
                 f"checkpoint at step {step} could not be written ({exc.strerror or exc}); nothing half-written was "
@@ -110,7 +152,7 @@ class Checkpoints:
             shutil.rmtree(old, ignore_errors=True)
         return final
 
-    def load(self, path: Path, model, optimizer, torch) -> dict:
+    def load(self, path: Path, model, optimizer, torch, scheduler) -> dict:
         from peft import set_peft_model_state_dict
 
         set_peft_model_state_dict(model, torch.load(path / "adapter.pt", weights_only=False))
@@ -118,182 +160,244 @@ class Checkpoints:
         rng = torch.load(path / "rng.pt", weights_only=False)
         random.setstate(rng["python"])
         torch.set_rng_state(rng["torch"])
-        return json.loads((path / "state.json").read_text())
+        state = json.loads((path / "state.json").read_text())
+        if (path / "scheduler.pt").is_file():
+            scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
+        else:  # written before the schedule was saved: its position is the step
+            scheduler.last_epoch = state["step"]
+        return state
 
 
-def _lr(step: int, total: int, cfg) -> float:
-    warm = max(1, cfg.optim.warmup_steps)
-    if step < warm:
-        return cfg.optim.lr * (step + 1) / warm
-    progress = (step - warm) / max(1, total - warm)
-    return cfg.optim.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+def check_data(path: str) -> None:
+    """Fail before the model loads (a minute on a CPU) when there is no training data."""
+    p = Path(path)
+    if p.is_dir() and not (p / "tokens.json").is_file():
+        raise FimkitError(f"{path}: a folder without tokens.json; pass a JSON lines file or a `fimkit tokenize` folder")
+    if not p.exists():
+        raise FimkitError(f"{path}: no such file; make one with `fimkit samples` or `fimkit fim`")
 
 
-def _exact_match(causal_lm, tok, fmt: FimFormat, holes, torch, max_new: int = 32) -> float | None:
-    """Greedy single-line exact match on held-out holes (the quick quality signal during training)."""
+def check_resume(run: Path, cfg: TrainConfig, *, allow_change: bool, log) -> Path | None:
+    """The checkpoint to resume from, if any, once its settings are known to be these (or allowed to change)."""
+    latest = Checkpoints(run).latest()
+    if latest is not None and (run / runs.HYPERPARAMETERS).is_file():
+        check_same_settings(run / runs.HYPERPARAMETERS, cfg, allow_change=allow_change, log=log)
+    return latest
+
+
+def heldout_exact_match(causal_lm, tok, fmt: FimFormat, holes, *, device: str, n_ctx: int) -> float | None:
+    """Single-line exact match on held-out holes: the weights being trained, completed through the
+    same path as `fimkit eval` (budget, rendering, shaping, post-processing), so the number in
+    metrics.jsonl means what an evaluation of the exported model means. The model must be in eval mode."""
+
     single = [h for h in holes if "\n" not in h[1].strip("\n")]
     if not single:
         return None
-    stop = {tok.token_id(fmt.family.eot)} if fmt.is_fim else set()
-    if tok.eos_id is not None:
-        stop.add(tok.eos_id)
+    engine = TransformersEngine.from_loaded(causal_lm, tok, fmt, n_ctx=n_ctx, device=device)
+    config = EvalConfig(single_line=True, max_tokens=32)
     hits = 0
-    causal_lm.eval()
-    with torch.no_grad():
-        for prefix, middle, suffix in single:
-            ids = torch.tensor([([tok.bos_id] if tok.bos_id is not None else []) + tok.encode(fmt.render(prefix, suffix))])
-            out = causal_lm.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new,
-                                     do_sample=False, eos_token_id=list(stop) or None, pad_token_id=tok.pad_id or 0)
-            text = tok.decode([t for t in out[0, ids.shape[1]:].tolist() if t not in stop])
-            hits += text.split("\n", 1)[0].strip() == middle.strip()
-    causal_lm.train()
+    for i, (prefix, middle, suffix) in enumerate(single):
+        task = Task(f"heldout-{i}", prefix, suffix, middle, language=None)
+        hits += exact_match(complete_task(engine, task, config).text, middle)
     return hits / len(single)
 
 
-def train(cfg: TrainConfig, *, progress: bool = False, log=print) -> Path:
+def train(cfg: TrainConfig, *, progress: bool = False, log=print, allow_config_change: bool = False) -> Path:
     """Train (or resume) the run in ``cfg.output``; returns the run folder."""
-    torch = require("torch", extra="train", purpose="training")
-    peft = require("peft", extra="train", purpose="LoRA training")
-    from tqdm import tqdm
-
-    from fimkit.train.model import load_base
-
-    accelerate = require("accelerate", extra="train", purpose="training")
-    acc = accelerate.Accelerator(cpu=not torch.cuda.is_available())
-    rank, world, main = acc.process_index, acc.num_processes, acc.is_main_process
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    run = Path(cfg.output)
-    fmt = FimFormat.parse_spec(cfg.fim_format)
-    random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    base = load_base(cfg.model, fmt, load_in=cfg.load_in, new_token_init=cfg.new_token_init, device=device)
-    tok = base.tokenizer
-    train_ex, held = load_examples(cfg.data, tok, fmt, seq_len=cfg.seq_len, loss=cfg.loss,
-                                   eval_fraction=cfg.eval_fraction, seed=cfg.seed, log=log if main else None)
-    lcfg = peft.LoraConfig(
-        r=cfg.lora.rank, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout, target_modules=list(cfg.lora.targets),
-        trainable_token_indices={"embed_tokens": base.new_token_ids} if base.new_token_ids else None, task_type="CAUSAL_LM",
-    )
-    model = peft.get_peft_model(base.model, lcfg)
-    causal_lm = model.get_base_model()
-    if cfg.gradient_checkpointing:
-        causal_lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        causal_lm.enable_input_require_grads()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
-    autocast_dtype, precision = _precision(cfg.precision, device, torch)
-    steps_per_epoch = max(1, math.ceil(len(train_ex) / (cfg.optim.batch_size * cfg.optim.grad_accum * world)))
-    total = max(1, int(steps_per_epoch * cfg.optim.epochs))
-    if cfg.max_steps:
-        total = min(total, cfg.max_steps)
-
-    ckpt = Checkpoints(run)
-    state = {"step": 0, "tokens": 0, "elapsed": 0.0}
-    resumed = ckpt.latest()
-    if resumed is not None:
-        state = ckpt.load(resumed, model, optimizer, torch)
-        if main:
-            log(f"resuming from {resumed} (step {state['step']})")
-    if main:
-        run.mkdir(parents=True, exist_ok=True)
-        (run / "hyperparameters.yaml").write_text(to_yaml(cfg))
-        (run / "fimkit.json").write_text(json.dumps({
-            "kind": "lora-run", "base_model": cfg.model, "base_path": str(base.model_path), "base_kind": base.model_kind,
-            "base_hash": base.base_hash, "fim_format": fmt.spec, "added_tokens": tok.added,
-            "new_token_ids": base.new_token_ids, "vocab_size": tok.vocab_size, "precision": precision,
-            "train_examples": len(train_ex), "heldout_examples": len(held),
-        }, indent=2))
-        (run / "tokenizer").mkdir(exist_ok=True)
-        tok.tokenizer.save(str(run / "tokenizer" / "tokenizer.json"))
-    metrics = open(run / "metrics.jsonl", "a") if main else None
-    holes = [e.hole for e in held if e.hole][: cfg.eval_holes]
-    pad = tok.pad_id if tok.pad_id is not None else 0
-    start = time.perf_counter() - state["elapsed"]
-    bar = tqdm(total=total, initial=state["step"], desc="train", unit=" steps", disable=not (progress and main))
-    model.train()
-    step, accum = state["step"], 0
-    window_tokens, window_start = 0, time.perf_counter()
-    epoch = step // steps_per_epoch
-    done_batches = (step % steps_per_epoch) * cfg.optim.grad_accum
-    stop_reason = "finished"
-    while step < total:
-        groups = batches(train_ex, cfg.optim.batch_size, cfg.seed, epoch)
-        groups = groups[: len(groups) // world * world][rank::world]  # equal counts: no rank waits alone
-        for group in groups[done_batches:]:
-            ids, mask, labels = collate(group, pad, torch)
-            ids, mask, labels = ids.to(device), mask.to(device), labels.to(device)
-            with torch.autocast(device_type=device, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-                loss, n = label_loss(causal_lm, ids, mask, labels, torch)
-            (loss / cfg.optim.grad_accum).backward()
-            window_tokens += int(mask.sum())
-            accum += 1
-            if accum < cfg.optim.grad_accum:
-                continue
-            if world > 1:
-                for p in params:
-                    if p.grad is not None:
-                        torch.distributed.all_reduce(p.grad)
-                        p.grad /= world
-            torch.nn.utils.clip_grad_norm_(params, cfg.optim.max_grad_norm)
-            for g in optimizer.param_groups:
-                g["lr"] = _lr(step, total, cfg)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            accum = 0
-            step += 1
-            state["tokens"] += window_tokens * world
-            now = time.perf_counter()
-            tps = window_tokens * world / max(now - window_start, 1e-9)
-            window_tokens, window_start = 0, now
-            state.update(step=step, elapsed=now - start)
-            loss_value = float(loss.detach())
-            row = {"step": step, "loss": round(loss_value, 4), "lr": optimizer.param_groups[0]["lr"],
-                   "tokens": state["tokens"], "tokens_per_s": round(tps, 1), "elapsed_s": round(now - start, 1)}
-            if main and held and (step % cfg.eval_every == 0 or step == total):
-                row.update(_evaluate(causal_lm, held, holes, tok, fmt, cfg, pad, device, autocast_dtype, torch))
-            if main:
-                metrics.write(json.dumps(row) + "\n")
-                metrics.flush()
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{tps:.0f}")
-            budget_hit = cfg.max_minutes is not None and (now - start) / 60 >= cfg.max_minutes
-            if main and (step % cfg.save_every == 0 or step == total or budget_hit):
-                ckpt.save(step, model, optimizer, state, torch)
-            if budget_hit:
-                stop_reason = f"time budget of {cfg.max_minutes} min"
-                break
-            if step >= total:
-                break
-        if stop_reason != "finished" or step >= total:
-            break
-        epoch += 1
-        done_batches = 0
-    bar.close()
-    if main:
-        model.save_pretrained(run / "adapter")
-        meta = json.loads((run / "fimkit.json").read_text())
-        meta.update(steps=step, tokens=state["tokens"], stopped=stop_reason, train_seconds=round(state["elapsed"], 1))
-        (run / "fimkit.json").write_text(json.dumps(meta, indent=2))
-        metrics.close()
-        log(f"trained {step} steps ({state['tokens']} tokens, {state['elapsed'] / 60:.1f} min, {precision}); "
-            f"stopped: {stop_reason}; run folder {run}")
-    acc.wait_for_everyone()
-    return run
+    check_data(cfg.data)
+    t = _Training(cfg, log)
+    resume_from = check_resume(t.run, cfg, allow_change=allow_config_change, log=t.log)
+    t.setup()
+    t.resume(resume_from)
+    t.prepare()
+    t.write_run_files()
+    t.finish(stopped=t.loop(progress))
+    return t.run
 
 
-def _evaluate(causal_lm, held, holes, tok, fmt, cfg, pad, device, autocast_dtype, torch) -> dict:
-    causal_lm.eval()
-    losses = []
-    with torch.no_grad():
-        for group in batches(held[:32], cfg.optim.batch_size, cfg.seed, 0):
-            ids, mask, labels = (t.to(device) for t in collate(group, pad, torch))
-            with torch.autocast(device_type=device, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-                loss, _ = label_loss(causal_lm, ids, mask, labels, torch)
-            losses.append(float(loss))
-    causal_lm.train()
-    out = {"eval_loss": round(sum(losses) / len(losses), 4)} if losses else {}
-    em = _exact_match(causal_lm, tok, fmt, holes, torch)
-    if em is not None:
-        out["eval_exact_match"] = round(em, 4)
-    return out
+class _Training:
+    """One run's state, from setup to the saved adapter; every process of a multi-process run has one."""
 
+    def __init__(self, cfg: TrainConfig, log):
+        self.torch = torch = require("torch", extra="train", purpose="training")
+        accelerate = require("accelerate", extra="train", purpose="training")
+        self.precision = _precision(cfg.precision, torch)
+        self.acc = accelerate.Accelerator(cpu=not torch.cuda.is_available(), gradient_accumulation_steps=cfg.optim.grad_accum,
+                                          mixed_precision={"fp32": "no"}.get(self.precision, self.precision))
+        self.main = self.acc.is_main_process
+        self.log = log if self.main else (lambda msg: None)
+        self.cfg, self.run = cfg, Path(cfg.output)
+        self.ckpt = Checkpoints(self.run)
+        self.state = {"step": 0, "tokens": 0, "elapsed": 0.0}
+
+    def setup(self) -> None:
+        """The base model with its LoRA, the examples, the optimizer and the learning-rate schedule."""
+        cfg, torch = self.cfg, self.torch
+        peft = require("peft", extra="train", purpose="LoRA training")
+
+        self.fmt = FimFormat.parse_spec(cfg.fim_format)
+        random.seed(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        self.base = load_base(cfg.model, self.fmt, load_in=cfg.load_in, new_token_init=cfg.new_token_init,
+                              device=str(self.acc.device))
+        self.tok = self.base.tokenizer
+        self.pad = self.tok.pad_id if self.tok.pad_id is not None else 0
+        self.train_ex, self.held = load_examples(cfg.data, self.tok, self.fmt, seq_len=cfg.seq_len, loss=cfg.loss,
+                                                 eval_fraction=cfg.eval_fraction, seed=cfg.seed, log=self.log)
+        self.holes = [e.hole for e in self.held if e.hole][: cfg.eval_holes]
+        new_ids = self.base.new_token_ids
+        peft_model = peft.get_peft_model(self.base.model, peft.LoraConfig(
+            r=cfg.lora.rank, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout, target_modules=list(cfg.lora.targets),
+            trainable_token_indices={"embed_tokens": new_ids} if new_ids else None, task_type="CAUSAL_LM"))
+        if cfg.gradient_checkpointing:
+            causal_lm = peft_model.get_base_model()
+            causal_lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            causal_lm.enable_input_require_grads()
+        self.module = label_loss_module(peft_model, torch)
+        self.params = [p for p in peft_model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+        per_step = cfg.optim.batch_size * cfg.optim.grad_accum * self.acc.num_processes
+        self.steps_per_epoch = max(1, math.ceil(len(self.train_ex) / per_step))
+        total = max(1, int(self.steps_per_epoch * cfg.optim.epochs))
+        self.total = min(total, cfg.max_steps) if cfg.max_steps else total
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: lr_factor(step, self.total, cfg.optim.warmup_steps))
+
+    def resume(self, checkpoint: Path | None) -> None:
+        if checkpoint is None:
+            return
+        optim = self.cfg.optim
+        self.state = state = self.ckpt.load(checkpoint, self.peft_model, self.optimizer, self.torch, self.scheduler)
+        # The settings win over the checkpoint's copies of them: a new budget reshapes the rest of the
+        # cosine, and a new lr or weight decay (with --allow-config-change) applies from this step on.
+        self.scheduler.base_lrs = [optim.lr for _ in self.optimizer.param_groups]
+        for group in self.optimizer.param_groups:
+            group.update(initial_lr=optim.lr, weight_decay=optim.weight_decay,
+                         lr=optim.lr * lr_factor(state["step"], self.total, optim.warmup_steps))
+        self.log(f"resuming from {checkpoint} (step {state['step']})")
+
+    def prepare(self) -> None:
+        # load_base put the model on its device already; accelerate moving it again would fail on a
+        # bitsandbytes-quantized one. The scheduler stays unprepared: accelerate's would step once per process.
+        self.module, self.optimizer = self.acc.prepare(self.module, self.optimizer, device_placement=[False, True])
+
+    @property
+    def peft_model(self):
+        """The PEFT model itself, not DDP's wrapper: its state dict has the keys merge and export expect."""
+        return self.acc.unwrap_model(self.module).peft
+
+    def write_run_files(self) -> None:
+        self.metrics = None
+        if not self.main:
+            return
+        cfg, tok = self.cfg, self.tok
+        write_text(self.run / runs.HYPERPARAMETERS, to_yaml(cfg))
+        runs.write_meta(self.run, {
+            "kind": "lora-run", "base_model": cfg.model, "base_path": str(self.base.model_path),
+            "base_kind": self.base.model_kind, "base_hash": self.base.base_hash, "fim_format": self.fmt.spec,
+            "added_tokens": tok.added, "new_token_ids": self.base.new_token_ids, "vocab_size": tok.vocab_size,
+            "precision": self.precision, "train_examples": len(self.train_ex), "heldout_examples": len(self.held),
+        })
+        (self.run / runs.TOKENIZER).mkdir(exist_ok=True)
+        tok.tokenizer.save(str(self.run / runs.TOKENIZER / "tokenizer.json"))
+        self.metrics = open(self.run / runs.METRICS, "a")
+
+    def loop(self, progress: bool) -> str:
+        """Micro-batches until the step budget or the time budget ends; returns why it stopped."""
+        cfg, acc, state = self.cfg, self.acc, self.state
+        self.bar = tqdm(total=self.total, initial=state["step"], desc="train", unit=" steps",
+                        disable=not (progress and self.main))
+        # Checkpoints from before epoch/batch were saved: derive the position from the step.
+        epoch = state.get("epoch", state["step"] // self.steps_per_epoch)
+        skip = state.get("batch", (state["step"] % self.steps_per_epoch) * cfg.optim.grad_accum)
+        self.start = time.perf_counter() - state["elapsed"]
+        self.window, self.window_tokens, self.window_start = [], 0, time.perf_counter()
+        self.module.train()
+        try:
+            while state["step"] < self.total:
+                groups = batches(self.train_ex, cfg.optim.batch_size, cfg.seed, epoch)
+                world = acc.num_processes
+                groups = groups[: len(groups) // world * world][acc.process_index :: world]  # no rank waits alone
+                for index in range(skip, len(groups)):
+                    if self.micro_step(groups[index]):
+                        state.update(epoch=epoch, batch=index + 1)
+                        stopped = self.after_step()
+                        if stopped:
+                            return stopped
+                epoch, skip = epoch + 1, 0
+            return "finished"
+        finally:
+            self.bar.close()
+
+    def micro_step(self, group: list[Example]) -> bool:
+        """Forward and backward one micro-batch; True when it completed an optimizer step."""
+        acc = self.acc
+        ids, mask, labels = (t.to(acc.device) for t in collate(group, self.pad, self.torch))
+        with acc.accumulate(self.module):
+            loss, _ = self.module(ids, mask, labels)
+            acc.backward(loss)
+            if acc.sync_gradients:
+                acc.clip_grad_norm_(self.params, self.cfg.optim.max_grad_norm)
+            self.optimizer.step()  # the prepared optimizer skips these between accumulation boundaries
+            self.optimizer.zero_grad(set_to_none=True)
+        self.window.append(loss.detach())
+        self.window_tokens += sum(len(e.ids) for e in group)
+        return acc.sync_gradients
+
+    def after_step(self) -> str | None:
+        """Schedule, log, evaluate and checkpoint after an optimizer step; a reason when training must stop."""
+        cfg, acc, state = self.cfg, self.acc, self.state
+        lr = self.optimizer.param_groups[0]["lr"]  # the rate this step used
+        self.scheduler.step()
+        now = time.perf_counter()
+        loss, tokens, elapsed = step_stats(self.window, self.window_tokens, now - self.start, self.torch,
+                                           lambda t: acc.reduce(t, "sum"), acc.num_processes)
+        step = state["step"] + 1
+        state.update(step=step, tokens=state["tokens"] + tokens, elapsed=elapsed)
+        row = {"step": step, "loss": round(loss, 4), "lr": lr, "tokens": state["tokens"],
+               "tokens_per_s": round(tokens / max(now - self.window_start, 1e-9), 1), "elapsed_s": round(elapsed, 1)}
+        if self.main and self.held and (step % cfg.eval_every == 0 or step == self.total):
+            row.update(self.evaluate())
+        if self.main:
+            self.metrics.write(json.dumps(row) + "\n")
+            self.metrics.flush()
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{row['tokens_per_s']:.0f}")
+        budget_hit = cfg.max_minutes is not None and elapsed / 60 >= cfg.max_minutes
+        if self.main and (step % cfg.save_every == 0 or step == self.total or budget_hit):
+            self.ckpt.save(step, self.peft_model, self.optimizer, state, self.torch, self.scheduler)
+        # Evaluation and checkpoints are not training: the next step's tokens/s starts after them.
+        self.window, self.window_tokens, self.window_start = [], 0, time.perf_counter()
+        if budget_hit:
+            return f"time budget of {cfg.max_minutes} min"
+        return "finished" if step >= self.total else None
+
+    def evaluate(self) -> dict:
+        """Held-out loss (on up to 32 examples) and single-line exact match."""
+        torch = self.torch
+        causal_lm = self.peft_model.get_base_model()
+        causal_lm.eval()
+        losses = []
+        with torch.no_grad(), self.acc.autocast():
+            for group in batches(self.held[:32], self.cfg.optim.batch_size, self.cfg.seed, 0):
+                ids, mask, labels = (t.to(self.acc.device) for t in collate(group, self.pad, torch))
+                losses.append(float(label_loss(causal_lm, ids, mask, labels, torch)[0]))
+        out = {"eval_loss": round(sum(losses) / len(losses), 4)} if losses else {}
+        em = heldout_exact_match(causal_lm, self.tok, self.fmt, self.holes, device=str(self.acc.device),
+                                 n_ctx=self.cfg.seq_len + 64)
+        causal_lm.train()
+        if em is not None:
+            out["eval_exact_match"] = round(em, 4)
+        return out
+
+    def finish(self, stopped: str) -> None:
+        state = self.state
+        if self.main:
+            self.peft_model.save_pretrained(self.run / runs.ADAPTER)
+            runs.update_meta(self.run, steps=state["step"], tokens=state["tokens"], stopped=stopped,
+                             train_seconds=round(state["elapsed"], 1))
+            self.metrics.close()
+            self.log(f"trained {state['step']} steps ({state['tokens']} tokens, {state['elapsed'] / 60:.1f} min, "
+                     f"{self.precision}); stopped: {stopped}; run folder {self.run}")
+        self.acc.wait_for_everyone()
+        self.acc.end_training()

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fimkit.serve import postprocess as pp
-from fimkit.serve.checks import error_count, mean_logprob
+from fimkit.infer import postprocess as pp
+from fimkit.infer.postprocess import mean_logprob
+from fimkit.syntax import error_count
 
 
 @dataclass(frozen=True)

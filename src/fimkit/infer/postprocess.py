@@ -2,11 +2,13 @@
 
 Line 0 of a middle is the rest of the cursor's line; later lines are new lines. The rules
 follow what Tabby, Continue and llama.vscode do (fim-facts section 6), plus two they lack:
-the confidence gate and the parse check (see ``fimkit.serve.checks``).
+the confidence gate (``mean_logprob``) and the parse check (``fimkit.syntax.error_count``, applied
+by ``fimkit.infer.shaping``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from difflib import SequenceMatcher
 
@@ -122,3 +124,10 @@ def is_useless(middle: str, prefix: str) -> bool:
     lines = prefix.split("\n")
     cursor_line, above = lines[-1], (lines[-2] if len(lines) >= 2 else "")
     return "\n" not in middle.strip() and bool(above.strip()) and (cursor_line + middle).strip() == above.strip()
+
+
+def mean_logprob(logprobs) -> float | None:
+    """The confidence of a completion: the mean of its tokens' finite log-probabilities (None: unknown).
+    A base model that is guessing writes low-probability tokens; the gate hides such completions."""
+    finite = [lp for lp in logprobs if lp is not None and math.isfinite(lp)]
+    return sum(finite) / len(finite) if finite else None

@@ -4,7 +4,7 @@ import threading
 import time
 
 from fimkit.formats import FimFormat
-from fimkit.serve.engine import Engine, GenerationStats, SamplingParams, TokenPiece
+from fimkit.infer.engine import Engine, SamplingParams, TokenPiece
 
 
 class ScriptedEngine(Engine):
@@ -13,7 +13,6 @@ class ScriptedEngine(Engine):
     backend = "scripted"
 
     def __init__(self, pieces=(("x + 1", -0.1),), *, delay=0.0, fim_format="fimkit:psm", n_ctx=2048):
-        super().__init__()
         self.pieces = list(pieces)
         self.delay = delay
         self.name = "scripted-model"
@@ -26,13 +25,14 @@ class ScriptedEngine(Engine):
     def count_tokens(self, text: str) -> int:
         return (len(text) + 3) // 4
 
-    def stream(self, prompt, params: SamplingParams, cancel=None):
+    def _produce(self, gen, prompt, params: SamplingParams, cancel):
         self.prompts.append(prompt)
-        stats = GenerationStats(prompt_tokens=self.count_tokens(prompt))
-        self.last_stats = stats
+        stats = gen.stats
+        stats.prompt_tokens = self.count_tokens(prompt)
         start = time.perf_counter()
         self.running.set()
         try:
+            gen.stop_reason = "eos" if len(self.pieces) < params.max_tokens else "limit"
             for i, (text, lp) in enumerate(self.pieces[: params.max_tokens]):
                 if self.delay:
                     time.sleep(self.delay)
@@ -42,6 +42,7 @@ class ScriptedEngine(Engine):
                 self.generated += 1
                 yield TokenPiece(text, lp, i)
                 if cancel is not None and cancel.is_set():
+                    gen.stop_reason = "cancelled"
                     break
         finally:
             self.running.clear()

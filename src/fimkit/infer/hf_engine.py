@@ -11,39 +11,50 @@ import threading
 import time
 from collections.abc import Iterator
 
+from fimkit.data.tokenizer import load_tokenizer
 from fimkit.errors import FimkitError, require
 from fimkit.formats import FimFormat
+from fimkit.infer.engine import Engine, EngineInfo, Generation, SamplingParams, TokenPiece, serving_format
 from fimkit.models.resolve import ResolvedModel, inspect_model
-from fimkit.serve.engine import Engine, GenerationStats, SamplingParams, TokenPiece
-from fimkit.serve.llama_engine import format_for
 
 
 class TransformersEngine(Engine):
     backend = "transformers"
 
     def __init__(self, model: ResolvedModel, *, n_ctx: int = 2048, fim_format: FimFormat | None = None, device: str | None = None):
-        super().__init__()
-        self.torch = require("torch", extra="train", purpose="the transformers backend")
+        torch = require("torch", extra="train", purpose="the transformers backend")
         transformers = require("transformers", extra="train", purpose="the transformers backend")
-        from fimkit.data.tokenizer import load_tokenizer
 
-        self.info = inspect_model(model)
-        self.name = model.name
-        self.fim_format = fim_format or format_for(self.info.detection)
-        family = self.fim_format.family if self.fim_format.is_fim else None
-        self.tok = load_tokenizer(str(model.path), family, add_fim_tokens=False)
-        kwargs = {"torch_dtype": self.torch.float32}
+        self.model_info = inspect_model(model)
+        fmt = fim_format or serving_format(self.model_info.detection)
+        tok = load_tokenizer(str(model.path), fmt.family if fmt.is_fim else None, add_fim_tokens=False)
+        kwargs = {"torch_dtype": torch.float32}
         if model.kind == "gguf":
             kwargs["gguf_file"] = model.path.name
             source = str(model.path.parent)
         else:
             source = str(model.path)
-        self.model = transformers.AutoModelForCausalLM.from_pretrained(source, **kwargs).eval()
-        self.device = device or ("cuda" if self.torch.cuda.is_available() else "cpu")
-        self.model.to(self.device)
+        causal_lm = transformers.AutoModelForCausalLM.from_pretrained(source, **kwargs).eval()
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self._setup(causal_lm.to(device), tok, fmt, n_ctx=n_ctx, device=device, name=model.name)
+
+    @classmethod
+    def from_loaded(cls, causal_lm, tokenizer, fim_format: FimFormat, *, n_ctx: int = 2048, name: str = "in-training",
+                    device: str = "cpu") -> TransformersEngine:
+        """An engine over a model already in memory (training evaluates its current weights through the
+        same completion path as `fimkit eval`). Create one per evaluation: it caches the KV of its last
+        prompt, which new weights make stale."""
+        engine = cls.__new__(cls)
+        engine.model_info = None
+        engine._setup(causal_lm, tokenizer, fim_format, n_ctx=n_ctx, device=device, name=name)
+        return engine
+
+    def _setup(self, causal_lm, tok, fmt: FimFormat, *, n_ctx: int, device: str, name: str) -> None:
+        self.torch = require("torch", extra="train", purpose="the transformers backend")
+        self.model, self.tok, self.fim_format, self.device, self.name = causal_lm, tok, fmt, device, name
         vocab = self.model.get_input_embeddings().weight.shape[0]
         if vocab < self.tok.vocab_size:
-            raise FimkitError(f"{model.ref}: tokenizer has {self.tok.vocab_size} tokens but the model only {vocab}")
+            raise FimkitError(f"{name}: tokenizer has {self.tok.vocab_size} tokens but the model only {vocab}")
         limit = getattr(self.model.config, "max_position_embeddings", None) or n_ctx
         self.n_ctx = min(n_ctx, limit)
         self.stop_ids = {i for i in (self.tok.eos_id,) if i is not None}
@@ -73,7 +84,15 @@ class TransformersEngine(Engine):
             probs = probs / probs.sum()
         return int(torch.multinomial(probs, 1, generator=generator))
 
-    def stream(self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None) -> Iterator[TokenPiece]:
+    def info(self) -> EngineInfo:
+        mi = self.model_info
+        if mi is None:
+            return super().info()
+        return EngineInfo(self.backend, self.name, self.fim_format, self.n_ctx, mi.size_bytes or 0, mi.architecture,
+                          mi.quantization)
+
+    def _produce(self, gen: Generation, prompt: str, params: SamplingParams,
+                 cancel: threading.Event | None) -> Iterator[TokenPiece]:
         torch = self.torch
         from transformers import DynamicCache
 
@@ -98,8 +117,8 @@ class TransformersEngine(Engine):
                 cache = None
         if cache is None:
             cache, common = DynamicCache(), 0
-        stats = GenerationStats(prompt_tokens=len(ids), cached_tokens=common)
-        self.last_stats = stats
+        stats = gen.stats
+        stats.prompt_tokens, stats.cached_tokens = len(ids), common
         generator = torch.Generator(device=self.device)
         if params.seed is not None:
             generator.manual_seed(params.seed)
@@ -107,6 +126,7 @@ class TransformersEngine(Engine):
         start = time.perf_counter()
         first = None
         try:
+            gen.stop_reason = "limit"  # unless the loop ends otherwise
             while stats.predicted_tokens < params.max_tokens:
                 with torch.no_grad():
                     out = self.model(input_ids=torch.tensor([feed], device=self.device), past_key_values=cache, use_cache=True)
@@ -119,6 +139,7 @@ class TransformersEngine(Engine):
                     first = time.perf_counter()
                     stats.prompt_ms = (first - start) * 1000
                 if tok in self.stop_ids:
+                    gen.stop_reason = "eos"
                     break
                 generated.append(tok)
                 stats.predicted_tokens += 1
@@ -127,6 +148,7 @@ class TransformersEngine(Engine):
                 text += piece
                 yield TokenPiece(piece, logprob, tok)
                 if cancel is not None and cancel.is_set():
+                    gen.stop_reason = "cancelled"
                     break
                 feed = [tok]
         finally:

@@ -10,13 +10,25 @@ and nothing claims otherwise.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fimkit.data.jsonl import write_jsonl
+from fimkit.data.seed import SamplesConfig, SamplesReport, load_seed_samples, make_examples
 from fimkit.errors import FimkitError
+from fimkit.eval.report import summarize
+from fimkit.eval.runner import Contender, EvalConfig, run_eval
+from fimkit.eval.task import Task
+from fimkit.export.exporter import export
+from fimkit.fileio import write_json, write_text
+from fimkit.formats import FimFormat
+from fimkit.formats.ollama import modelfile_text
+from fimkit.train.config import load_config
+from fimkit.train.examples import is_held_out
+from fimkit.train.merge import merge
+from fimkit.train.trainer import train
 
 PRESETS = {
     # ~15 minutes on a 2-core laptop: a taste of the whole path, not a useful model.
@@ -54,9 +66,6 @@ class PipelinePaths:
 
 def heldout_holes(fraction: float, seed: int, n: int):
     """Single-line holes cut from every line of the seed files that training held out."""
-    from fimkit.data.seed import load_seed_samples
-    from fimkit.eval.tasks import Task
-    from fimkit.train.examples import is_held_out
 
     tasks = []
     for sample in load_seed_samples():
@@ -77,15 +86,6 @@ def heldout_holes(fraction: float, seed: int, n: int):
 
 def run_pipeline(preset: str = "quick", *, root: str | Path = ".", model: str = "gemma-3-270m", progress: bool = False,
                  log=print) -> dict:
-    from fimkit.data.jsonl import write_jsonl
-    from fimkit.data.seed import SamplesConfig, SamplesReport, make_examples
-    from fimkit.eval.report import summarize
-    from fimkit.eval.runner import Contender, EvalConfig, run_eval
-    from fimkit.export.exporter import export, modelfile_text
-    from fimkit.formats import FimFormat
-    from fimkit.train.config import load_config
-    from fimkit.train.merge import merge
-    from fimkit.train.trainer import train
 
     if preset not in PRESETS:
         raise FimkitError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
@@ -129,7 +129,7 @@ def run_pipeline(preset: str = "quick", *, root: str | Path = ".", model: str = 
     best = max(tuned, key=lambda c: tuned[c]["mean"])
     tuned_em = tuned[best]
     comparison = next((x for x in summary["comparisons"] if x["contender"] == best.label), {})
-    paths.modelfile.write_text(modelfile_text(Path(best.model).name, FimFormat.parse_spec(cfg.fim_format)))
+    write_text(paths.modelfile, modelfile_text(f"./{Path(best.model).name}", FimFormat.parse_spec(cfg.fim_format)))
     recommended = "fine-tuned" if comparison.get("verdict") == "better" else "base"
     result = {
         "preset": preset, "timings_s": timings, "examples": report.examples, "heldout_holes": len(tasks),
@@ -140,5 +140,5 @@ def run_pipeline(preset: str = "quick", *, root: str | Path = ".", model: str = 
         "comparison": comparison, "recommended": recommended,
         "files": [str(paths.data), str(paths.lora), str(paths.merged), str(gguf), str(alt), str(paths.modelfile)],
     }
-    (paths.root / "pipeline-summary.json").write_text(json.dumps(result, indent=2))
+    write_json(paths.root / "pipeline-summary.json", result)
     return result

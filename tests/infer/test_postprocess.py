@@ -1,4 +1,4 @@
-from fimkit.serve import postprocess as pp
+from fimkit.infer import postprocess as pp
 
 
 def test_mid_line_detection():

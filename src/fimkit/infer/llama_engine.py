@@ -18,15 +18,8 @@ from collections.abc import Iterator
 
 from fimkit.errors import FimkitError, require
 from fimkit.formats import FimFormat, split_specials
+from fimkit.infer.engine import Engine, EngineInfo, Generation, SamplingParams, TokenPiece, serving_format
 from fimkit.models.resolve import ResolvedModel, inspect_model
-from fimkit.serve.engine import Engine, GenerationStats, SamplingParams, TokenPiece
-
-
-def format_for(detection) -> FimFormat:
-    """The FIM format a detected model is served with (prefix-only when it has no FIM tokens)."""
-    if not detection.is_fim:
-        return FimFormat(None, "prefix-only")
-    return FimFormat(detection.family, detection.layout or detection.family.default_layout)
 
 
 class LlamaCppEngine(Engine):
@@ -35,17 +28,16 @@ class LlamaCppEngine(Engine):
     def __init__(self, model: ResolvedModel, *, n_ctx: int = 2048, n_threads: int | None = None,
                  fim_format: FimFormat | None = None, logprobs: bool = True, cache_reuse: bool = True,
                  verbose: bool = False):
-        super().__init__()
         if model.kind != "gguf":
             raise FimkitError(
                 f"the llama.cpp engine needs a GGUF file, but {model.ref} is a Hugging Face directory; "
                 "export it first (fimkit export) or use --backend transformers"
             )
         llama_cpp = require("llama_cpp", package="llama-cpp-python", extra="llama", purpose="llama.cpp inference")
-        self.info = inspect_model(model)
+        self.model_info = inspect_model(model)
         self.model = model
         self.name = model.name
-        self.fim_format = fim_format or format_for(self.info.detection)
+        self.fim_format = fim_format or serving_format(self.model_info.detection)
         self.want_logprobs = logprobs
         self.cache_reuse = cache_reuse
         self.llm = llama_cpp.Llama(
@@ -64,7 +56,7 @@ class LlamaCppEngine(Engine):
             if len(self.llm.tokenize(s.encode("utf-8"), add_bos=False, special=True)) != 1:
                 raise FimkitError(
                     f"{self.model.ref} has no token {s!r}, so it cannot be prompted as {self.fim_format.spec}; "
-                    f"its own format is {self.info.detection.describe()}: drop the override, or fine-tune it "
+                    f"its own format is {self.model_info.detection.describe()}: drop the override, or fine-tune it "
                     "with FIM tokens first (fimkit train)"
                 )
 
@@ -108,15 +100,21 @@ class LlamaCppEngine(Engine):
             n += 1
         return n
 
-    def stream(self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None) -> Iterator[TokenPiece]:
+    def info(self) -> EngineInfo:
+        mi = self.model_info
+        return EngineInfo(self.backend, self.name, self.fim_format, self.n_ctx, mi.size_bytes or 0, mi.architecture,
+                          mi.quantization)
+
+    def _produce(self, gen: Generation, prompt: str, params: SamplingParams,
+                 cancel: threading.Event | None) -> Iterator[TokenPiece]:
         tokens = self.tokenize_prompt(prompt)
         if not self.cache_reuse:
             self.llm.reset()  # forget the KV cache: every prompt is evaluated from its first token
         room = self.n_ctx - params.max_tokens
         if len(tokens) > room:  # fit_context keeps this from happening; never crash on it
             tokens = tokens[:1] + tokens[len(tokens) - room + 1 :]
-        stats = GenerationStats(prompt_tokens=len(tokens), cached_tokens=self.cached_prefix(tokens))
-        self.last_stats = stats
+        stats = gen.stats
+        stats.prompt_tokens, stats.cached_tokens = len(tokens), self.cached_prefix(tokens)
         greedy = params.temperature <= 0
         if params.seed is not None:
             self.llm.set_seed(params.seed)
@@ -132,10 +130,15 @@ class LlamaCppEngine(Engine):
                     first = time.perf_counter()
                     stats.prompt_ms = (first - start) * 1000
                 if tok in self._stop_ids:
+                    gen.stop_reason = "eos"
                     break
                 stats.predicted_tokens += 1
                 yield TokenPiece(decoder.decode(self.llm.detokenize([tok])), self._logprob(tok), tok)
-                if stats.predicted_tokens >= params.max_tokens or (cancel is not None and cancel.is_set()):
+                if stats.predicted_tokens >= params.max_tokens:
+                    gen.stop_reason = "limit"
+                    break
+                if cancel is not None and cancel.is_set():
+                    gen.stop_reason = "cancelled"
                     break
         finally:
             end = time.perf_counter()

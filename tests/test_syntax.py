@@ -1,4 +1,5 @@
-from fimkit.serve.checks import error_count, language_of, mean_logprob
+from fimkit.infer.postprocess import mean_logprob
+from fimkit.syntax import error_count, language_of
 
 
 def test_language_from_name_or_file():

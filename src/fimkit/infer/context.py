@@ -14,15 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fimkit.data.spans import parser_for
-
-# Node types that delimit "the code around the cursor" per grammar.
-ENCLOSING = {
-    "python": {"function_definition", "class_definition", "decorated_definition"},
-    "javascript": {"function_declaration", "method_definition", "class_declaration", "arrow_function",
-                   "function_expression", "function"},
-    "typescript": {"function_declaration", "method_definition", "class_declaration", "arrow_function"},
-}
+from fimkit.syntax import node_types, parser_for
 
 
 @dataclass(frozen=True)
@@ -49,7 +41,8 @@ def syntax_suffix(prefix: str, suffix: str, language: str | None, max_lines: int
     """The suffix up to the end of the definition enclosing the cursor (whole lines), else ``max_lines``."""
     lines = suffix.split("\n")
     fallback = "\n".join(lines[:max_lines])
-    parser = parser_for(language) if language in ENCLOSING else None
+    enclosing_types = node_types(language).enclosing
+    parser = parser_for(language) if enclosing_types else None
     if parser is None:
         return fallback
     data = (prefix + suffix).encode("utf-8")
@@ -57,7 +50,7 @@ def syntax_suffix(prefix: str, suffix: str, language: str | None, max_lines: int
     node = parser.parse(data).root_node.descendant_for_byte_range(cursor, cursor)
     enclosing = None
     while node is not None:
-        if node.type in ENCLOSING[language] and node.start_byte < cursor <= node.end_byte:
+        if node.type in enclosing_types and node.start_byte < cursor <= node.end_byte:
             enclosing = node  # keep climbing: the outermost definition (method inside class -> class)
             if node.parent is not None and node.parent.type == "module":
                 break
@@ -70,46 +63,82 @@ def syntax_suffix(prefix: str, suffix: str, language: str | None, max_lines: int
     return kept if len(kept.split("\n")) <= max(max_lines * 4, 1) else fallback
 
 
-def _keep_last_lines(text: str, cap: int, count: Callable[[str], int]) -> str:
-    """The longest tail of whole lines of ``text`` that fits in ``cap`` tokens (binary search)."""
-    if count(text) <= cap:
+# No tokenizer fimkit serves spends more characters than this on one token of code, so text cut to
+# budget * MAX_CHARS_PER_TOKEN characters keeps everything the budget could use. Cutting by characters
+# first makes the cost of fitting linear in what can be used, not in what a client sent.
+MAX_CHARS_PER_TOKEN = 16
+
+
+def tail_chars(text: str, limit: int) -> str:
+    """The last ``limit`` characters of ``text``, from a line start when there is one."""
+    if len(text) <= limit:
         return text
+    cut = text[-limit:]
+    nl = cut.find("\n")
+    return cut[nl + 1:] if 0 <= nl < len(cut) - 1 else cut
+
+
+def head_chars(text: str, limit: int) -> str:
+    """The first ``limit`` characters of ``text``, up to a line end when there is one."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    nl = cut.rfind("\n")
+    return cut[:nl] if nl > 0 else cut
+
+
+def _fit_lines(lines: list[str], cap: int, count: Callable[[str], int]) -> int:
+    """How many of ``lines`` (taken in order) fit in ``cap`` tokens. Each line is tokenized once, and
+    the joined text once more to confirm (tokens can merge across a newline)."""
+    total = kept = 0
+    for line in lines:
+        cost = count(line) + 1  # its newline
+        if total + cost > cap:
+            break
+        total, kept = total + cost, kept + 1
+    return kept
+
+
+def _keep_last_lines(text: str, cap: int, count: Callable[[str], int]) -> str:
+    """The longest tail of whole lines of ``text`` that fits in ``cap`` tokens."""
+    text = tail_chars(text, cap * MAX_CHARS_PER_TOKEN)
     lines = text.split("\n")
-    lo, hi = 0, len(lines)  # number of lines kept from the end
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if count("\n".join(lines[-mid:])) <= cap:
-            lo = mid
-        else:
-            hi = mid - 1
-    return "\n".join(lines[-lo:]) if lo else ""
+    kept = _fit_lines(lines[::-1], cap, count)
+    out = "\n".join(lines[len(lines) - kept:]) if kept else ""
+    while kept and count(out) > cap:  # rare: the per-line estimate was short; drop a tenth and check again
+        kept -= max(1, kept // 10)
+        out = "\n".join(lines[len(lines) - kept:]) if kept else ""
+    return out
 
 
 def _keep_first_lines(text: str, cap: int, count: Callable[[str], int]) -> str:
-    if count(text) <= cap:
-        return text
+    text = head_chars(text, cap * MAX_CHARS_PER_TOKEN)
     lines = text.split("\n")
-    lo, hi = 0, len(lines)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if count("\n".join(lines[:mid])) <= cap:
-            lo = mid
-        else:
-            hi = mid - 1
-    return "\n".join(lines[:lo])
+    kept = _fit_lines(lines, cap, count)
+    out = "\n".join(lines[:kept])
+    while kept and count(out) > cap:
+        kept -= max(1, kept // 10)
+        out = "\n".join(lines[:kept])
+    return out
 
 
 def fit_context(prefix: str, suffix: str, extra: tuple[tuple[str, str], ...], *, n_ctx: int, max_tokens: int,
                 count: Callable[[str], int], budget: ContextBudget = ContextBudget(),
-                language: str | None = None, use_suffix: bool = True) -> FittedContext:
-    """Cut prefix, suffix and extra chunks to fit ``n_ctx - max_tokens`` (see the module docstring)."""
+                language: str | None = None, use_suffix: bool = True, use_extra: bool = True) -> FittedContext:
+    """Cut prefix, suffix and extra chunks to fit ``n_ctx - max_tokens`` (see the module docstring).
+    ``use_suffix`` / ``use_extra``: whether the prompt has room for them at all (a prefix-only model
+    reads neither), so they are not tokenized for nothing."""
     available = max(16, n_ctx - max_tokens - budget.reserve)
-    short_suffix = syntax_suffix(prefix, suffix, language, budget.suffix_lines) if use_suffix else ""
+    window = available * MAX_CHARS_PER_TOKEN
+    near_prefix, near_suffix = tail_chars(prefix, window), head_chars(suffix, window)
+    short_suffix = syntax_suffix(near_prefix, near_suffix, language, budget.suffix_lines) if use_suffix else ""
     suffix_cap = int(available * budget.suffix_share)
     new_suffix = _keep_first_lines(short_suffix, suffix_cap, count)
     used_suffix = count(new_suffix) if new_suffix else 0
     prefix_cap = int(available * budget.prefix_share) + max(0, suffix_cap - used_suffix)
-    new_prefix = _keep_last_lines(prefix, prefix_cap, count)
+    if not use_extra:
+        prefix_cap = available - used_suffix  # nothing else competes for the window
+    new_prefix = _keep_last_lines(near_prefix, prefix_cap, count)
     # The cursor's line must survive even if it alone is over budget: cut it by characters.
     if not new_prefix and prefix:
         last = prefix.rsplit("\n", 1)[-1]
@@ -117,9 +146,11 @@ def fit_context(prefix: str, suffix: str, extra: tuple[tuple[str, str], ...], *,
     used = used_suffix + (count(new_prefix) if new_prefix else 0)
     room = available - used
     kept_extra = []
-    for name, text in extra:
-        cost = count(f"{name}\n{text}") + 2
-        if cost <= room:
+    for name, text in extra if use_extra else ():
+        if room <= 2:
+            break
+        cost = count(f"{name[:256]}\n{head_chars(text, room * MAX_CHARS_PER_TOKEN)}") + 2
+        if cost <= room and len(text) <= room * MAX_CHARS_PER_TOKEN:
             kept_extra.append((name, text))
             room -= cost
     truncated = new_prefix != prefix or new_suffix != short_suffix

@@ -2,17 +2,17 @@
 
 import pytest
 
+from fimkit.infer.complete import run_completion
+from fimkit.infer.engine import CompletionRequest, SamplingParams
 from fimkit.models import resolve_model
-from fimkit.serve.complete import run_completion
-from fimkit.serve.engine import CompletionRequest, SamplingParams
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def engines(tiny_fim_gguf):
-    from fimkit.serve.hf_engine import TransformersEngine
-    from fimkit.serve.llama_engine import LlamaCppEngine
+    from fimkit.infer.hf_engine import TransformersEngine
+    from fimkit.infer.llama_engine import LlamaCppEngine
 
     hf = TransformersEngine(resolve_model(str(tiny_fim_gguf.parent / "hf")), n_ctx=256)
     ll = LlamaCppEngine(resolve_model(str(tiny_fim_gguf)), n_ctx=256)
@@ -21,7 +21,7 @@ def engines(tiny_fim_gguf):
 
 def test_fim_format_is_detected_from_the_vocabulary(engines):
     hf, _ = engines
-    assert hf.fim_format.spec == "fimkit:psm" and hf.describe()["backend"] == "transformers"
+    assert hf.fim_format.spec == "fimkit:psm" and hf.info().backend == "transformers"
 
 
 @pytest.mark.parametrize("prefix,suffix", [("def add(a, b):\n    return ", "\n"), ("for i in range(", "):\n    print(i)\n")])
@@ -29,8 +29,8 @@ def test_greedy_tokens_match_llama_cpp_on_the_exported_gguf(engines, prefix, suf
     hf, ll = engines
     prompt = hf.fim_format.render(prefix, suffix)
     assert hf.tok.encode(prompt) == ll.tokenize_prompt(prompt)[1:]  # same tokenization (llama.cpp adds BOS)
-    a = [p.token_id for p in hf.stream(prompt, SamplingParams(max_tokens=12))]
-    b = [p.token_id for p in ll.stream(prompt, SamplingParams(max_tokens=12))]
+    a = [p.token_id for p in hf.generate(prompt, SamplingParams(max_tokens=12))]
+    b = [p.token_id for p in ll.generate(prompt, SamplingParams(max_tokens=12))]
     assert a == b
 
 
@@ -44,7 +44,7 @@ def test_cache_reuse_and_cancellation(engines):
 
     cancel = threading.Event()
     n = 0
-    for _ in hf.stream("x = ", SamplingParams(max_tokens=50), cancel):
+    for _ in hf.generate("x = ", SamplingParams(max_tokens=50), cancel):
         n += 1
         cancel.set()
     assert n == 1
@@ -52,7 +52,7 @@ def test_cache_reuse_and_cancellation(engines):
 
 @pytest.mark.integration
 def test_transformers_backend_serves_the_embedded_gguf(embedded_gguf):
-    from fimkit.serve.hf_engine import TransformersEngine
+    from fimkit.infer.hf_engine import TransformersEngine
 
     engine = TransformersEngine(resolve_model("gemma-3-270m"), n_ctx=512)
     assert engine.fim_format.spec == "prefix-only"

@@ -15,9 +15,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
-from fimkit.errors import FimkitError
+from fimkit.errors import BackendError, BackendUnavailableError
 from fimkit.formats import FimFormat
-from fimkit.serve.engine import Engine, GenerationStats, SamplingParams, TokenPiece
+from fimkit.infer.engine import Engine, Generation, SamplingParams, TokenPiece
 
 
 class OpenAIEngine(Engine):
@@ -25,7 +25,6 @@ class OpenAIEngine(Engine):
 
     def __init__(self, base_url: str, model: str, *, fim_format: FimFormat | None = None, api_key: str | None = None,
                  n_ctx: int = 4096, timeout: float = 60.0):
-        super().__init__()
         self.url = base_url.rstrip("/") + "/completions"
         self.name = model
         self.fim_format = fim_format or FimFormat(None, "prefix-only")
@@ -42,7 +41,8 @@ class OpenAIEngine(Engine):
         req = urllib.request.Request(self.url, json.dumps(body).encode(), headers, method="POST")
         return urllib.request.urlopen(req, timeout=self.timeout)
 
-    def stream(self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None) -> Iterator[TokenPiece]:
+    def _produce(self, gen: Generation, prompt: str, params: SamplingParams,
+                 cancel: threading.Event | None) -> Iterator[TokenPiece]:
         body = {"model": self.name, "prompt": prompt, "max_tokens": params.max_tokens, "temperature": params.temperature,
                 "top_p": params.top_p, "stream": True}
         if params.seed is not None:
@@ -52,8 +52,8 @@ class OpenAIEngine(Engine):
             body["stop"] = stops
         if self.want_logprobs:
             body["logprobs"] = 1
-        stats = GenerationStats(prompt_tokens=self.count_tokens(prompt))
-        self.last_stats = stats
+        stats = gen.stats
+        stats.prompt_tokens = self.count_tokens(prompt)
         start = time.perf_counter()
         first = None
         try:
@@ -62,11 +62,11 @@ class OpenAIEngine(Engine):
             detail = exc.read().decode("utf-8", "replace")[:300]
             if exc.code == 400 and "logprobs" in detail and self.want_logprobs:
                 self.want_logprobs = False  # some servers refuse logprobs: retry once without
-                yield from self.stream(prompt, params, cancel)
+                yield from self._produce(gen, prompt, params, cancel)
                 return
-            raise FimkitError(f"remote server {self.url} answered {exc.code}: {detail}") from exc
+            raise BackendError(f"remote server {self.url} answered {exc.code}: {detail}") from exc
         except (urllib.error.URLError, OSError) as exc:
-            raise FimkitError(f"cannot reach the remote server {self.url}: {exc}") from exc
+            raise BackendUnavailableError(f"cannot reach the remote server {self.url}: {exc}") from exc
         try:
             for raw in resp:
                 line = raw.decode("utf-8", "replace").strip()
@@ -75,10 +75,15 @@ class OpenAIEngine(Engine):
                 data = line[5:].strip()
                 if data == "[DONE]":
                     break
-                chunk = json.loads(data)
+                try:
+                    chunk = json.loads(data)
+                except ValueError:
+                    raise BackendError(f"remote server {self.url} sent a stream line that is not JSON: {data[:80]!r}") from None
                 if chunk.get("usage"):
                     stats.prompt_tokens = chunk["usage"].get("prompt_tokens", stats.prompt_tokens)
                 choice = (chunk.get("choices") or [{}])[0]
+                if choice.get("finish_reason"):
+                    gen.stop_reason = "limit" if choice["finish_reason"] == "length" else "eos"
                 text = choice.get("text") or ""
                 if not text:
                     continue
@@ -89,7 +94,10 @@ class OpenAIEngine(Engine):
                 stats.predicted_tokens += 1
                 yield TokenPiece(text, lps[0] if lps else None)
                 if cancel is not None and cancel.is_set():
+                    gen.stop_reason = "cancelled"
                     break
+            if gen.stop_reason is None:
+                gen.stop_reason = "limit" if stats.predicted_tokens >= params.max_tokens else "eos"
         finally:
             resp.close()
             end = time.perf_counter()

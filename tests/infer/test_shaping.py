@@ -2,7 +2,7 @@
 
 import pytest
 
-from fimkit.serve.shaping import ShapeConfig, Shaper
+from fimkit.infer.shaping import ShapeConfig, Shaper
 
 
 def shape(prefix, suffix, tokens, **config):

@@ -7,10 +7,10 @@ import pytest
 from fimkit.demo import DEMO_PREFIX, DEMO_SUFFIX
 from fimkit.errors import FimkitError
 from fimkit.formats import FimFormat
+from fimkit.infer.complete import run_completion
+from fimkit.infer.engine import CompletionRequest, SamplingParams
+from fimkit.infer.llama_engine import LlamaCppEngine
 from fimkit.models import resolve_model
-from fimkit.serve.complete import run_completion
-from fimkit.serve.engine import CompletionRequest, SamplingParams
-from fimkit.serve.llama_engine import LlamaCppEngine
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +21,8 @@ def engine(embedded_gguf):
 
 
 def test_embedded_model_is_served_prefix_only(engine):
-    assert engine.info.architecture == "gemma3" and engine.info.quantization == "Q4_K_M"
-    assert engine.info.vocab_size == 262144
+    assert engine.model_info.architecture == "gemma3" and engine.model_info.quantization == "Q4_K_M"
+    assert engine.model_info.vocab_size == 262144
     assert engine.fim_format.spec == "prefix-only"  # Gemma-3-270m has no FIM tokens
 
 
@@ -30,7 +30,7 @@ def test_completes_the_demo_hole_without_rewriting_the_suffix(engine):
     r = run_completion(engine, CompletionRequest(DEMO_PREFIX, DEMO_SUFFIX, sampling=SamplingParams(max_tokens=32), language="python"))
     assert r.text.strip() and "__main__" not in r.text and "\n" not in r.text
     assert "fibonacci(" in r.text  # the recursive call, as a base model writes it
-    assert 0 < r.stats.prompt_ms and r.stats.predicted_tokens > 0
+    assert r.stats.prompt_ms > 0 and r.stats.predicted_tokens > 0
     assert r.logprobs and all(lp <= 0 for lp in r.logprobs) and r.mean_logprob is not None
 
 
@@ -58,13 +58,23 @@ def test_cancellation_stops_within_one_token(engine):
     def on_delta(text):
         seen.append(text)
 
-    stream = engine.stream("def long_function():\n", SamplingParams(max_tokens=64), cancel)
+    generation = engine.generate("def long_function():\n", SamplingParams(max_tokens=64), cancel)
     n = 0
-    for _ in stream:
+    for _ in generation:
         n += 1
         if n == 3:
             cancel.set()
-    assert n == 3 and engine.last_stats.predicted_tokens == 3
+    assert n == 3 and generation.stats.predicted_tokens == 3 and generation.stop_reason == "cancelled"
+
+
+def test_each_call_reports_its_own_stop_reason(engine):
+    """Two generations interleaved: each keeps its own stats; nothing is read back from the engine."""
+    short = engine.generate("x = 1\n", SamplingParams(max_tokens=2))
+    assert len(list(short)) == 2 and short.stop_reason == "limit" and short.stats.predicted_tokens == 2
+    closed = engine.generate("y = 2\n", SamplingParams(max_tokens=8))
+    next(closed)
+    closed.close()
+    assert closed.stop_reason == "closed" and short.stats.predicted_tokens == 2
 
 
 def test_a_fim_format_the_model_cannot_speak_is_refused(embedded_gguf):

@@ -6,34 +6,11 @@ import threading
 import time
 from collections.abc import Callable
 
-from fimkit.formats import FimFormat, sanitizer_for
-from fimkit.serve.checks import language_of
-from fimkit.serve.context import ContextBudget, fit_context
-from fimkit.serve.engine import CompletionRequest, CompletionResult, Engine
-from fimkit.serve.postprocess import hold_trailing_blanks
-from fimkit.serve.shaping import ShapeConfig, Shaper
-
-
-def render_prompt(fmt: FimFormat, prefix: str, suffix: str, middle_start: str = "",
-                  extra: tuple[tuple[str, str], ...] = ()) -> tuple[str, str]:
-    """The prompt string for ``fmt`` and the blanks held back from its end (see hold_trailing_blanks).
-
-    Repository chunks go first, each after the family's file separator; PSM puts ``middle_start``
-    after the middle sentinel (so typing on one line keeps the prompt's beginning stable), while
-    SPM and prefix-only already end with the prefix, so it is simply part of it.
-    """
-    context = ""
-    family = fmt.family
-    if extra and family is not None and family.file_sep and fmt.is_fim:
-        esc = sanitizer_for(family).escape
-        context = "".join(f"{family.file_sep}{esc(name)}\n{esc(text)}" for name, text in extra) + family.file_sep
-    if fmt.layout in ("prefix-only", "spm-paper") or (fmt.layout == "spm-dolma" and not family.middle):
-        prompt_prefix, held = hold_trailing_blanks(prefix + middle_start)
-        return context + fmt.render(prompt_prefix, suffix), held
-    # PSM (and Dolma SPM): the prompt ends with the middle sentinel; typed text of the cursor's line
-    # follows it, and only its trailing blanks are held back.
-    tail, held = hold_trailing_blanks(middle_start)
-    return context + fmt.render(prefix, suffix) + sanitizer_for(family).escape(tail), held
+from fimkit.infer.context import MAX_CHARS_PER_TOKEN, ContextBudget, fit_context, head_chars, tail_chars
+from fimkit.infer.engine import CompletionRequest, CompletionResult, Engine
+from fimkit.infer.render import render_prompt
+from fimkit.infer.shaping import ShapeConfig, Shaper
+from fimkit.syntax import language_of
 
 
 def run_completion(engine: Engine, request: CompletionRequest, *, budget: ContextBudget = ContextBudget(),
@@ -47,11 +24,15 @@ def run_completion(engine: Engine, request: CompletionRequest, *, budget: Contex
         request.prefix, request.suffix, request.extra, n_ctx=engine.n_ctx,
         max_tokens=sampling.max_tokens + engine.count_tokens(request.middle_start) if request.middle_start else sampling.max_tokens,
         count=engine.count_tokens, budget=budget, language=language, use_suffix=fmt.is_fim,
+        use_extra=fmt.is_fim and bool(fmt.family.file_sep),
     )
     prompt, held = render_prompt(fmt, fitted.prefix, fitted.suffix, request.middle_start, fitted.extra)
     # Rules judge the whole buffer: the prefix as the user has it, middle_start included.
+    # The rules read the lines around the cursor and the parse check a window of the buffer: a
+    # bounded one, so a huge file costs no more than the text the model could see.
+    window = engine.n_ctx * MAX_CHARS_PER_TOKEN
     shaper = Shaper(
-        request.prefix + request.middle_start, request.suffix,
+        tail_chars(request.prefix + request.middle_start, window), head_chars(request.suffix, window),
         ShapeConfig(single_line=request.single_line, n_indent=request.n_indent,
                     min_mean_logprob=request.min_mean_logprob, parse_check=request.parse_check, language=language),
         held_blanks=held,
@@ -59,9 +40,9 @@ def run_completion(engine: Engine, request: CompletionRequest, *, budget: Contex
     raw, logprobs, tokens = [], [], []
     stop_type, stopping_word, cancelled = "limit", "", False
     start = time.perf_counter()
-    stream = engine.stream(prompt, sampling, cancel)
+    generation = engine.generate(prompt, sampling, cancel)
     try:
-        for piece in stream:
+        for piece in generation:
             if cancel is not None and cancel.is_set():
                 cancelled, stop_type = True, "cancelled"
                 break
@@ -92,9 +73,11 @@ def run_completion(engine: Engine, request: CompletionRequest, *, budget: Contex
                 stop_type = "limit"
                 break
         else:
-            stop_type = "eos" if engine.last_stats.predicted_tokens < sampling.max_tokens else "limit"
+            stop_type = generation.stop_reason or "eos"
+            if stop_type == "cancelled":
+                cancelled = True
     finally:
-        stream.close()
+        generation.close()
     delta, shaped = shaper.finish()
     if delta and on_delta:
         on_delta(delta)
@@ -105,5 +88,5 @@ def run_completion(engine: Engine, request: CompletionRequest, *, budget: Contex
     return CompletionResult(
         text=shaped.text, raw="".join(raw), stop_type=stop_type, stopping_word=stopping_word, gated=shaped.gated,
         mean_logprob=shaped.mean_logprob, logprobs=[lp for lp in logprobs if lp is not None], tokens=tokens,
-        stats=engine.last_stats, truncated=fitted.truncated, cancelled=cancelled, trimmed_by_parse=shaped.trimmed_by_parse,
+        stats=generation.stats, truncated=fitted.truncated, cancelled=cancelled, trimmed_by_parse=shaped.trimmed_by_parse,
     )

@@ -1,0 +1,33 @@
+"""Choosing and loading an engine: llama.cpp in-process (default), transformers, or a remote server."""
+
+from __future__ import annotations
+
+from fimkit.errors import FimkitError
+from fimkit.formats import FimFormat
+from fimkit.infer.config import BACKENDS, EngineConfig
+from fimkit.infer.engine import Engine
+from fimkit.models import resolve_model
+
+
+def load_engine(config: EngineConfig, *, log=None) -> Engine:
+    if config.backend not in BACKENDS:
+        raise FimkitError(f"unknown backend {config.backend!r}; choose one of: {', '.join(BACKENDS)}")
+    fmt = FimFormat.parse_spec(config.fim_format) if config.fim_format else None
+    # Each backend module is imported only when chosen: they pull in urllib, tokenizers or llama.cpp.
+    if config.backend == "openai":
+        from fimkit.infer.remote_engine import OpenAIEngine
+
+        if not config.base_url:
+            raise FimkitError("the openai backend needs --base-url, e.g. http://127.0.0.1:8000/v1")
+        return OpenAIEngine(config.base_url, config.model, fim_format=fmt, api_key=config.remote_api_key,
+                            n_ctx=config.n_ctx)
+
+    resolved = resolve_model(config.model, log=log)
+    if config.backend == "transformers":
+        from fimkit.infer.hf_engine import TransformersEngine
+
+        return TransformersEngine(resolved, n_ctx=config.n_ctx, fim_format=fmt)
+    from fimkit.infer.llama_engine import LlamaCppEngine
+
+    return LlamaCppEngine(resolved, n_ctx=config.n_ctx, n_threads=config.threads, fim_format=fmt,
+                          cache_reuse=config.cache_reuse)

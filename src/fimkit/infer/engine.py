@@ -1,0 +1,176 @@
+"""The engine interface every backend implements, and the request/result types of a completion.
+
+An engine owns a model and its tokenizer: it counts tokens (for the context budget) and
+generates tokens for a rendered prompt, each call returning its own ``Generation``. Everything
+else (budget, rendering, post-processing, checks) is shared in ``fimkit.infer.complete``, so
+every backend, every HTTP API, the CLI, the LSP and evaluation give the same middle for the
+same request.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from fimkit.formats import FimFormat
+
+
+@dataclass(frozen=True)
+class TokenPiece:
+    text: str  # the text this token adds (may be "" while a UTF-8 character is incomplete)
+    logprob: float | None = None
+    token_id: int | None = None
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens whose KV cache was reused from the previous request
+    prompt_ms: float = 0.0  # until the first token
+    predicted_ms: float = 0.0  # from the first token to the end
+    predicted_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """max_tokens: most tokens for the middle. temperature 0 is greedy. seed: reproducible sampling."""
+
+    max_tokens: int = 128
+    temperature: float = 0.0
+    top_p: float = 0.95
+    top_k: int = 40
+    seed: int | None = None
+
+
+STOP_REASONS = ("eos", "limit", "cancelled", "closed")
+
+
+class Generation:
+    """One call's output: iterate it for the tokens; when iteration ends, ``stats`` and
+    ``stop_reason`` say what happened ("eos": the model ended it; "limit": ``max_tokens``;
+    "cancelled": the cancel event; "closed": the caller stopped iterating). Each call gets its own
+    object, so nothing about a call lives on the long-lived engine."""
+
+    def __init__(self, produce: Callable[[Generation], Iterator[TokenPiece]]):
+        self.stats = GenerationStats()
+        self.stop_reason: str | None = None
+        self._pieces = produce(self)
+
+    def __iter__(self) -> Generation:
+        return self
+
+    def __next__(self) -> TokenPiece:
+        return next(self._pieces)
+
+    def close(self) -> None:
+        self._pieces.close()
+        if self.stop_reason is None:
+            self.stop_reason = "closed"
+
+    def __enter__(self) -> Generation:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What a loaded engine serves: shown by /health, /v1/models, /api/tags, /api/show."""
+
+    backend: str
+    model: str
+    fim_format: FimFormat
+    n_ctx: int
+    size_bytes: int = 0
+    architecture: str | None = None
+    quantization: str | None = None
+
+    @property
+    def mode(self) -> str:
+        return "fim" if self.fim_format.is_fim else "prefix-only"
+
+    def as_dict(self) -> dict:
+        return {"backend": self.backend, "model": self.model, "fim_format": self.fim_format.spec, "mode": self.mode,
+                "n_ctx": self.n_ctx}
+
+
+def serving_format(detection) -> FimFormat:
+    """The FIM format a detected model is served with (prefix-only when it has no FIM tokens)."""
+    if not detection.is_fim:
+        return FimFormat(None, "prefix-only")
+    return FimFormat(detection.family, detection.layout or detection.family.default_layout)
+
+
+class Engine(ABC):
+    """A loaded model that generates tokens. Not thread-safe: the server runs one request at a time."""
+
+    backend: str = "?"
+    name: str = "?"
+    fim_format: FimFormat
+    n_ctx: int = 2048
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes as plain text (no BOS)."""
+
+    def generate(self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None) -> Generation:
+        """The tokens of a rendered prompt, until EOS, ``max_tokens``, ``cancel`` or the caller stops."""
+        return Generation(lambda gen: self._produce(gen, prompt, params, cancel))
+
+    @abstractmethod
+    def _produce(self, gen: Generation, prompt: str, params: SamplingParams,
+                 cancel: threading.Event | None) -> Iterator[TokenPiece]:
+        """Yield the tokens; fill ``gen.stats`` and set ``gen.stop_reason`` before returning.
+        Check ``cancel`` between tokens."""
+
+    def info(self) -> EngineInfo:
+        return EngineInfo(self.backend, self.name, self.fim_format, self.n_ctx)
+
+    def close(self) -> None:  # noqa: B027 - optional: most engines hold nothing to free early
+        """Free the model."""
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """One completion, whatever API it arrived through.
+
+    prefix / suffix: the code before and after the cursor.
+    middle_start: text already typed on the cursor's line that the prompt places after the
+        middle sentinel (llama.cpp /infill's ``prompt``; keeps the prefix stable for cache reuse).
+    extra: repository context as (filename, text) chunks, used when the budget allows.
+    stop: extra stop strings. t_max_predict_ms: once a line is complete and this much time has
+        passed, stop. language / filename: for syntax-aware budgeting and the parse check.
+    """
+
+    prefix: str
+    suffix: str = ""
+    middle_start: str = ""
+    extra: tuple[tuple[str, str], ...] = ()
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    stop: tuple[str, ...] = ()
+    n_indent: int | None = None
+    t_max_predict_ms: int | None = None
+    single_line: bool | None = None
+    min_mean_logprob: float | None = None
+    parse_check: bool = True
+    language: str | None = None
+    filename: str | None = None
+
+
+@dataclass
+class CompletionResult:
+    text: str  # the middle, after post-processing: never includes the suffix
+    raw: str  # what the model generated
+    stop_type: str  # "eos", "limit" (max tokens or time), "word" (a stop string) or a shaping reason
+    stopping_word: str = ""
+    gated: str | None = None
+    mean_logprob: float | None = None
+    logprobs: list[float] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    truncated: bool = False  # the prompt did not fit and was cut
+    cancelled: bool = False
+    trimmed_by_parse: bool = False

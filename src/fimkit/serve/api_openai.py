@@ -1,0 +1,105 @@
+"""OpenAI's legacy completions API: ``POST /v1/completions`` (``prompt`` + ``suffix``, or a prompt the
+client rendered with FIM sentinels itself, as vLLM clients do) and ``GET /v1/models``. A body with
+Tabby's ``segments`` is Tabby's dialect (``api_tabby``)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from fastapi import APIRouter, Request
+from pydantic import Field
+
+from fimkit.infer import CompletionRequest, CompletionResult, SamplingParams
+from fimkit.serve import api_tabby
+from fimkit.serve import fields as F
+from fimkit.serve.http import HTTPError, ServerConfig, finish_reason, read_json, service, validate
+
+router = APIRouter()
+
+
+class OpenAIBody(F.FimkitOptions):
+    model: str | None = None
+    prompt: str | list[str] = ""
+    suffix: str | None = None
+    max_tokens: int | None = Field(None, ge=1)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    n: int = Field(1, ge=1, le=8)
+    stream: bool = False
+    stop: str | list[str] | None = None
+    logprobs: int | None = Field(None, ge=0, le=5)
+    seed: int | None = None
+    echo: bool = False
+
+
+def to_request(body: OpenAIBody, config: ServerConfig, index: int = 0) -> CompletionRequest:
+    """Choice ``index`` of the request (n > 1 samples with seed + index)."""
+    prefix = body.prompt if isinstance(body.prompt, str) else "".join(body.prompt)
+    suffix, middle_start = body.suffix or "", ""
+    if body.suffix is None:
+        parsed = F.parse_rendered_prompt(prefix)  # vLLM-style clients render the FIM template themselves
+        if parsed:
+            prefix, suffix, middle_start = parsed
+    seed = body.seed + index if body.seed is not None else (index if index else None)
+    sampling = SamplingParams(max_tokens=F.max_tokens(body.max_tokens, config), temperature=body.temperature,
+                              top_p=body.top_p, seed=seed)
+    return CompletionRequest(prefix, suffix, middle_start=middle_start, stop=F.stops(body.stop), sampling=sampling,
+                             **F.options(body, config))
+
+
+def usage(result: CompletionResult) -> dict:
+    st = result.stats
+    return {"prompt_tokens": st.prompt_tokens, "completion_tokens": st.predicted_tokens,
+            "total_tokens": st.prompt_tokens + st.predicted_tokens}
+
+
+def logprobs(result: CompletionResult) -> dict:
+    return {"tokens": [str(t) for t in result.tokens], "token_logprobs": result.logprobs, "top_logprobs": None,
+            "text_offset": None, "mean_logprob": result.mean_logprob}
+
+
+@router.post("/v1/completions")
+async def completions(request: Request):
+    svc = service(request)
+    data = await read_json(request, svc.config.max_request_bytes)
+    if "segments" in data:
+        return await api_tabby.complete(request, data)
+    body = validate(OpenAIBody, data)
+    if body.echo:
+        raise HTTPError(400, "echo is not supported: fimkit returns only the middle")
+    if body.stream and body.n > 1:
+        raise HTTPError(400, "stream with n > 1 is not supported; send n separate requests")
+    created, model = int(time.time()), svc.engine.name
+    first = to_request(body, svc.config)
+
+    def chunk(cid: str, text: str, finish: str | None, **extra) -> str:
+        return "data: " + json.dumps({"id": cid, "object": "text_completion", "created": created, "model": model,
+                                      "choices": [{"index": 0, "text": text, "logprobs": None,
+                                                   "finish_reason": finish}], **extra}) + "\n\n"
+
+    if body.stream:
+        cid = svc.new_id()
+        return svc.stream(first, "/v1/completions", lambda text: chunk(cid, text, None),
+                          lambda result, _: chunk(cid, "", finish_reason(result), usage=usage(result)),
+                          "text/event-stream", done_line="data: [DONE]\n\n", completion_id=cid)
+    cid, choices = svc.new_id(), []
+    total = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    for i in range(body.n):
+        creq = first if i == 0 else to_request(body, svc.config, index=i)
+        # Telemetry knows the request by its id: the first choice stands for it.
+        _, result = await svc.complete(request, creq, "/v1/completions", completion_id=cid if i == 0 else None)
+        choices.append({"index": i, "text": result.text, "finish_reason": finish_reason(result),
+                        "logprobs": logprobs(result) if body.logprobs is not None else None})
+        for k, v in usage(result).items():
+            total[k] += v
+    return {"id": cid, "object": "text_completion", "created": created, "model": model, "choices": choices,
+            "usage": total}
+
+
+@router.get("/v1/models")
+async def models(request: Request):
+    svc = service(request)
+    info = svc.engine.info()
+    return {"object": "list", "data": [{"id": info.model, "object": "model", "created": int(svc.started),
+                                        "owned_by": "fimkit", "fimkit": info.as_dict()}]}

@@ -1,0 +1,42 @@
+"""Tabby's completion API: ``POST /v1/completions`` with ``segments`` (prefix, suffix, filepath...),
+answering ``{id, choices: [{index, text}]}``. It shares the path with OpenAI's; the OpenAI module
+hands a body with ``segments`` over to this one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from fimkit.infer import CompletionRequest, SamplingParams
+from fimkit.serve import fields as F
+from fimkit.serve.config import ServerConfig
+from fimkit.serve.http import service, validate
+
+
+class TabbySegments(F.Body):
+    prefix: str | None = None  # Tabby sends null for an empty prefix
+    suffix: str | None = None
+    filepath: str | None = None
+
+
+class TabbyBody(F.FimkitOptions):
+    segments: TabbySegments
+    temperature: float | None = None
+    seed: int | None = None
+    mode: Any = None
+
+
+def to_request(body: TabbyBody, config: ServerConfig) -> CompletionRequest:
+    seg = body.segments
+    sampling = SamplingParams(max_tokens=F.max_tokens(None, config), temperature=body.temperature or 0.0,
+                              seed=body.seed)
+    return CompletionRequest(seg.prefix or "", seg.suffix or "", sampling=sampling,
+                             **F.options(body, config, filename=seg.filepath or body.filename))
+
+
+async def complete(request: Request, data: dict) -> dict:
+    svc = service(request)
+    body = validate(TabbyBody, data)
+    cid, result = await svc.complete(request, to_request(body, svc.config), "/v1/completions")
+    return {"id": cid, "choices": [{"index": 0, "text": result.text}]}

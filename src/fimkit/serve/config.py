@@ -1,0 +1,31 @@
+"""The server's settings, kept apart from the HTTP code so `fimkit --help` builds its flags without
+importing FastAPI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fimkit.settings import setting
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The HTTP server's settings; the flags of `fimkit serve` (the engine's come from EngineConfig)."""
+
+    host: str = setting("127.0.0.1", "address to bind; any non-loopback address needs --api-key")
+    port: int = setting(5000, "port to listen on")
+    api_key: str | None = setting(None, "require 'Authorization: Bearer KEY' on every endpoint but /health "
+                                  "(default: $FIMKIT_API_KEY); needed off loopback")
+    max_queue: int = setting(16, "requests waiting for the model before new ones get 503 with Retry-After")
+    max_request_bytes: int = setting(2_000_000, "larger request bodies get 413")
+    default_max_tokens: int = setting(128, "middle length in tokens when a client sends none", flag="max-tokens")
+    max_tokens_cap: int = setting(512, "the most tokens a client may ask for")
+    min_confidence: float | None = setting(None, "server-wide confidence gate: hide completions whose mean token "
+                                           "log-probability is lower (e.g. -1.5); a request's own value wins")
+    cors_origins: tuple[str, ...] = setting((), "browser origins allowed to call the server, comma-separated "
+                                            "(none by default: requests with any Origin are refused)",
+                                            flag="cors-origin")
+    allowed_hosts: tuple[str, ...] = setting((), "extra Host names a loopback server answers to, comma-separated "
+                                             "(localhost names always; others are refused against DNS rebinding)",
+                                             flag="allowed-host")
+    telemetry_path: str | None = setting(None, "SQLite file for /v1/events telemetry (None: telemetry off)")

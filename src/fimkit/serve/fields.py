@@ -1,0 +1,66 @@
+"""Request fields every dialect accepts (fimkit's own options) and the conversions they share:
+token caps, stop lists, the confidence gate's fallback, and prompts a client rendered itself.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fimkit.formats import FIM_LAYOUTS, FimFormat, families
+from fimkit.serve.config import ServerConfig
+
+
+class Body(BaseModel):
+    """Unknown fields are accepted and ignored, as the anchors' servers do."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class FimkitOptions(Body):
+    """fimkit's own knobs, accepted on every endpoint."""
+
+    language: str | None = None
+    filename: str | None = None
+    min_confidence: float | None = Field(None, description="mean token log-probability below which nothing is shown")
+    single_line: bool | None = None
+    parse_check: bool = True
+
+
+def stops(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(v for v in value if v)
+
+
+def max_tokens(requested: int | None, config: ServerConfig) -> int:
+    """What a client asked for, within the server's cap; the server's default when it asked for none."""
+    if requested is None or requested < 0:
+        return min(config.default_max_tokens, config.max_tokens_cap)
+    return min(requested, config.max_tokens_cap)
+
+
+def options(body: FimkitOptions, config: ServerConfig, **overrides) -> dict:
+    """The CompletionRequest fields that come from fimkit's options; a request's own confidence
+    threshold wins over the server-wide one."""
+    gate = body.min_confidence if body.min_confidence is not None else config.min_confidence
+    out = dict(language=body.language, filename=body.filename, min_mean_logprob=gate, single_line=body.single_line,
+               parse_check=body.parse_check)
+    out.update(overrides)
+    return out
+
+
+def parse_rendered_prompt(prompt: str) -> tuple[str, str, str] | None:
+    """A prompt a client already rendered with some family's sentinels (Continue and twinny send
+    these with Ollama's ``raw``): (prefix, suffix, text typed after the middle sentinel), or None."""
+    for family in families().values():
+        if not all(s in prompt for s in family.structural()):
+            continue
+        for layout in FIM_LAYOUTS:
+            try:
+                parts = FimFormat(family, layout).parse(prompt)
+            except Exception:  # noqa: BLE001 - not this family/layout; try the next
+                continue
+            if parts.prefix is not None:
+                return parts.prefix, parts.suffix, parts.middle or ""
+            return parts.middle or "", parts.suffix, ""  # SPM-paper: the prompt ends with the prefix
+    return None

@@ -1,0 +1,119 @@
+"""The server's front door, as a plain ASGI middleware: local-server hygiene, auth and metrics.
+
+In order, for every HTTP request:
+1. ``Host`` must name this machine when the server listens on loopback (DNS rebinding: a page on
+   ``evil.example`` resolving to 127.0.0.1 sends its own host name), as Ollama does;
+2. a browser ``Origin`` must be one of ``--cors-origin`` (any web page can otherwise post to a local
+   server); an allowed origin's preflight is answered here, before auth, with the CORS headers;
+3. the API key, on everything but ``/health`` and preflights;
+4. a body must be ``application/json``: browsers send text/plain, form and multipart bodies
+   cross-origin without a preflight, so refusing them closes that door even without an Origin.
+Every answer, refused or not, is counted in the metrics under a bounded label (the known paths and
+"other"), so unknown paths cannot grow ``/metrics``. Being a plain ASGI layer (not Starlette's
+BaseHTTPMiddleware) it passes the client's disconnect through, which cancels abandoned requests.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+
+from fimkit.serve.metrics import Metrics
+
+KNOWN_PATHS = {"/complete", "/v1/completions", "/v1/models", "/infill", "/api/generate", "/api/tags", "/api/show",
+               "/v1/events", "/v1/stats", "/health", "/metrics"}
+LOCAL_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+JSON_TYPES = ("application/json",)
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port ("[::1]:5000" -> "::1")."""
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class Guard:
+    def __init__(self, app, *, bind_host: str, api_key: str | None, cors_origins: tuple[str, ...],
+                 allowed_hosts: tuple[str, ...], metrics: Metrics):
+        self.app, self.api_key, self.metrics = app, api_key, metrics
+        self.origins = set(cors_origins)
+        self.check_host = is_loopback(bind_host)
+        self.hosts = {h.lower() for h in allowed_hosts}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        path = scope.get("path", "")
+        label = path if path in KNOWN_PATHS else "other"
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        status = [500]
+
+        async def counted_send(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                if origin and origin in self.origins:
+                    message = dict(message, headers=list(message.get("headers", [])) + self._cors(origin))
+            await send(message)
+
+        origin = headers.get("origin")
+        refusal = self._refuse(scope, headers, origin)
+        try:
+            if refusal is not None:
+                await _reply(counted_send, *refusal)
+            else:
+                await self.app(scope, receive, counted_send)
+        finally:
+            self.metrics.observe_request(label, status[0], time.perf_counter() - start)
+
+    def _refuse(self, scope, headers: dict, origin: str | None):
+        """(status, message, extra headers) when the request must not reach the app, else None."""
+        method, path = scope.get("method", "GET"), scope.get("path", "")
+        host = host_name(headers.get("host", "")).lower()
+        if self.check_host and host and not (is_loopback(host) or host in LOCAL_NAMES or host in self.hosts):
+            return 403, (f"Host '{host}' is not this server's: a loopback server answers only to localhost names "
+                         "(start it with --allowed-host NAME to accept another)"), []
+        if origin is not None and origin not in self.origins:
+            return 403, (f"browser origin '{origin}' is not allowed; start the server with --cors-origin "
+                         f"{origin} to allow it"), []
+        if method == "OPTIONS" and origin is not None:
+            return 204, None, []  # an allowed origin's preflight: CORS headers are added on the way out
+        if self.api_key and path != "/health":
+            auth = headers.get("authorization", "")
+            token = auth[7:].strip() if auth.lower().startswith("bearer ") else headers.get("x-api-key", "")
+            if token != self.api_key:
+                return 401, "missing or wrong API key: send 'Authorization: Bearer <key>'", [(b"www-authenticate", b"Bearer")]
+        if method in ("POST", "PUT", "PATCH"):
+            ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if ctype not in JSON_TYPES and not ctype.endswith("+json"):
+                return 415, (f"request body must be JSON: send 'Content-Type: application/json' "
+                             f"(got {ctype or 'none'!r})"), []
+        return None
+
+    @staticmethod
+    def _cors(origin: str) -> list[tuple[bytes, bytes]]:
+        return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin"),
+                (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                (b"access-control-allow-headers", b"Authorization, Content-Type, X-Api-Key"),
+                (b"access-control-max-age", b"600")]
+
+
+async def _reply(send, status: int, message: str | None, headers: list) -> None:
+    body = b"" if message is None else json.dumps({"error": {"message": message, "code": status}}).encode()
+    base = [(b"content-length", str(len(body)).encode())]
+    if message is not None:
+        base.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": status, "headers": base + headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,203 @@
+"""What every API dialect shares: reading bodies safely, errors as JSON, and ``Service``, which runs
+a completion through the queue, streams it, counts it in the metrics and records it in telemetry.
+
+A dialect module only converts its request body into a ``CompletionRequest`` and renders the
+result in its own shape; everything else happens here, the same way for every endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
+
+from fimkit.errors import FimkitError
+from fimkit.infer import CompletionRequest, CompletionResult, Engine, run_completion
+from fimkit.infer.postprocess import cursor_mid_line
+from fimkit.serve.config import ServerConfig
+from fimkit.serve.metrics import Metrics
+from fimkit.serve.scheduler import QueueFull, Scheduler
+from fimkit.serve.telemetry import Telemetry
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+def error_response(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "code": status}}, status_code=status, headers=headers)
+
+
+def fimkit_error_response(exc: FimkitError) -> JSONResponse:
+    """A domain error answered with the status of its kind: the client's fault (400), a busy server
+    (503), or a model backend that failed (502) or cannot be reached (503)."""
+    headers = {"Retry-After": "1"} if exc.http_status == 503 else None
+    return error_response(exc.http_status, str(exc), headers)
+
+
+async def read_json(request: Request, limit: int) -> dict:
+    """The body as a JSON object; 413 past ``limit``, 400 for bad UTF-8 or JSON, never a 500."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise HTTPError(413, f"request body of {int(length):,} bytes is over the {limit:,}-byte limit")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPError(413, f"request body is over the {limit:,}-byte limit")
+    try:
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HTTPError(400, f"request body is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        data = json.loads(text, parse_constant=_no_constants) if text.strip() else {}
+    except json.JSONDecodeError as exc:
+        # exc.msg may already name the place ("... at line 1"): say it once.
+        raise HTTPError(400, f"request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise HTTPError(400, "request body is nested too deeply") from None
+    except ValueError as exc:  # NaN/Infinity, or an integer of thousands of digits
+        raise HTTPError(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise HTTPError(400, f"request body must be a JSON object, not {type(data).__name__}")
+    _check_strings(data)
+    return data
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not a JSON number; send a finite number or null")
+
+
+def _check_strings(data: dict, max_depth: int = 32) -> None:
+    """Strings that cannot be encoded (a lone surrogate such as "\\ud800") and structures nested deeper
+    than any API needs are refused here, naming the field, before they reach a tokenizer or SQLite."""
+    stack = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if len(path) > max_depth:
+            raise HTTPError(400, f"field '{_where(path)}': nested more than {max_depth} levels deep")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise HTTPError(422, f"field '{_where(path)}': contains an unpaired surrogate "
+                                     f"({value[exc.start]!r} at character {exc.start}), which is not text") from None
+        elif isinstance(value, dict):
+            for key in value:
+                try:
+                    key.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise HTTPError(422, f"a field name in '{_where(path)}' contains an unpaired surrogate") from None
+            stack.extend(((*path, k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(value))
+
+
+def _where(path: tuple) -> str:
+    return ".".join(str(p) for p in path) or "body"
+
+
+def validate(model: type, data: dict):
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        raise HTTPError(422, f"field '{where}': {first['msg']}{more}") from None
+
+
+def finish_reason(result: CompletionResult) -> str:
+    """OpenAI's and Ollama's finish reason: "length" when a limit cut the middle, else "stop"."""
+    return "length" if result.stop_type == "limit" else "stop"
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class Service:
+    """The server's shared state (engine, queue, metrics, telemetry) and the two ways to run a
+    completion: whole (``complete``) or streamed (``stream``)."""
+
+    def __init__(self, engine: Engine, config: ServerConfig, metrics: Metrics, telemetry: Telemetry | None):
+        self.engine, self.config, self.metrics, self.telemetry = engine, config, metrics, telemetry
+        self.scheduler = Scheduler(config.max_queue)
+        self.started = time.time()
+
+    @staticmethod
+    def new_id(kind: str = "cmpl") -> str:
+        return f"{kind}-{uuid.uuid4().hex[:24]}"
+
+    def _submit(self, creq: CompletionRequest, stream: bool):
+        engine = self.engine
+        try:
+            if stream:
+                return self.scheduler.submit(
+                    lambda cancel, push: run_completion(engine, creq, cancel=cancel, on_delta=push), stream=True)
+            return self.scheduler.submit(lambda cancel, push: run_completion(engine, creq, cancel=cancel))
+        except QueueFull as exc:
+            raise HTTPError(503, f"server busy: {exc}; retry shortly", {"Retry-After": "1"}) from None
+
+    def _done(self, completion_id: str, endpoint: str, creq: CompletionRequest, result: CompletionResult) -> None:
+        self.metrics.observe_generation(result)
+        if self.telemetry is not None:
+            st = result.stats
+            self.telemetry.record_completion(
+                completion_id, endpoint=endpoint, model=self.engine.name,
+                mid_line=cursor_mid_line(creq.suffix, creq.prefix), language=creq.language, chars=len(result.text),
+                latency_ms=st.prompt_ms + st.predicted_ms)
+
+    async def complete(self, request: Request, creq: CompletionRequest, endpoint: str,
+                       completion_id: str | None = None) -> tuple[str, CompletionResult]:
+        """Run ``creq`` to the end; a client that disconnects meanwhile cancels it (499)."""
+        job = self._submit(creq, stream=False)
+        while True:
+            done, _ = await asyncio.wait({job.future}, timeout=0.05)
+            if done:
+                break
+            if await request.is_disconnected():
+                job.cancel.set()
+        result = job.future.result()
+        if result is None:
+            raise HTTPError(499, "client closed the request")
+        completion_id = completion_id or self.new_id()
+        self._done(completion_id, endpoint, creq, result)
+        return completion_id, result
+
+    def stream(self, creq: CompletionRequest, endpoint: str, render_delta: Callable[[str], str],
+               render_final: Callable[[CompletionResult, str], str], media_type: str, *,
+               done_line: str | None = None, completion_id: str | None = None) -> StreamingResponse:
+        """Stream ``creq``'s text as it becomes final; ``render_final`` gets the result and its id."""
+        job = self._submit(creq, stream=True)
+        completion_id = completion_id or self.new_id()
+
+        async def body():
+            try:
+                while True:
+                    delta = await job.deltas.get()
+                    if delta is None:
+                        break
+                    yield render_delta(delta)
+                result = await job.future
+                if result is not None:
+                    self._done(completion_id, endpoint, creq, result)
+                    yield render_final(result, completion_id)
+                if done_line:
+                    yield done_line
+            finally:
+                job.cancel.set()  # a client that went away mid-stream stops the generation
+
+        return StreamingResponse(body(), media_type=media_type)
+
+
+def service(request: Request) -> Service:
+    return request.app.state.service
