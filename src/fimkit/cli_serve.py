@@ -44,7 +44,8 @@ def register(sub, formatter, dedent) -> None:
                   --fim-format qwen2.5-coder:psm
               FIMKIT_API_KEY=secret fimkit serve --host 0.0.0.0
             try it:
-              curl -s localhost:5000/complete -d '{"prefix": "def add(a, b):\\n    return ", "suffix": "\\n"}'
+              curl -s localhost:5000/complete -H 'Content-Type: application/json' \\
+                  -d '{"prefix": "def add(a, b):\\n    return ", "suffix": "\\n"}'
         """),
     )
     _engine_args(p)

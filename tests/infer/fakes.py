@@ -40,7 +40,7 @@ class ScriptedEngine(Engine):
                     stats.prompt_ms = (time.perf_counter() - start) * 1000
                 stats.predicted_tokens += 1
                 self.generated += 1
-                yield TokenPiece(text, lp, i)
+                yield TokenPiece(text, lp, i, ((text, lp),)[: params.top_logprobs])
                 if cancel is not None and cancel.is_set():
                     gen.stop_reason = "cancelled"
                     break

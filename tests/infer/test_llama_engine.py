@@ -80,3 +80,19 @@ def test_each_call_reports_its_own_stop_reason(engine):
 def test_a_fim_format_the_model_cannot_speak_is_refused(embedded_gguf):
     with pytest.raises(FimkitError, match="has no token '<\\|fim_prefix\\|>'.*prefix-only"):
         LlamaCppEngine(resolve_model(str(embedded_gguf)), n_ctx=256, fim_format=FimFormat.parse_spec("fimkit:psm"))
+
+
+def test_a_warm_up_fills_the_cache_without_generating(engine):
+    prefix = "import os\n\n\ndef list_python_files(root):\n    out = []\n    for name in os.listdir(root):\n        "
+    warm = run_completion(engine, CompletionRequest(prefix, "\n", sampling=SamplingParams(max_tokens=0)))
+    assert warm.text == "" and warm.stats.predicted_tokens == 0 and warm.stats.prompt_tokens > 20
+    real = run_completion(engine, CompletionRequest(prefix, "\n", sampling=SamplingParams(max_tokens=8)))
+    assert real.stats.cached_tokens >= real.stats.prompt_tokens - 1  # only the last token is evaluated again
+
+
+def test_top_logprobs_are_the_likeliest_tokens(engine):
+    generation = engine.generate("def add(a, b):\n    return a +", SamplingParams(max_tokens=2, top_logprobs=3))
+    first = next(generation)
+    generation.close()
+    assert len(first.top) == 3 and first.top[0][1] >= first.top[1][1] >= first.top[2][1]
+    assert abs(first.top[0][1] - first.logprob) < 1e-4  # greedy: the chosen token is the likeliest

@@ -37,7 +37,7 @@ def run_completion(engine: Engine, request: CompletionRequest, *, budget: Contex
                     min_mean_logprob=request.min_mean_logprob, parse_check=request.parse_check, language=language),
         held_blanks=held,
     )
-    raw, logprobs, tokens = [], [], []
+    raw, logprobs, tokens, pieces = [], [], [], []
     stop_type, stopping_word, cancelled = "limit", "", False
     start = time.perf_counter()
     generation = engine.generate(prompt, sampling, cancel)
@@ -46,6 +46,7 @@ def run_completion(engine: Engine, request: CompletionRequest, *, budget: Contex
             if cancel is not None and cancel.is_set():
                 cancelled, stop_type = True, "cancelled"
                 break
+            pieces.append(piece)
             raw.append(piece.text)
             logprobs.append(piece.logprob)
             if piece.token_id is not None:
@@ -88,5 +89,5 @@ def run_completion(engine: Engine, request: CompletionRequest, *, budget: Contex
     return CompletionResult(
         text=shaped.text, raw="".join(raw), stop_type=stop_type, stopping_word=stopping_word, gated=shaped.gated,
         mean_logprob=shaped.mean_logprob, logprobs=[lp for lp in logprobs if lp is not None], tokens=tokens,
-        stats=generation.stats, truncated=fitted.truncated, cancelled=cancelled, trimmed_by_parse=shaped.trimmed_by_parse,
+        pieces=pieces, stats=generation.stats, truncated=fitted.truncated, cancelled=cancelled, trimmed_by_parse=shaped.trimmed_by_parse,
     )

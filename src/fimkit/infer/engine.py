@@ -22,6 +22,7 @@ class TokenPiece:
     text: str  # the text this token adds (may be "" while a UTF-8 character is incomplete)
     logprob: float | None = None
     token_id: int | None = None
+    top: tuple[tuple[str, float], ...] = ()  # the likeliest tokens at this step (when asked for)
 
 
 @dataclass
@@ -35,13 +36,16 @@ class GenerationStats:
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """max_tokens: most tokens for the middle. temperature 0 is greedy. seed: reproducible sampling."""
+    """max_tokens: most tokens for the middle; 0 evaluates the prompt into the cache and generates
+    nothing (a warm-up). temperature 0 is greedy. seed: reproducible sampling. top_logprobs: how
+    many of the likeliest tokens each step reports (OpenAI's ``logprobs``)."""
 
     max_tokens: int = 128
     temperature: float = 0.0
     top_p: float = 0.95
     top_k: int = 40
     seed: int | None = None
+    top_logprobs: int = 0
 
 
 STOP_REASONS = ("eos", "limit", "cancelled", "closed")
@@ -170,6 +174,7 @@ class CompletionResult:
     mean_logprob: float | None = None
     logprobs: list[float] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
+    pieces: list[TokenPiece] = field(default_factory=list)  # every generated token, as the engine gave it
     stats: GenerationStats = field(default_factory=GenerationStats)
     truncated: bool = False  # the prompt did not fit and was cut
     cancelled: bool = False

@@ -127,6 +127,11 @@ class TransformersEngine(Engine):
         first = None
         try:
             gen.stop_reason = "limit"  # unless the loop ends otherwise
+            if params.max_tokens <= 0:  # a warm-up: the prompt into the cache, no token
+                with torch.no_grad():
+                    out = self.model(input_ids=torch.tensor([feed], device=self.device), past_key_values=cache,
+                                     use_cache=True)
+                self._cache, self._ids = out.past_key_values, ids[: out.past_key_values.get_seq_length()]
             while stats.predicted_tokens < params.max_tokens:
                 with torch.no_grad():
                     out = self.model(input_ids=torch.tensor([feed], device=self.device), past_key_values=cache, use_cache=True)
@@ -134,7 +139,12 @@ class TransformersEngine(Engine):
                 self._cache, self._ids = cache, (ids + generated)[: cache.get_seq_length()]
                 logits = out.logits[0, -1].float()
                 tok = self._pick(logits, params, generator)
-                logprob = float(torch.log_softmax(logits, dim=-1)[tok])
+                log_probs = torch.log_softmax(logits, dim=-1)
+                logprob = float(log_probs[tok])
+                best = ()
+                if params.top_logprobs > 0:
+                    values, ids_ = torch.topk(log_probs, params.top_logprobs)
+                    best = tuple((self.tok.decode([int(i)]), float(v)) for v, i in zip(values, ids_))
                 if first is None:
                     first = time.perf_counter()
                     stats.prompt_ms = (first - start) * 1000
@@ -146,7 +156,7 @@ class TransformersEngine(Engine):
                 full = self.tok.decode(generated)
                 piece = full[len(text):] if not full.endswith("\ufffd") else ""
                 text += piece
-                yield TokenPiece(piece, logprob, tok)
+                yield TokenPiece(piece, logprob, tok, best)
                 if cancel is not None and cancel.is_set():
                     gen.stop_reason = "cancelled"
                     break

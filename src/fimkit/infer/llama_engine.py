@@ -79,17 +79,37 @@ class LlamaCppEngine(Engine):
             ids += self.llm.tokenize(piece.encode("utf-8"), add_bos=(i == 0), special=special)
         return ids or self.llm.tokenize(b"", add_bos=True, special=False)
 
-    def _logprob(self, token: int) -> float | None:
+    def _scores(self, token: int, top_n: int) -> tuple[float | None, tuple[tuple[str, float], ...]]:
+        """The log-probability of ``token`` and, when asked, the ``top_n`` likeliest tokens with theirs."""
         if not self.want_logprobs:
-            return None
+            return None, ()
         import numpy as np
 
         try:  # the logits of the step that produced ``token`` (llama-cpp-python keeps no copy of them)
             logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
         except Exception:  # noqa: BLE001 - a binding without this accessor: no logprobs, still a completion
-            return None
+            return None, ()
         top = float(logits.max())
-        return float(logits[token]) - top - float(np.log(np.exp(logits - top).sum()))
+        norm = top + float(np.log(np.exp(logits - top).sum()))
+        best: tuple[tuple[str, float], ...] = ()
+        if top_n > 0:
+            ids = np.argpartition(-logits, top_n)[:top_n]
+            ids = ids[np.argsort(-logits[ids])]
+            best = tuple((self.llm.detokenize([int(i)]).decode("utf-8", "replace"), float(logits[i]) - norm) for i in ids)
+        return float(logits[token]) - norm, best
+
+    def _evaluate(self, tokens: list[int], cancel: threading.Event | None) -> bool:
+        """Evaluate ``tokens`` into the KV cache (reusing its common prefix) one batch at a time, so a
+        cancel stops a long prompt within a batch. False when cancelled."""
+        llm = self.llm
+        n = self.cached_prefix(tokens)
+        llm.n_tokens = n
+        batch = max(1, llm.n_batch)
+        for i in range(n, len(tokens), batch):
+            if cancel is not None and cancel.is_set():
+                return False
+            llm.eval(tokens[i:i + batch])
+        return True
 
     def cached_prefix(self, tokens: list[int]) -> int:
         """How many leading tokens of ``tokens`` are already in the KV cache."""
@@ -121,6 +141,17 @@ class LlamaCppEngine(Engine):
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         start = time.perf_counter()
         first = None
+        # The prompt but its last token goes in first, cancellable batch by batch; generate() then finds
+        # it cached. max_tokens 0 is a warm-up (llama.cpp's n_predict 0): the whole prompt, no token.
+        warm_up = params.max_tokens <= 0
+        if not self._evaluate(tokens if warm_up else tokens[:-1], cancel):
+            gen.stop_reason = "cancelled"
+            stats.prompt_ms = (time.perf_counter() - start) * 1000
+            return
+        if warm_up:
+            gen.stop_reason = "limit"
+            stats.prompt_ms = (time.perf_counter() - start) * 1000
+            return
         try:
             for tok in self.llm.generate(
                 tokens, temp=max(params.temperature, 0.0), top_k=1 if greedy else params.top_k,
@@ -133,7 +164,8 @@ class LlamaCppEngine(Engine):
                     gen.stop_reason = "eos"
                     break
                 stats.predicted_tokens += 1
-                yield TokenPiece(decoder.decode(self.llm.detokenize([tok])), self._logprob(tok), tok)
+                logprob, best = self._scores(tok, params.top_logprobs)
+                yield TokenPiece(decoder.decode(self.llm.detokenize([tok])), logprob, tok, best)
                 if stats.predicted_tokens >= params.max_tokens:
                     gen.stop_reason = "limit"
                     break

@@ -43,6 +43,9 @@ class OpenAIEngine(Engine):
 
     def _produce(self, gen: Generation, prompt: str, params: SamplingParams,
                  cancel: threading.Event | None) -> Iterator[TokenPiece]:
+        if params.max_tokens <= 0:  # a warm-up has nothing to warm on a remote server
+            gen.stop_reason = "limit"
+            return
         body = {"model": self.name, "prompt": prompt, "max_tokens": params.max_tokens, "temperature": params.temperature,
                 "top_p": params.top_p, "stream": True}
         if params.seed is not None:
@@ -51,7 +54,7 @@ class OpenAIEngine(Engine):
         if stops:
             body["stop"] = stops
         if self.want_logprobs:
-            body["logprobs"] = 1
+            body["logprobs"] = max(1, params.top_logprobs)
         stats = gen.stats
         stats.prompt_tokens = self.count_tokens(prompt)
         start = time.perf_counter()
@@ -90,9 +93,12 @@ class OpenAIEngine(Engine):
                 if first is None:
                     first = time.perf_counter()
                     stats.prompt_ms = (first - start) * 1000
-                lps = (choice.get("logprobs") or {}).get("token_logprobs") or []
+                reported = choice.get("logprobs") or {}
+                lps = reported.get("token_logprobs") or []
+                tops = reported.get("top_logprobs") or []
+                best = tuple(tops[0].items())[: params.top_logprobs] if tops and isinstance(tops[0], dict) else ()
                 stats.predicted_tokens += 1
-                yield TokenPiece(text, lps[0] if lps else None)
+                yield TokenPiece(text, lps[0] if lps else None, None, best)
                 if cancel is not None and cancel.is_set():
                     gen.stop_reason = "cancelled"
                     break

@@ -22,7 +22,7 @@ class OpenAIBody(F.FimkitOptions):
     model: str | None = None
     prompt: str | list[str] = ""
     suffix: str | None = None
-    max_tokens: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=0)  # 0: a warm-up, the prompt evaluated and nothing generated
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     n: int = Field(1, ge=1, le=8)
@@ -43,7 +43,7 @@ def to_request(body: OpenAIBody, config: ServerConfig, index: int = 0) -> Comple
             prefix, suffix, middle_start = parsed
     seed = body.seed + index if body.seed is not None else (index if index else None)
     sampling = SamplingParams(max_tokens=F.max_tokens(body.max_tokens, config), temperature=body.temperature,
-                              top_p=body.top_p, seed=seed)
+                              top_p=body.top_p, seed=seed, top_logprobs=body.logprobs or 0)
     return CompletionRequest(prefix, suffix, middle_start=middle_start, stop=F.stops(body.stop), sampling=sampling,
                              **F.options(body, config))
 
@@ -55,8 +55,15 @@ def usage(result: CompletionResult) -> dict:
 
 
 def logprobs(result: CompletionResult) -> dict:
-    return {"tokens": [str(t) for t in result.tokens], "token_logprobs": result.logprobs, "top_logprobs": None,
-            "text_offset": None, "mean_logprob": result.mean_logprob}
+    """OpenAI's logprobs object over the generated tokens (before post-processing cut them)."""
+    pieces = result.pieces
+    offsets, at = [], 0
+    for p in pieces:
+        offsets.append(at)
+        at += len(p.text)
+    return {"tokens": [p.text for p in pieces], "token_logprobs": [p.logprob for p in pieces],
+            "top_logprobs": [dict(p.top) if p.top else {p.text: p.logprob} for p in pieces],
+            "text_offset": offsets, "mean_logprob": result.mean_logprob}
 
 
 @router.post("/v1/completions")

@@ -16,7 +16,7 @@ router = APIRouter()
 class SeedBody(F.FimkitOptions):
     prefix: str
     suffix: str = ""
-    max_tokens: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=0)  # 0: a warm-up, the prompt evaluated and nothing generated
     temperature: float = Field(0.0, ge=0.0, le=2.0)
 
 

@@ -28,4 +28,6 @@ class ServerConfig:
     allowed_hosts: tuple[str, ...] = setting((), "extra Host names a loopback server answers to, comma-separated "
                                              "(localhost names always; others are refused against DNS rebinding)",
                                              flag="allowed-host")
+    request_timeout_s: float = setting(120.0, "seconds a request may take, queue wait included; then it is "
+                                       "cancelled and answered 504", flag="request-timeout")
     telemetry_path: str | None = setting(None, "SQLite file for /v1/events telemetry (None: telemetry off)")

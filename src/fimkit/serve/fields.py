@@ -13,7 +13,7 @@ from fimkit.serve.config import ServerConfig
 class Body(BaseModel):
     """Unknown fields are accepted and ignored, as the anchors' servers do."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
 
 class FimkitOptions(Body):

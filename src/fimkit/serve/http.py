@@ -139,17 +139,22 @@ class Service:
 
     def _submit(self, creq: CompletionRequest, stream: bool):
         engine = self.engine
+        deadline = self.config.request_timeout_s
         try:
             if stream:
                 return self.scheduler.submit(
-                    lambda cancel, push: run_completion(engine, creq, cancel=cancel, on_delta=push), stream=True)
-            return self.scheduler.submit(lambda cancel, push: run_completion(engine, creq, cancel=cancel))
+                    lambda cancel, push: run_completion(engine, creq, cancel=cancel, on_delta=push), stream=True,
+                    deadline_s=deadline)
+            return self.scheduler.submit(lambda cancel, push: run_completion(engine, creq, cancel=cancel),
+                                         deadline_s=deadline)
         except QueueFull as exc:
             raise HTTPError(503, f"server busy: {exc}; retry shortly", {"Retry-After": "1"}) from None
 
     def _done(self, completion_id: str, endpoint: str, creq: CompletionRequest, result: CompletionResult) -> None:
         self.metrics.observe_generation(result)
-        if self.telemetry is not None:
+        # Telemetry is for completions a user could see: not warm-ups, not cancelled ones. A failing
+        # database is counted by Telemetry itself and never fails the completion.
+        if self.telemetry is not None and creq.sampling.max_tokens > 0 and not result.cancelled:
             st = result.stats
             self.telemetry.record_completion(
                 completion_id, endpoint=endpoint, model=self.engine.name,
@@ -167,7 +172,13 @@ class Service:
             if await request.is_disconnected():
                 job.cancel.set()
         result = job.future.result()
-        if result is None:
+        if job.expired:
+            self.metrics.observe_cancelled()
+            raise HTTPError(504, f"the request took longer than {self.config.request_timeout_s:g} s "
+                                 "(--request-timeout) and was stopped")
+        if result is None or result.cancelled:
+            # The client left: whatever ran stopped within a token, and nothing is sent or recorded.
+            self.metrics.observe_cancelled(result)
             raise HTTPError(499, "client closed the request")
         completion_id = completion_id or self.new_id()
         self._done(completion_id, endpoint, creq, result)

@@ -51,6 +51,16 @@ class Metrics:
             self.gated += bool(result.gated)
             self.cancelled += bool(result.cancelled)
 
+    def observe_cancelled(self, result=None) -> None:
+        """A request stopped before its end: its tokens count, and so does the cancellation."""
+        with self._lock:
+            if result is not None:
+                st = result.stats
+                self.tokens_generated += st.predicted_tokens
+                self.prompt_tokens += st.prompt_tokens
+                self.cached_tokens += st.cached_tokens
+            self.cancelled += 1
+
     def render(self, queue_depth: int, telemetry_errors: int = 0) -> str:
         out = []
         with self._lock:

@@ -28,6 +28,7 @@ class Job:
     future: asyncio.Future
     deltas: asyncio.Queue | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    expired: bool = False  # cancelled by the request deadline, not by the client
 
     def push(self, text: str) -> None:
         if self.deltas is not None:
@@ -46,13 +47,22 @@ class Scheduler:
     def depth(self) -> int:
         return self._q.qsize()
 
-    def submit(self, work, *, stream: bool = False) -> Job:
+    def submit(self, work, *, stream: bool = False, deadline_s: float | None = None) -> Job:
+        """Queue ``work``; past ``deadline_s`` (queue wait included) its cancel event is set."""
         loop = asyncio.get_running_loop()
         job = Job(work, loop, loop.create_future(), asyncio.Queue() if stream else None)
         try:
             self._q.put_nowait(job)
         except queue.Full:
             raise QueueFull(f"{self.max_queue} requests are already waiting") from None
+        if deadline_s:
+            def expire():
+                if not job.future.done():
+                    job.expired = True
+                    job.cancel.set()
+
+            timer = loop.call_later(deadline_s, expire)
+            job.future.add_done_callback(lambda _: timer.cancel())
         return job
 
     def _run(self) -> None:

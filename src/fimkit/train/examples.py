@@ -67,12 +67,12 @@ def load_examples(path: str, tok, fmt: FimFormat, *, seq_len: int, loss: str, ev
         examples = [Example(list(map(int, ds[i])), list(map(int, ds[i])), f"window-{i}") for i in range(len(ds))]
     elif p.is_file():
 
-        examples, skipped = [], 0
+        examples, skipped = [], []  # (line number, why)
         mid_id = tok.token_id(fmt.family.middle) if fmt.is_fim and fmt.family.middle else None
         for line in read_lines(p):
             r = line.record
             if r is None:
-                skipped += 1
+                skipped.append((line.number, f"not a JSON object ({line.error})" if line.error else "not a JSON object"))
                 continue
             source = str(r.get("source") or r.get("path") or r.get("id") or f"line-{line.number}")
             if all(isinstance(r.get(k), str) for k in ("prefix", "middle", "suffix")) and r["middle"]:
@@ -86,13 +86,16 @@ def load_examples(path: str, tok, fmt: FimFormat, *, seq_len: int, loss: str, ev
                     labels = [IGNORE] * cut + ids[cut:]
                 ex = Example(ids, labels, source)
             else:
-                ex = None
+                skipped.append((line.number, "needs string fields prefix, middle and suffix, or text"))
+                continue
             if ex is None:
-                skipped += 1
+                skipped.append((line.number, f"empty middle, or longer than seq_len {seq_len}"))
                 continue
             examples.append(ex)
         if log and skipped:
-            log(f"{path}: skipped {skipped} lines (malformed, empty middle, or longer than seq_len {seq_len})")
+            shown = "; ".join(f"line {n}: {why}" for n, why in skipped[:5])
+            more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+            log(f"{path}: skipped {len(skipped)} lines ({shown}{more})")
     else:
         raise FimkitError(f"training data {path} not found: pass a JSON lines file (fimkit samples / fimkit fim) "
                           "or a `fimkit tokenize` folder")
