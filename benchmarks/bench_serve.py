@@ -43,11 +43,20 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, *extra: str):
+    def __init__(self, *extra: str, telemetry_home: str | None = None):
+        """``telemetry_home``: serve with telemetry on, its database under this $FIMKIT_HOME (else off)."""
         self.port = free_port()
+        env = dict(os.environ)
+        if telemetry_home:
+            env["FIMKIT_HOME"] = telemetry_home
+            home = os.environ.get("FIMKIT_HOME") or os.path.expanduser("~/.cache/fimkit")
+            os.makedirs(telemetry_home, exist_ok=True)
+            if not os.path.exists(os.path.join(telemetry_home, "models")):  # reuse the assembled model
+                os.symlink(os.path.join(home, "models"), os.path.join(telemetry_home, "models"))
+        flags = [] if telemetry_home else ["--no-telemetry"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "fimkit", "serve", "--port", str(self.port), "--no-telemetry", *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "fimkit", "serve", "--port", str(self.port), *flags, *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         self.base = f"http://127.0.0.1:{self.port}"
         for _ in range(600):
             try:

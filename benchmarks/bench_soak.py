@@ -20,6 +20,7 @@ import argparse
 import json
 import random
 import socket
+import tempfile
 import threading
 import time
 import urllib.error
@@ -131,7 +132,8 @@ def main() -> None:
     ap.add_argument("--baseline-minutes", type=float, default=3.0, help="length of the phase without hostile traffic")
     args = ap.parse_args()
     tasks = holes(60)
-    server = Server("--max-queue", "8", "--max-request-bytes", "4000000")
+    home = tempfile.mkdtemp(prefix="fimkit-soak-")
+    server = Server("--max-queue", "8", "--max-request-bytes", "4000000", telemetry_home=home)
     try:
         server.post("/v1/completions", {"prompt": "x = ", "max_tokens": 1})  # loads the model
         print(f"baseline: 4 clients, {args.baseline_minutes} min, live completions only", flush=True)
@@ -141,6 +143,7 @@ def main() -> None:
         chaos = phase(server, tasks, args.minutes, hostile=True)
         rss_end = rss_mb(server.proc.pid)
         alive = _request(server.base, "/health", None, "application/json", timeout=10) == 200
+        stats_ok = _request(server.base, "/v1/stats", None, "application/json", timeout=10) == 200
     finally:
         server.close()
     served = sum(n for code, n in chaos.statuses.items() if code < 500)
@@ -154,7 +157,7 @@ def main() -> None:
         ("live latency p50, baseline -> chaos", f"{b50:.0f} -> {c50:.0f} ms", f"ratio {c50 / b50:.2f}x (goal <= 1.2x)"),
         ("live latency p95, baseline -> chaos", f"{b95:.0f} -> {c95:.0f} ms", f"ratio {c95 / b95:.2f}x (goal <= 1.2x)"),
         ("server RSS, chaos start -> end", f"{rss_start:.0f} -> {rss_end:.0f} MB", "goal: flat"),
-        ("server still healthy at the end", "yes" if alive else "NO", ""),
+        ("server still healthy at the end", "yes" if alive else "NO", "/v1/stats " + ("200" if stats_ok else "FAILED")),
     ])
 
 

@@ -12,7 +12,7 @@ SRC = Path(fimkit.__file__).parent
 # Lowest first. A package may import from its own package and from lower layers only.
 LAYERS = [
     {"errors"},
-    {"__init__", "paths", "fileio", "settings", "syntax"},
+    {"__init__", "paths", "fileio", "settings", "syntax", "console"},
     {"formats"},
     {"models"},
     {"data", "runs"},
@@ -53,6 +53,8 @@ def import_edges() -> dict[tuple[str, str], list[str]]:
                 if parts[0] != "fimkit" or len(parts) < 2:
                     continue
                 target = "cli" if parts[1].startswith("cli") else parts[1]
+                if not (SRC / target).is_dir() and not (SRC / f"{target}.py").is_file():
+                    target = "__init__"  # a name defined in fimkit/__init__.py (__version__)
                 if target != source:
                     edges.setdefault((source, target), []).append(f"{path.relative_to(SRC)}:{node.lineno}")
     return edges
@@ -92,6 +94,7 @@ def test_no_cycle_between_packages():
 def test_the_checker_sees_a_violation(tmp_path, monkeypatch):
     """The walk must catch an upward import, or the tests above could never fail."""
     (tmp_path / "formats").mkdir()
+    (tmp_path / "serve").mkdir()
     (tmp_path / "formats" / "bad.py").write_text("def f():\n    from fimkit.serve import app\n")
     monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
     edges = import_edges()

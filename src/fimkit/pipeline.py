@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fimkit.console import library_output_to
 from fimkit.data.jsonl import write_jsonl
 from fimkit.data.seed import SamplesConfig, SamplesReport, load_seed_samples, make_examples
 from fimkit.errors import FimkitError
@@ -63,6 +64,10 @@ class PipelinePaths:
     def modelfile(self) -> Path:
         return self.root / "Modelfile.fim"
 
+    @property
+    def log(self) -> Path:
+        return self.root / "pipeline.log"
+
 
 def heldout_holes(fraction: float, seed: int, n: int):
     """Single-line holes cut from every line of the seed files that training held out."""
@@ -91,6 +96,12 @@ def run_pipeline(preset: str = "quick", *, root: str | Path = ".", model: str = 
         raise FimkitError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
     p = PRESETS[preset]
     paths = PipelinePaths(Path(root))
+    log(f"library output (llama.cpp, torch, transformers) goes to {paths.log}")
+    with library_output_to(paths.log):
+        return _run(preset, p, paths, model, progress, log)
+
+
+def _run(preset: str, p: dict, paths: PipelinePaths, model: str, progress: bool, log) -> dict:
     timings: dict[str, float] = {}
 
     def step(name, fn):

@@ -140,3 +140,25 @@ def test_in_process_embedded_model(embedded_gguf):
 
     reply = asyncio.run(_session(["--model", str(embedded_gguf), "--max-tokens", "16"], actions))
     assert reply.items[0].insert_text.strip() == "a + b"
+
+
+def test_initialize_reply_advertises_inline_and_classic_completion():
+    """Clients that follow LSP 3.18 ask for ghost text only when the server advertises it."""
+
+    async def run():
+        client = LanguageClient("capability-check", "1")
+        await client.start_io(sys.executable, "-m", "fimkit", "lsp", "--server", "http://127.0.0.1:9")
+        try:
+            caps = t.ClientCapabilities(text_document=t.TextDocumentClientCapabilities(
+                inline_completion=t.InlineCompletionClientCapabilities(dynamic_registration=False)))
+            reply = await client.initialize_async(t.InitializeParams(capabilities=caps, process_id=None))
+            client.initialized(t.InitializedParams())
+            return reply.capabilities
+        finally:
+            await client.shutdown_async(None)
+            client.exit(None)
+            await client.stop()
+
+    capabilities = asyncio.run(run())
+    assert capabilities.inline_completion_provider is not None and capabilities.inline_completion_provider is not False
+    assert capabilities.completion_provider is not None

@@ -115,3 +115,57 @@ def test_column_zero_inserts_whole_lines_above_the_existing_one():
     raw = "    for i in numbers:\n        for j in numbers:\n"
     result, streamed = shape(prefix, suffix, pieces(raw), language="python")
     assert result.text == streamed == "    for i in numbers:\n" and result.stop_reason == "suffix"
+
+
+# `make demo`'s fine-tuned GGUF wrote the return value, then the suffix's call again at the same
+# indentation, three times, until the token limit (issue 14).
+DEMO_RUN_ON = ("fibonacci(n - 1) + fibonacci(n - 2)\n    print(fibonacci(10))\n    print(fibonacci(11))\n"
+               "    print(fibonacci(12))\n")
+
+
+def test_demo_run_on_into_the_suffix_ends_after_the_return():
+    result, streamed = shape(DEMO_PREFIX, DEMO_SUFFIX, pieces(DEMO_RUN_ON), language="python")
+    assert result.text == streamed == "fibonacci(n - 1) + fibonacci(n - 2)"
+    assert result.stop_reason in ("suffix", "dead_code")
+
+
+@pytest.mark.parametrize("fim_format", ["fimkit:spm-paper", "fimkit:psm", "prefix-only"])
+def test_demo_run_on_through_the_completion_path(fim_format):
+    from infer.fakes import ScriptedEngine
+
+    from fimkit.infer import CompletionRequest, SamplingParams, run_completion
+
+    engine = ScriptedEngine([(p, -0.2) for p in pieces(DEMO_RUN_ON)], fim_format=fim_format)
+    result = run_completion(engine, CompletionRequest(DEMO_PREFIX, DEMO_SUFFIX, language="python",
+                                                      sampling=SamplingParams(max_tokens=48)))
+    assert result.text == "fibonacci(n - 1) + fibonacci(n - 2)" and result.stop_type != "limit"
+
+
+def test_a_later_suffix_line_being_rewritten_stops_the_middle():
+    prefix = "def load(path):\n    with open(path) as fh:\n        "
+    suffix = "\n    data = json.loads(text)\n    return validate(data)\n"
+    raw = "text = fh.read()\n    data = json.loads(text)\n    return validate(data)\n"
+    result, _ = shape(prefix, suffix, pieces(raw), language="python")
+    assert result.text == "text = fh.read()"
+
+
+def test_code_after_break_at_the_same_indentation_is_dead():
+    prefix = "def first(xs):\n    for x in xs:\n        if x:\n            "
+    result, _ = shape(prefix, "\n    return None\n", pieces("found = x\n            break\n            found = None\n"),
+                      language="python")
+    assert result.text == "found = x\n            break" and result.stop_reason == "dead_code"
+
+
+def test_a_return_with_open_brackets_continues():
+    prefix = "def pair(a, b):\n    "
+    raw = "return (\n    a,\n    b,\n)\n"
+    result, _ = shape(prefix, "\n\n\nprint(pair(1, 2))\n", pieces(raw), language="python", single_line=False)
+    assert result.text.startswith("return (\n    a,")
+
+
+def test_short_suffix_lines_beyond_the_first_do_not_stop_a_block():
+    prefix = "function f(xs) {\n  for (const x of xs) {\n    "
+    suffix = "\n    count += 1;\n  }\n  return xs;\n}\n"
+    raw = "if (x) {\n      g(x);\n    }\n"
+    result, _ = shape(prefix, suffix, pieces(raw), language="javascript")
+    assert result.text == "if (x) {\n      g(x);\n    }"

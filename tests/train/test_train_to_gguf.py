@@ -87,7 +87,7 @@ def test_merge_export_and_llama_cpp_infill(work):
 def test_full_disk_during_a_checkpoint_is_a_clear_error(work, monkeypatch):
     import torch
 
-    from fimkit.train.trainer import Checkpoints
+    from fimkit.train.checkpoints import Checkpoints
 
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")

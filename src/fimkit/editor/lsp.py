@@ -133,7 +133,9 @@ def create_server(config: LspConfig, source=None):
             cache.put(prefix, suffix, middle)
         return middle
 
-    @server.feature(t.TEXT_DOCUMENT_INLINE_COMPLETION)
+    # pygls advertises inline completion only when given options: without them the initialize reply
+    # omits inlineCompletionProvider and clients that honour capabilities never ask.
+    @server.feature(t.TEXT_DOCUMENT_INLINE_COMPLETION, t.InlineCompletionOptions())
     async def inline_completion(ls, params: t.InlineCompletionParams):
         middle = await complete_at(params.text_document.uri, params.position)
         if not middle:

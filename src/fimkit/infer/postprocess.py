@@ -58,10 +58,38 @@ def first_suffix_line(suffix: str, prefix: str | None = None) -> str | None:
     return next((ln for ln in candidates if ln.strip()), None)
 
 
-def repeats_suffix(line: str, suffix: str, threshold: float = 0.8, prefix: str | None = None) -> bool:
-    """A new line that matches the suffix's first non-blank line: the model started writing the suffix."""
-    target = first_suffix_line(suffix, prefix)
-    return target is not None and similar(line, target, threshold)
+def suffix_lines_ahead(suffix: str, prefix: str | None = None, n: int = 3) -> list[str]:
+    """The first ``n`` non-blank lines after the cursor's line (see ``first_suffix_line``)."""
+    lines = suffix.split("\n")
+    candidates = lines[1:] if cursor_mid_line(suffix, prefix) else lines
+    return [ln for ln in candidates[:200] if ln.strip()][:n]
+
+
+def repeats_suffix(line: str, suffix: str, threshold: float = 0.8, prefix: str | None = None,
+                   lookahead: int = 3) -> bool:
+    """A new line that matches one of the suffix's next non-blank lines: the model is writing code
+    that already follows the cursor. The first line counts whatever it is; later ones only when they
+    are distinctive (6+ characters), since a lone ``}`` or ``else:`` recurs everywhere."""
+    for i, target in enumerate(suffix_lines_ahead(suffix, prefix, lookahead)):
+        if (i == 0 or len(target.strip()) >= 6) and similar(line, target, threshold):
+            return True
+    return False
+
+
+BLOCK_END = re.compile(r"^\s*(return|raise|break|continue|throw)\b")
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def follows_block_end(statement: str, line: str) -> bool:
+    """``line`` comes right after ``statement``, a return/raise/break/continue/throw, at the same
+    indentation: it can never run (dead code), so the block is over. A statement whose brackets
+    are still open (or that ends in a backslash) continues on ``line`` instead."""
+    if not line.strip() or not BLOCK_END.match(statement):
+        return False
+    depth = sum(statement.count(c) for c in _OPEN) - sum(statement.count(c) for c in _CLOSE)
+    if depth > 0 or statement.rstrip().endswith("\\"):
+        return False
+    return indent_of(line) == indent_of(statement)
 
 
 def leaves_scope(line: str, prefix: str) -> bool:

@@ -135,8 +135,9 @@ class Shaper:
                 return
         else:
             for reason, hit in (
-                ("suffix", lambda: pp.repeats_suffix(line, self.suffix, self.config.overlap_threshold, self.prefix)),
                 ("scope", lambda: pp.leaves_scope(line, self.prefix)),
+                ("suffix", lambda: pp.repeats_suffix(line, self.suffix, self.config.overlap_threshold, self.prefix)),
+                ("dead_code", lambda: pp.follows_block_end(self._last_statement(), line)),
                 ("n_indent", lambda: pp.below_n_indent(line, self.config.n_indent)),
                 ("repetition", lambda: pp.repeats_previous(self.accepted + [line])),
             ):
@@ -158,6 +159,12 @@ class Shaper:
             self.stop_reason = "repetition"
         elif i == 0 and self.single and complete:
             self.stop_reason = "single_line"
+
+    def _last_statement(self) -> str:
+        """The last non-blank line of the buffer as completed so far: the cursor's line joined with
+        the middle's first line, or the last accepted line."""
+        lines = [self.prefix.rsplit("\n", 1)[-1] + (self.accepted[0] if self.accepted else ""), *self.accepted[1:]]
+        return next((ln for ln in reversed(lines) if ln.strip()), "")
 
     def _mean_between(self, start: int, end: int) -> float | None:
         lps, prev = [], 0

@@ -9,6 +9,7 @@ GET /v1/stats (telemetry), GET /health, GET /metrics. Every dialect runs through
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
@@ -34,6 +35,7 @@ from fimkit.serve.metrics import Metrics
 from fimkit.serve.telemetry import Telemetry
 
 __all__ = ["ServerConfig", "create_app"]
+
 
 def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = ServerConfig()) -> FastAPI:
     """The ASGI app. ``engine`` may be a factory: it then loads once, in the app's lifespan."""
@@ -73,17 +75,19 @@ def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = Ser
     def telemetry_of(request: Request) -> Telemetry:
         tel = service(request).telemetry
         if tel is None:
-            raise HTTPError(404, "telemetry is off on this server (started with --no-telemetry)")
+            raise HTTPError(404, "telemetry is off on this server (--no-telemetry, or its database could not be "
+                                 "opened: the server's log says why)")
         return tel
 
     @app.post("/v1/events")
     async def events(request: Request):
         data = await read_json(request, config.max_request_bytes)
-        return {"ok": True, "type": telemetry_of(request).record_event(data)}
+        # SQLite may wait on a lock: in a thread, so other requests never wait with it.
+        return {"ok": True, "type": await asyncio.to_thread(telemetry_of(request).record_event, data)}
 
     @app.get("/v1/stats")
     async def stats(request: Request):
-        return telemetry_of(request).stats()
+        return await asyncio.to_thread(telemetry_of(request).stats)
 
     @app.get("/health")
     async def health(request: Request):

@@ -150,14 +150,14 @@ class Service:
         except QueueFull as exc:
             raise HTTPError(503, f"server busy: {exc}; retry shortly", {"Retry-After": "1"}) from None
 
-    def _done(self, completion_id: str, endpoint: str, creq: CompletionRequest, result: CompletionResult) -> None:
+    async def _done(self, completion_id: str, endpoint: str, creq: CompletionRequest, result: CompletionResult) -> None:
         self.metrics.observe_generation(result)
         # Telemetry is for completions a user could see: not warm-ups, not cancelled ones. A failing
         # database is counted by Telemetry itself and never fails the completion.
         if self.telemetry is not None and creq.sampling.max_tokens > 0 and not result.cancelled:
             st = result.stats
-            self.telemetry.record_completion(
-                completion_id, endpoint=endpoint, model=self.engine.name,
+            await asyncio.to_thread(  # SQLite may wait on a lock; the event loop must not
+                self.telemetry.record_completion, completion_id, endpoint=endpoint, model=self.engine.name,
                 mid_line=cursor_mid_line(creq.suffix, creq.prefix), language=creq.language, chars=len(result.text),
                 latency_ms=st.prompt_ms + st.predicted_ms)
 
@@ -181,7 +181,7 @@ class Service:
             self.metrics.observe_cancelled(result)
             raise HTTPError(499, "client closed the request")
         completion_id = completion_id or self.new_id()
-        self._done(completion_id, endpoint, creq, result)
+        await self._done(completion_id, endpoint, creq, result)
         return completion_id, result
 
     def stream(self, creq: CompletionRequest, endpoint: str, render_delta: Callable[[str], str],
@@ -200,7 +200,7 @@ class Service:
                     yield render_delta(delta)
                 result = await job.future
                 if result is not None:
-                    self._done(completion_id, endpoint, creq, result)
+                    await self._done(completion_id, endpoint, creq, result)
                     yield render_final(result, completion_id)
                 if done_line:
                     yield done_line

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import shutil
 import time
 from pathlib import Path
 
@@ -29,9 +28,10 @@ from fimkit.errors import FimkitError, require
 from fimkit.eval.metrics import exact_match
 from fimkit.eval.runner import EvalConfig, complete_task
 from fimkit.eval.task import Task
-from fimkit.fileio import atomic_output, write_text
+from fimkit.fileio import write_text
 from fimkit.formats import FimFormat
 from fimkit.infer.hf_engine import TransformersEngine
+from fimkit.train.checkpoints import Checkpoints
 from fimkit.train.config import TrainConfig, check_same_settings, to_yaml
 from fimkit.train.examples import IGNORE, Example, load_examples
 from fimkit.train.model import load_base
@@ -116,56 +116,6 @@ def step_stats(losses: list, tokens: int, elapsed: float, torch, reduce_sum=lamb
     counts = torch.tensor([len(losses), tokens, elapsed], dtype=torch.float64, device=local.device)
     total = reduce_sum(torch.cat([local.reshape(1), counts]))
     return float(total[0] / total[1]), int(total[2]), float(total[3]) / world
-
-
-class Checkpoints:
-    """checkpoints/step-N folders, written whole or not at all; the two newest are kept."""
-
-    def __init__(self, run: Path):
-        self.root = run / runs.CHECKPOINTS
-
-    def latest(self) -> Path | None:
-        done = sorted(p for p in self.root.glob("step-*") if p.is_dir() and (p / "state.json").is_file())
-        return done[-1] if done else None
-
-    def save(self, step: int, model, optimizer, state: dict, torch, scheduler=None) -> Path:
-        from peft import get_peft_model_state_dict
-
-        final = self.root / f"step-{step:07d}"
-        try:
-            with atomic_output(final) as tmp:
-                tmp.mkdir()
-                torch.save(get_peft_model_state_dict(model), tmp / "adapter.pt")
-                torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-                if scheduler is not None:
-                    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
-                torch.save({"python": random.getstate(), "torch": torch.get_rng_state()}, tmp / "rng.pt")
-                (tmp / "state.json").write_text(json.dumps(state))
-        except OSError as exc:
-            last = self.latest()
-            raise FimkitError(
-                f"checkpoint at step {step} could not be written ({exc.strerror or exc}); nothing half-written was "
-                f"kept. Free disk space and run the same command to resume"
-                + (f" from {last.name}" if last else "")
-            ) from exc
-        for old in sorted(p for p in self.root.glob("step-*") if p.is_dir())[:-2]:
-            shutil.rmtree(old, ignore_errors=True)
-        return final
-
-    def load(self, path: Path, model, optimizer, torch, scheduler) -> dict:
-        from peft import set_peft_model_state_dict
-
-        set_peft_model_state_dict(model, torch.load(path / "adapter.pt", weights_only=False))
-        optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
-        rng = torch.load(path / "rng.pt", weights_only=False)
-        random.setstate(rng["python"])
-        torch.set_rng_state(rng["torch"])
-        state = json.loads((path / "state.json").read_text())
-        if (path / "scheduler.pt").is_file():
-            scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
-        else:  # written before the schedule was saved: its position is the step
-            scheduler.last_epoch = state["step"]
-        return state
 
 
 def check_data(path: str) -> None:
@@ -307,6 +257,7 @@ class _Training:
         cfg, acc, state = self.cfg, self.acc, self.state
         self.bar = tqdm(total=self.total, initial=state["step"], desc="train", unit=" steps",
                         disable=not (progress and self.main))
+        self.last_report = time.perf_counter()
         # Checkpoints from before epoch/batch were saved: derive the position from the step.
         epoch = state.get("epoch", state["step"] // self.steps_per_epoch)
         skip = state.get("batch", (state["step"] % self.steps_per_epoch) * cfg.optim.grad_accum)
@@ -361,8 +312,7 @@ class _Training:
         if self.main:
             self.metrics.write(json.dumps(row) + "\n")
             self.metrics.flush()
-            self.bar.update(1)
-            self.bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{row['tokens_per_s']:.0f}")
+            self.report(step, loss, row["tokens_per_s"], elapsed, now)
         budget_hit = cfg.max_minutes is not None and elapsed / 60 >= cfg.max_minutes
         if self.main and (step % cfg.save_every == 0 or step == self.total or budget_hit):
             self.ckpt.save(step, self.peft_model, self.optimizer, state, self.torch, self.scheduler)
@@ -371,6 +321,21 @@ class _Training:
         if budget_hit:
             return f"time budget of {cfg.max_minutes} min"
         return "finished" if step >= self.total else None
+
+    def report(self, step: int, loss: float, tokens_per_s: float, elapsed: float, now: float) -> None:
+        """The progress bar (steps, loss, ETA); with a time budget, the minutes left too, since the
+        budget may end training before the last step. Without a terminal, a line every tenth of
+        the run or every minute, so a log still shows how far along it is."""
+        budget = self.cfg.max_minutes
+        left = {"budget_left": f"{max(0.0, budget - elapsed / 60):.1f}m"} if budget else {}
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens_per_s:.0f}", **left)
+        if self.bar.disable and (now - self.last_report >= 60 or step == self.total
+                                 or step % max(1, self.total // 10) == 0):
+            self.last_report = now
+            of = f" of a {budget:g}-minute budget" if budget else ""
+            self.log(f"train: step {step}/{self.total}, loss {loss:.3f}, {tokens_per_s:.0f} tokens/s, "
+                     f"{elapsed / 60:.1f} min{of}")
 
     def evaluate(self) -> dict:
         """Held-out loss (on up to 32 examples) and single-line exact match."""
