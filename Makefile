@@ -15,7 +15,7 @@ LLAMA      := llama-cpp-python==0.3.36
 NO_AMX     := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 WHEELS     ?= $(HOME)/.cache/fimkit-wheels/llama-noamx
 
-.PHONY: help demo test test-fast test-python test-vscode lint fix vsix install install-dev clean
+.PHONY: help demo test test-fast test-python test-vscode test-e2e e2e-deps lint fix vsix install install-dev clean
 
 help:
 	@echo "make demo       set up .venv, run the quick pipeline (train, merge, GGUF, eval) and show completions"
@@ -23,6 +23,8 @@ help:
 	@echo "make test-fast  only the tests that need no model files (seconds)"
 	@echo "make lint       ruff over src, tests and benchmarks (part of make test); make fix applies its fixes"
 	@echo "make vsix       build the VS Code extension package editors/vscode/fimkit.vsix"
+	@echo "make e2e-deps   install what the real-editor test needs: code-server (npm), Chromium (apt), Playwright (pip)"
+	@echo "make test-e2e   only that test: the extension in a real VS Code against fimkit serve (under a minute)"
 	@echo "make clean      remove .venv and build leftovers (keeps \$$FIMKIT_HOME)"
 
 $(BIN)/python:
@@ -63,7 +65,7 @@ demo: $(VENV)/.installed-demo
 test: test-python test-vscode
 
 test-python: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	FIMKIT_E2E_HOME=$(E2E_HOME) FIMKIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Ruff's rules are in pyproject.toml ([tool.ruff]); `make fix` applies its safe fixes.
 lint: $(VENV)/.installed-dev
@@ -83,6 +85,54 @@ test-vscode: editors/vscode/node_modules/.installed $(VENV)/.installed-dev
 vsix: editors/vscode/node_modules/.installed
 	cd editors/vscode && npm run package
 	@echo "built editors/vscode/fimkit.vsix (install: code --install-extension editors/vscode/fimkit.vsix)"
+
+# The extension in a real VS Code (tests/editor/test_vscode_e2e.py): code-server from the npm registry,
+# Debian's Chromium, Playwright for Python driving it. Playwright never downloads a browser here
+# (no `playwright install`); it drives /usr/bin/chromium. code-server goes to E2E_HOME, outside the
+# clone like WHEELS, so CI and later checkouts reuse it. `make test` runs the test when these are
+# installed and skips it, saying why, when they are not; .ci/run installs them first.
+# 4.100.3 is the last code-server whose engines.node is 20 (the Node here); 4.103+ need Node 22.
+CODE_SERVER_VERSION := 4.100.3
+E2E_HOME    ?= $(HOME)/.cache/fimkit-e2e
+CODE_SERVER := $(E2E_HOME)/code-server-$(CODE_SERVER_VERSION)
+CHROMIUM    ?= /usr/bin/chromium
+PLAYWRIGHT  := playwright==1.65.2
+# Debian's node ships its headers in /usr/include/node: node-gyp builds against them instead of
+# downloading them from nodejs.org.
+NODEDIR     ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
+APT_GET     := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+# code-server's postinstall fetches ripgrep from GitHub releases (@vscode/ripgrep 1.15.11, pinned by
+# this code-server, asks for ripgrep v13.0.0-10); Debian's ripgrep 13 is put where that download is
+# cached, so the package installs from the registries alone. Its native modules (kerberos, node-pty,
+# spdlog, argon2...) build with node-gyp: kerberos needs libkrb5-dev, node-pty runs `npx node-gyp`
+# (npm_config_yes lets it), and npm as root needs unsafe-perm for code-server's own postinstall.
+RG_ASSET    := ripgrep-v13.0.0-10-$(shell uname -m)-unknown-linux-musl.tar.gz
+
+$(CHROMIUM):
+	$(APT_GET) update -qq
+	$(APT_GET) install -y -qq chromium
+
+$(CODE_SERVER)/.installed:
+	@if ! command -v rg >/dev/null || [ ! -e /usr/include/gssapi/gssapi.h ]; then \
+		$(APT_GET) update -qq && $(APT_GET) install -y -qq ripgrep libkrb5-dev; fi
+	rm -rf $(CODE_SERVER) && mkdir -p $(CODE_SERVER)/tmp/vscode-ripgrep-cache-1.15.11
+	echo '{"private": true}' > $(CODE_SERVER)/package.json  # npm must not adopt a package.json further up
+	tar czf $(CODE_SERVER)/tmp/vscode-ripgrep-cache-1.15.11/$(RG_ASSET) -C "$$(dirname "$$(command -v rg)")" rg
+	@echo "installing code-server $(CODE_SERVER_VERSION) from the npm registry (about 2 minutes on 2 cores, once per machine)"
+	cd $(CODE_SERVER) && TMPDIR=$(CODE_SERVER)/tmp npm_config_nodedir=$(NODEDIR) npm_config_unsafe_perm=true \
+		npm_config_yes=true npm install --no-audit --no-fund --loglevel=error code-server@$(CODE_SERVER_VERSION)
+	XDG_CONFIG_HOME=$(CODE_SERVER)/tmp XDG_DATA_HOME=$(CODE_SERVER)/tmp $(CODE_SERVER)/node_modules/.bin/code-server --version
+	rm -rf $(CODE_SERVER)/tmp
+	@touch $@
+
+$(VENV)/.installed-e2e: | $(BIN)/python
+	$(PIP) install --quiet '$(PLAYWRIGHT)'
+	@touch $@
+
+e2e-deps: $(CHROMIUM) $(CODE_SERVER)/.installed $(VENV)/.installed-e2e editors/vscode/node_modules/.installed
+
+test-e2e: e2e-deps
+	FIMKIT_E2E_HOME=$(E2E_HOME) FIMKIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m e2e tests/editor/test_vscode_e2e.py $(PYTEST_ARGS)
 
 test-fast: lint
 	$(BIN)/python -m pytest -m "not slow and not integration" $(PYTEST_ARGS)
