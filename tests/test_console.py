@@ -3,6 +3,8 @@ import os
 import sys
 import warnings
 
+import pytest
+
 from fimkit.console import library_output_to
 
 
@@ -19,3 +21,13 @@ def test_library_output_goes_to_the_log_and_fimkit_lines_to_the_terminal(tmp_pat
     assert "C-level log line" in text and "a library deprecation" in text and "a library logger line" in text
     assert "fimkit: our own line" in err and "after: back on the terminal" in err
     assert "C-level" not in err and "deprecation" not in err and "library logger" not in err
+
+
+@pytest.mark.integration
+def test_llama_cpp_logs_go_to_the_log(tmp_path, capfd, embedded_gguf):
+    llama_cpp = pytest.importorskip("llama_cpp")
+    log = tmp_path / "pipeline.log"
+    with library_output_to(log):
+        llama_cpp.Llama(model_path=str(embedded_gguf), n_ctx=64, verbose=True).close()
+    err = capfd.readouterr().err
+    assert "llama_model_loader" in log.read_text() and "llama_model_loader" not in err

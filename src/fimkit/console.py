@@ -1,10 +1,10 @@
 """Keeping a long command's screen to fimkit's own lines: what the libraries print goes to a log file.
 
-llama.cpp logs from C straight to file descriptor 2 (a hundred lines per quantization), and torch,
-transformers and peft print deprecation warnings; interleaved with a pipeline's progress they bury
-it. ``library_output_to(path)`` points descriptor 2 at ``path`` and routes Python warnings and the
-libraries' loggers there too, while ``sys.stderr`` (fimkit's messages, tqdm's progress bars) keeps
-writing to the terminal.
+llama.cpp logs a hundred lines per quantization (through llama-cpp-python's callback, which prints
+to ``sys.stderr``, or from C straight to file descriptor 2), and torch, transformers and peft print
+deprecation warnings; interleaved with a pipeline's progress they bury it. ``library_output_to(path)``
+points descriptor 2, llama.cpp's log callback, Python warnings and the libraries' loggers at
+``path``, while ``sys.stderr`` (fimkit's messages, tqdm's progress bars) keeps writing to the terminal.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def library_output_to(path: str | Path) -> Iterator[Path]:
     old_stderr, old_showwarning = sys.stderr, warnings.showwarning
     handler = logging.StreamHandler(log_file)
     saved_loggers = []
+    llama_callback = None
     try:
         os.dup2(log_file.fileno(), 2)
         sys.stderr = terminal
@@ -44,8 +45,11 @@ def library_output_to(path: str | Path) -> Iterator[Path]:
             logger.handlers = [handler]
             logger.propagate = False
         _quiet_transformers(handler)
+        llama_callback = _route_llama_cpp(log_file)
         yield path
     finally:
+        if llama_callback is not None:
+            _restore_llama_cpp()
         sys.stderr.flush()
         os.dup2(saved_fd, 2)
         os.close(saved_fd)
@@ -66,3 +70,37 @@ def _quiet_transformers(handler: logging.Handler) -> None:
             return
     module.disable_default_handler()
     module.add_handler(handler)
+
+
+def _route_llama_cpp(log_file):
+    """llama-cpp-python's log callback prints to whatever ``sys.stderr`` is when llama.cpp logs (here:
+    the terminal); install one that writes to the log file. Returns it (it must stay referenced)."""
+    if "llama_cpp" not in sys.modules:
+        try:
+            import llama_cpp  # noqa: F401 - loaded only to reach its log hook
+        except ImportError:
+            return None
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def to_file(level, text, user_data):
+        log_file.write(text.decode("utf-8", "replace"))
+
+    llama_cpp.llama_log_set(to_file, ctypes.c_void_p(0))
+    _KEEP.append(to_file)
+    return to_file
+
+
+def _restore_llama_cpp() -> None:
+    import ctypes
+
+    import llama_cpp
+    from llama_cpp import _logger
+
+    llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+
+
+# ctypes callbacks must outlive every call llama.cpp may make to them, even after the block ends.
+_KEEP: list = []
