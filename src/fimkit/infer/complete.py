@@ -27,9 +27,8 @@ def run_completion(engine: Engine, request: CompletionRequest, *, budget: Contex
         use_extra=fmt.is_fim and bool(fmt.family.file_sep),
     )
     prompt, held = render_prompt(fmt, fitted.prefix, fitted.suffix, request.middle_start, fitted.extra)
-    # Rules judge the whole buffer: the prefix as the user has it, middle_start included.
-    # The rules read the lines around the cursor and the parse check a window of the buffer: a
-    # bounded one, so a huge file costs no more than the text the model could see.
+    # Rules judge the buffer as the user has it (middle_start included), not the fitted prompt, within
+    # a bounded window, so a huge file costs no more than the text the model could see.
     window = engine.n_ctx * MAX_CHARS_PER_TOKEN
     shaper = Shaper(
         tail_chars(request.prefix + request.middle_start, window), head_chars(request.suffix, window),

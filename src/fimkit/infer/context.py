@@ -87,39 +87,31 @@ def head_chars(text: str, limit: int) -> str:
     return cut[:nl] if nl > 0 else cut
 
 
-def _fit_lines(lines: list[str], cap: int, count: Callable[[str], int]) -> int:
-    """How many of ``lines`` (taken in order) fit in ``cap`` tokens. Each line is tokenized once, and
-    the joined text once more to confirm (tokens can merge across a newline)."""
+def _keep_lines(text: str, cap: int, count: Callable[[str], int], *, from_end: bool) -> tuple[str, int]:
+    """The longest run of whole lines of ``text`` that fits in ``cap`` tokens, taken from its end
+    (the prefix: its oldest lines go) or its start (the suffix: its farthest lines go), and its
+    token count. Each line is tokenized once; the joined text once more to confirm, since tokens
+    can merge across a newline."""
+    text = tail_chars(text, cap * MAX_CHARS_PER_TOKEN) if from_end else head_chars(text, cap * MAX_CHARS_PER_TOKEN)
+    lines = text.split("\n")
+    order = reversed(lines) if from_end else lines
     total = kept = 0
-    for line in lines:
+    for line in order:
         cost = count(line) + 1  # its newline
         if total + cost > cap:
             break
         total, kept = total + cost, kept + 1
-    return kept
 
+    def join(n: int) -> str:
+        return "\n".join(lines[len(lines) - n:] if from_end else lines[:n]) if n else ""
 
-def _keep_last_lines(text: str, cap: int, count: Callable[[str], int]) -> str:
-    """The longest tail of whole lines of ``text`` that fits in ``cap`` tokens."""
-    text = tail_chars(text, cap * MAX_CHARS_PER_TOKEN)
-    lines = text.split("\n")
-    kept = _fit_lines(lines[::-1], cap, count)
-    out = "\n".join(lines[len(lines) - kept:]) if kept else ""
-    while kept and count(out) > cap:  # rare: the per-line estimate was short; drop a tenth and check again
+    out = join(kept)
+    used = count(out) if out else 0
+    while kept and used > cap:  # rare: the per-line estimate was short; drop a tenth and check again
         kept -= max(1, kept // 10)
-        out = "\n".join(lines[len(lines) - kept:]) if kept else ""
-    return out
-
-
-def _keep_first_lines(text: str, cap: int, count: Callable[[str], int]) -> str:
-    text = head_chars(text, cap * MAX_CHARS_PER_TOKEN)
-    lines = text.split("\n")
-    kept = _fit_lines(lines, cap, count)
-    out = "\n".join(lines[:kept])
-    while kept and count(out) > cap:
-        kept -= max(1, kept // 10)
-        out = "\n".join(lines[:kept])
-    return out
+        out = join(kept)
+        used = count(out) if out else 0
+    return out, used
 
 
 def fit_context(prefix: str, suffix: str, extra: tuple[tuple[str, str], ...], *, n_ctx: int, max_tokens: int,
@@ -133,24 +125,25 @@ def fit_context(prefix: str, suffix: str, extra: tuple[tuple[str, str], ...], *,
     near_prefix, near_suffix = tail_chars(prefix, window), head_chars(suffix, window)
     short_suffix = syntax_suffix(near_prefix, near_suffix, language, budget.suffix_lines) if use_suffix else ""
     suffix_cap = int(available * budget.suffix_share)
-    new_suffix = _keep_first_lines(short_suffix, suffix_cap, count)
-    used_suffix = count(new_suffix) if new_suffix else 0
+    new_suffix, used_suffix = _keep_lines(short_suffix, suffix_cap, count, from_end=False)
     prefix_cap = int(available * budget.prefix_share) + max(0, suffix_cap - used_suffix)
     if not use_extra:
         prefix_cap = available - used_suffix  # nothing else competes for the window
-    new_prefix = _keep_last_lines(near_prefix, prefix_cap, count)
+    new_prefix, used_prefix = _keep_lines(near_prefix, prefix_cap, count, from_end=True)
     # The cursor's line must survive even if it alone is over budget: cut it by characters.
     if not new_prefix and prefix:
         last = prefix.rsplit("\n", 1)[-1]
         new_prefix = last[-prefix_cap * 3:] if last else ""
-    used = used_suffix + (count(new_prefix) if new_prefix else 0)
-    room = available - used
+        used_prefix = count(new_prefix) if new_prefix else 0
+    room = available - used_suffix - used_prefix
     kept_extra = []
     for name, text in extra if use_extra else ():
         if room <= 2:
             break
-        cost = count(f"{name[:256]}\n{head_chars(text, room * MAX_CHARS_PER_TOKEN)}") + 2
-        if cost <= room and len(text) <= room * MAX_CHARS_PER_TOKEN:
+        if len(name) + len(text) > room * MAX_CHARS_PER_TOKEN:
+            continue  # cannot fit: not worth tokenizing
+        cost = count(f"{name}\n{text}") + 2
+        if cost <= room:
             kept_extra.append((name, text))
             room -= cost
     truncated = new_prefix != prefix or new_suffix != short_suffix

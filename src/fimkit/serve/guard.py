@@ -16,9 +16,11 @@ BaseHTTPMiddleware) it passes the client's disconnect through, which cancels aba
 from __future__ import annotations
 
 import ipaddress
-import json
 import time
 
+from starlette.responses import Response
+
+from fimkit.serve.http import error_response
 from fimkit.serve.metrics import Metrics
 
 KNOWN_PATHS = {"/complete", "/v1/completions", "/v1/models", "/infill", "/api/generate", "/api/tags", "/api/show",
@@ -72,34 +74,38 @@ class Guard:
         refusal = self._refuse(scope, headers, origin)
         try:
             if refusal is not None:
-                await _reply(counted_send, *refusal)
+                code, message, extra = refusal
+                # The same {"error": ...} body every other error has; a preflight's answer is empty.
+                reply = Response(status_code=code) if message is None else error_response(code, message, extra)
+                await reply(scope, receive, counted_send)
             else:
                 await self.app(scope, receive, counted_send)
         finally:
             self.metrics.observe_request(label, status[0], time.perf_counter() - start)
 
     def _refuse(self, scope, headers: dict, origin: str | None):
-        """(status, message, extra headers) when the request must not reach the app, else None."""
+        """(status, message or None for an empty answer, extra headers or None) when the request must
+        not reach the app, else None."""
         method, path = scope.get("method", "GET"), scope.get("path", "")
         host = host_name(headers.get("host", "")).lower()
         if self.check_host and host and not (is_loopback(host) or host in LOCAL_NAMES or host in self.hosts):
             return 403, (f"Host '{host}' is not this server's: a loopback server answers only to localhost names "
-                         "(start it with --allowed-host NAME to accept another)"), []
+                         "(start it with --allowed-host NAME to accept another)"), None
         if origin is not None and origin not in self.origins:
             return 403, (f"browser origin '{origin}' is not allowed; start the server with --cors-origin "
-                         f"{origin} to allow it"), []
+                         f"{origin} to allow it"), None
         if method == "OPTIONS" and origin is not None:
-            return 204, None, []  # an allowed origin's preflight: CORS headers are added on the way out
+            return 204, None, None  # an allowed origin's preflight: CORS headers are added on the way out
         if self.api_key and path != "/health":
             auth = headers.get("authorization", "")
             token = auth[7:].strip() if auth.lower().startswith("bearer ") else headers.get("x-api-key", "")
             if token != self.api_key:
-                return 401, "missing or wrong API key: send 'Authorization: Bearer <key>'", [(b"www-authenticate", b"Bearer")]
+                return 401, "missing or wrong API key: send 'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"}
         if method in ("POST", "PUT", "PATCH"):
             ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
             if ctype not in JSON_TYPES and not ctype.endswith("+json"):
                 return 415, (f"request body must be JSON: send 'Content-Type: application/json' "
-                             f"(got {ctype or 'none'!r})"), []
+                             f"(got {ctype or 'none'!r})"), None
         return None
 
     @staticmethod
@@ -108,12 +114,3 @@ class Guard:
                 (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
                 (b"access-control-allow-headers", b"Authorization, Content-Type, X-Api-Key"),
                 (b"access-control-max-age", b"600")]
-
-
-async def _reply(send, status: int, message: str | None, headers: list) -> None:
-    body = b"" if message is None else json.dumps({"error": {"message": message, "code": status}}).encode()
-    base = [(b"content-length", str(len(body)).encode())]
-    if message is not None:
-        base.append((b"content-type", b"application/json"))
-    await send({"type": "http.response.start", "status": status, "headers": base + headers})
-    await send({"type": "http.response.body", "body": body})
