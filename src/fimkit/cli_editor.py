@@ -35,13 +35,16 @@ def register(sub, formatter, dedent) -> None:
     p.add_argument("--api", choices=("openai", "infill", "ollama"), default="openai", help="API of --server (default: openai)")
     p.add_argument("--api-key", default=os.environ.get("FIMKIT_API_KEY"))
     p.add_argument("--max-tokens", type=int, default=64)
+    p.add_argument("--no-warm-up", dest="warm_up", action="store_false",
+                   help="do not evaluate a file's prompt into the model's cache when it is opened or saved")
     p.set_defaults(func=cmd_lsp)
 
 
 def cmd_lsp(args) -> int:
     from fimkit.editor.lsp import LspConfig, create_server
 
-    config = LspConfig(model=args.model, server=args.server, api=args.api, api_key=args.api_key, max_tokens=args.max_tokens)
+    config = LspConfig(model=args.model, server=args.server, api=args.api, api_key=args.api_key, max_tokens=args.max_tokens,
+                       warm_up=args.warm_up)
     if not args.server:
         from fimkit.models import resolve_model
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,17 +91,30 @@ def _route_llama_cpp(log_file):
 
     llama_cpp.llama_log_set(to_file, ctypes.c_void_p(0))
     _KEEP.append(to_file)
+    _ROUTED.append(to_file)
     return to_file
 
 
 def _restore_llama_cpp() -> None:
+    """Back to the callback of the enclosing block (blocks nest), else llama-cpp-python's own."""
     import ctypes
 
     import llama_cpp
     from llama_cpp import _logger
 
-    llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+    if _ROUTED:
+        _ROUTED.pop()
+    llama_cpp.llama_log_set(_ROUTED[-1] if _ROUTED else _logger.llama_log_callback, ctypes.c_void_p(0))
+
+
+@contextmanager
+def held_library_output() -> Iterator[Path]:
+    """What libraries print during one step (llama.cpp setting up a context) held in a temporary file,
+    whose path is yielded: read it to show the lines only when the step fails."""
+    with tempfile.TemporaryDirectory(prefix="fimkit-") as tmp, library_output_to(Path(tmp) / "output.log") as path:
+        yield path
 
 
 # ctypes callbacks must outlive every call llama.cpp may make to them, even after the block ends.
 _KEEP: list = []
+_ROUTED: list = []  # the callbacks of the blocks now open, innermost last

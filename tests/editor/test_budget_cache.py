@@ -25,3 +25,18 @@ def test_cache_reuses_a_completion_the_user_is_typing():
 
 def test_binary_and_minified_buffers_are_refused():
     assert looks_binary("abc\x00def") and looks_binary("x" * 20_000) and not looks_binary("def f():\n    pass\n")
+
+
+def test_budget_starts_the_prefix_on_a_grid_line_so_moving_down_keeps_its_beginning():
+    lines = [f"value_{i} = compute({i})" for i in range(400)]
+    firsts = set()
+    for cursor in range(300, 316):
+        text = "\n".join(lines[:cursor]) + "\nnext = "
+        prefix, _ = budget(text, len(text), Budget(max_prefix_lines=200))
+        first = prefix.split("\n", 1)[0]
+        assert lines.index(first) % 16 == 0 and prefix.endswith("next = ") and len(prefix) <= 8000
+        firsts.add(first)
+    assert len(firsts) <= 2
+    text = "\n".join(lines) + "\nnext = "
+    prefix, _ = budget(text, len(text), Budget(max_prefix_lines=1000, max_prefix_chars=500))
+    assert len(prefix) <= 500 and lines.index(prefix.split("\n", 1)[0]) % 16 == 0

@@ -92,9 +92,13 @@ def test_inline_and_classic_completion_with_cache_reuse():
     assert first.items[0].insert_text == "compute(a, b)" and again.items[0].insert_text == "compute(a, b)"
     assert classic.items[0].text_edit.new_text == "compute(a, b)" and classic.items[0].label == "compute(a, b)"
     assert typed.items[0].insert_text == "ute(a, b)"
-    assert len(http.requests) == 1  # one request served all four answers
-    path, body = http.requests[0]
+    warm_ups = [body for _, body in http.requests if body["max_tokens"] == 0]
+    completions = [(path, body) for path, body in http.requests if body["max_tokens"] != 0]
+    assert len(completions) == 1  # one request served all four answers
+    path, body = completions[0]
     assert path == "/v1/completions" and body["prompt"] == "def f(a, b):\n    return " and body["suffix"] == "\n"
+    # Opening the file warmed the server's cache: the prompt evaluated, no token asked for.
+    assert len(warm_ups) == 1 and warm_ups[0]["prompt"].startswith("def f(a, b):")
 
 
 def test_server_down_or_binary_buffer_gives_no_suggestion():
@@ -162,3 +166,24 @@ def test_initialize_reply_advertises_inline_and_classic_completion():
     capabilities = asyncio.run(run())
     assert capabilities.inline_completion_provider is not None and capabilities.inline_completion_provider is not False
     assert capabilities.completion_provider is not None
+    # Saving is announced (the server warms the cache at the last completed place then).
+    sync = capabilities.text_document_sync
+    assert sync.save is not None and sync.save is not False
+
+
+def test_saving_warms_the_last_completed_place():
+    http = CompletionServer()
+
+    async def actions(client):
+        _open(client, "import os\n\n\ndef f(a, b):\n    return \n")
+        await _inline(client, 4, 11)
+        client.text_document_did_save(t.DidSaveTextDocumentParams(text_document=t.TextDocumentIdentifier(uri="file:///tmp/a.py")))
+        await asyncio.sleep(1.0)
+
+    try:
+        asyncio.run(_session(["--server", http.url], actions))
+    finally:
+        http.close()
+    warm_ups = [body for _, body in http.requests if body["max_tokens"] == 0]
+    assert len(warm_ups) == 2  # on open (top of the file) and on save (where the user completed)
+    assert warm_ups[1]["prompt"] == "import os\n\n\ndef f(a, b):\n    return " and warm_ups[1]["suffix"] == "\n"

@@ -55,3 +55,26 @@ def test_limit_is_a_seeded_sample_in_order():
     b = load_tasks("humaneval-single", limit=10, seed=3)
     ids = [t.id for t in load_tasks("humaneval-single")]
     assert a == b and [ids.index(t.id) for t in a] == sorted(ids.index(t.id) for t in a)
+
+
+def test_safim_python_tasks_split_at_the_placeholder(tmp_path):
+    import gzip
+    import json
+
+    from fimkit.errors import FimkitError
+    from fimkit.eval.tasks import load_tasks
+
+    rows = [
+        {"task_id": "block_completion_000001", "lang": "python", "ground_truth": "x += 1\r\n        y += 1",
+         "eval_prompt": "def f(x, y):\r\n    while x:\r\n        {{completion}}\r\n    return y\r\n"},
+        {"task_id": "block_completion_000002", "lang": "java", "ground_truth": "i++;", "eval_prompt": "{{completion}}"},
+    ]
+    path = tmp_path / "block_completion.jsonl.gz"
+    path.write_bytes(gzip.compress("\n".join(json.dumps(r) for r in rows).encode()))
+    (task,) = load_tasks(f"safim:{path}")
+    assert task.prefix == "def f(x, y):\n    while x:\n        " and task.suffix == "\n    return y\n"
+    assert task.middle == "x += 1\n        y += 1" and task.kind == "block" and task.id == "block/block_completion_000001"
+    bad = tmp_path / "control_completion.jsonl.gz"
+    bad.write_bytes(b"not gzip")
+    with pytest.raises(FimkitError, match="cannot read SAFIM"):
+        load_tasks(f"safim:{bad}")

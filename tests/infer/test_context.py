@@ -39,3 +39,25 @@ def test_suffix_share_and_extra_chunks():
 def test_prefix_only_models_get_no_suffix_in_the_prompt():
     fitted = fit_context("x = ", "\nprint(x)\n", (), n_ctx=512, max_tokens=64, count=count, use_suffix=False)
     assert fitted.suffix == "" and not fitted.truncated
+
+
+def test_the_prefix_starts_on_a_grid_line_so_moving_down_keeps_the_prompt_beginning():
+    lines = [f"value_{i} = compute({i})" for i in range(400)]
+    starts = set()
+    for cursor in range(300, 316):  # the cursor moves down fifteen lines
+        prefix = "\n".join(lines[:cursor]) + "\n"
+        fitted = fit_context(prefix, "\n", (), n_ctx=1024, max_tokens=64, count=count, use_suffix=False, use_extra=False,
+                             budget=ContextBudget(prompt_tokens=512))
+        first = fitted.prefix.split("\n", 1)[0]
+        assert first in lines and lines.index(first) % 16 == 0
+        assert count(fitted.prefix) <= 512 - 16
+        starts.add(first)
+    assert len(starts) <= 2  # the beginning moves in steps of 16 lines, not with every line
+
+
+def test_the_prompt_budget_caps_what_a_prefix_only_model_reads():
+    prefix = "".join(f"line_{i} = {i}\n" for i in range(2000))
+    full = fit_context(prefix, "\n", (), n_ctx=4096, max_tokens=64, count=count, use_suffix=False, use_extra=False)
+    capped = fit_context(prefix, "\n", (), n_ctx=4096, max_tokens=64, count=count, use_suffix=False, use_extra=False,
+                         budget=ContextBudget(prompt_tokens=1024))
+    assert count(full.prefix) > 3000 and 700 < count(capped.prefix) <= 1024 - 16

@@ -96,3 +96,42 @@ def test_top_logprobs_are_the_likeliest_tokens(engine):
     generation.close()
     assert len(first.top) == 3 and first.top[0][1] >= first.top[1][1] >= first.top[2][1]
     assert abs(first.top[0][1] - first.logprob) < 1e-4  # greedy: the chosen token is the likeliest
+
+
+def test_going_back_to_a_file_resumes_from_its_saved_state(embedded_gguf):
+    engine = LlamaCppEngine(resolve_model(str(embedded_gguf)), n_ctx=512, prompt_caches=2)
+    file_a = "".join(f"def handler_{i}(request):\n    return respond(request, {i})\n\n" for i in range(12)) + "def handler_x(request):\n    return "
+    file_b = "".join(f"CONSTANT_{i} = '{i}' * {i}\n" for i in range(40)) + "TOTAL = "
+    req_a = CompletionRequest(file_a, "\n", sampling=SamplingParams(max_tokens=8))
+    first = run_completion(engine, req_a)
+    run_completion(engine, CompletionRequest(file_b, "\n", sampling=SamplingParams(max_tokens=8)))
+    again = run_completion(engine, req_a)
+    assert first.stats.prompt_tokens > 128 and engine.states.restores == 1
+    assert again.stats.cached_tokens >= again.stats.prompt_tokens - 1  # nothing of file A evaluated again
+    assert again.raw == first.raw  # the restored cache gives the same greedy tokens
+    off = LlamaCppEngine(resolve_model(str(embedded_gguf)), n_ctx=512, prompt_caches=0)
+    run_completion(off, req_a)
+    run_completion(off, CompletionRequest(file_b, "\n", sampling=SamplingParams(max_tokens=8)))
+    assert run_completion(off, req_a).stats.cached_tokens < 8  # without saved states: from scratch
+    engine.close()
+    off.close()
+
+
+def test_lookup_decoding_gives_the_tokens_of_plain_greedy_decoding(embedded_gguf):
+    """Code that repeats its context: drafts are proposed and kept, and the output is unchanged."""
+    model = resolve_model(str(embedded_gguf))
+    fast = LlamaCppEngine(model, n_ctx=512, lookup_decoding=True)
+    plain = LlamaCppEngine(model, n_ctx=512, lookup_decoding=False)
+    prefix = ("ROUTES = {\n" + "".join(f'    "/api/v1/items/{i}": handlers.get_item_{i},\n' for i in range(8))
+              + '    "/api/v1/items/8": handlers.')
+    params = SamplingParams(max_tokens=40, top_logprobs=2)
+    gen = fast.generate(prefix, params)
+    a = list(gen)
+    b = list(plain.generate(prefix, params))
+    assert [p.token_id for p in a] == [p.token_id for p in b] and len(a) > 10
+    # A batch of several tokens is computed with other kernels than one token: close, not bit-identical.
+    assert max(abs(x.logprob - y.logprob) for x, y in zip(a, b)) < 0.1
+    assert [t for t, _ in a[3].top] == [t for t, _ in b[3].top]
+    assert gen.stats.drafted_tokens > 0 and gen.stats.accepted_tokens > 0
+    fast.close()
+    plain.close()

@@ -70,7 +70,7 @@ def test_confidence_gate_hides_low_probability_completions_with_a_reason():
 
 
 def test_confidence_ends_the_completion_at_a_weak_later_line():
-    toks = [("a = 1", -0.1), ("\n", -0.1), ("b = garbage", -6.0), ("\n", -6.0)]
+    toks = [("a = 1", -0.1), ("\n", -0.1), ("    b = garbage", -6.0), ("\n", -6.0)]
     result, _ = shape("def f():\n    ", "\n", toks, min_mean_logprob=-2.0)
     assert result.text == "a = 1" and result.stop_reason == "confidence"
 
@@ -103,7 +103,7 @@ def test_held_blanks_are_healed_across_tokens():
 
 
 def test_a_middle_that_fixes_a_half_typed_line_may_not_break_it_again():
-    prefix, suffix = "def f(a):\n    b = ", "\n    return b\n"  # the buffer has an error until b gets a value
+    prefix, suffix = "def f(a):\n    b = ", "\n"  # the buffer has an error until b gets a value
     result, streamed = shape(prefix, suffix, pieces("a + 1\n    c = (\n"), language="python")
     assert result.text == streamed == "a + 1" and result.trimmed_by_parse
 
@@ -169,3 +169,37 @@ def test_short_suffix_lines_beyond_the_first_do_not_stop_a_block():
     raw = "if (x) {\n      g(x);\n    }\n"
     result, _ = shape(prefix, suffix, pieces(raw), language="javascript")
     assert result.text == "if (x) {\n      g(x);\n    }"
+
+
+def test_a_hole_between_statements_gets_one_compound_statement():
+    """A 2-4 line block hole: the model writes the block, then goes on with code of its own."""
+    prefix = "def f(x):\n    y = 1\n    "
+    suffix = "\n    return y\n"
+    raw = "if x:\n        y = 2\n    else:\n        y = 3\n    z = y * 2\n    print(z)\n"
+    result, streamed = shape(prefix, suffix, pieces(raw), language="python")
+    assert result.text == streamed == "if x:\n        y = 2\n    else:\n        y = 3"
+    assert result.stop_reason == "statement"
+
+
+def test_at_the_end_of_a_block_more_statements_may_follow():
+    """The suffix's next line is less indented: the hole is the block's tail, not one statement."""
+    prefix = "def f(x):\n    y = 1\n    "
+    suffix = "\n\ndef g():\n    pass\n"
+    raw = "z = y * 2\n    return z\n\ndef h():\n"
+    result, _ = shape(prefix, suffix, pieces(raw), language="python")
+    assert result.text == "z = y * 2\n    return z" and result.stop_reason == "scope"
+
+
+def test_an_indentation_only_cursor_line_bounds_the_scope():
+    """The cursor on a line of only indentation (a body or block hole): a less indented line ends it."""
+    result, _ = shape("class A:\n    def f(self):\n        ", "\n", pieces("return 1\n    def g(self):\n"),
+                      language="python")
+    assert result.text == "return 1" and result.stop_reason == "scope"
+
+
+def test_brackets_left_open_suspend_the_indentation_rules():
+    prefix = "def f(x):\n    "
+    suffix = "\n    return y\n"
+    raw = "y = g(\n  x,\n)\n    z = 1\n"
+    result, _ = shape(prefix, suffix, pieces(raw), language="python")
+    assert result.text == "y = g(\n  x,\n)" and result.stop_reason == "statement"

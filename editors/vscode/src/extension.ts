@@ -31,6 +31,23 @@ export function activate(context: vscode.ExtensionContext): FimProvider {
       return [item];
     },
   };
+  // Warm the server's cache where the user is about to type (see FimProvider.warmUp).
+  let warmTimer: ReturnType<typeof setTimeout> | undefined;
+  const warmSoon = (editor: vscode.TextEditor | undefined, force = false) => {
+    if (!editor) return;
+    if (warmTimer !== undefined) clearTimeout(warmTimer);
+    warmTimer = setTimeout(() => provider.warmUp(editor.document, editor.selection.active, force), 300);
+  };
+  context.subscriptions.push(
+    vscode.window.onDidChangeActiveTextEditor(warmSoon),
+    vscode.window.onDidChangeTextEditorSelection((e) => warmSoon(e.textEditor)),
+    vscode.workspace.onDidSaveTextDocument((document) => {
+      const editor = vscode.window.activeTextEditor;
+      if (editor && editor.document === document) warmSoon(editor, true);
+    }),
+    { dispose: () => warmTimer !== undefined && clearTimeout(warmTimer) },
+  );
+  warmSoon(vscode.window.activeTextEditor);
   context.subscriptions.push(
     status,
     vscode.languages.registerInlineCompletionItemProvider({ pattern: "**" }, inline),

@@ -3,7 +3,7 @@
 
 import { Api } from "./core/api";
 import { CompletionCache } from "./core/cache";
-import { budget, Budget, looksBinary, midLine, shapeForEditor } from "./core/context";
+import { budget, Budget, GRID_LINES, looksBinary, midLine, shapeForEditor } from "./core/context";
 import { Debouncer } from "./core/debounce";
 import { ClientConfig, FetchLike, requestCompletion, sendEvent } from "./core/client";
 
@@ -37,7 +37,10 @@ export class FimProvider {
   readonly cache = new CompletionCache(256);
   readonly debouncer: Debouncer;
   requests = 0;
+  warmUps = 0;
   last: Shown | undefined;
+  private warming: AbortController | undefined;
+  private warmedAt = "";
 
   constructor(
     private settings: () => Settings,
@@ -66,10 +69,12 @@ export class FimProvider {
       return undefined;
     }
     const { prefix, suffix } = budget(text, doc.offsetAt(position), s.budget);
+    this.warmedAt = placeOf(doc, position); // a completion warms its place too
     this.noteDismissedIfAny();
     const cached = this.cache.get(prefix, suffix);
     if (cached !== undefined) return this.show(cached, prefix, suffix, undefined);
     this.debouncer.delayMs = s.debounceMs;
+    this.stopWarmUp(); // the server keeps what the warm-up evaluated; the completion goes first
     const { go, signal } = await this.debouncer.wait();
     if (!go || isCancelled()) return undefined;
     this.onStatus({ state: "requesting" });
@@ -87,6 +92,35 @@ export class FimProvider {
     if (shaped) this.cache.put(prefix, suffix, shaped);
     if (isCancelled()) return undefined;
     return this.show(shaped, prefix, suffix, outcome.id);
+  }
+
+  // A cheap request that only evaluates the prompt at `position` into the server's KV cache
+  // (max_tokens 0, llama.vscode's n_predict 0): sent when a file is opened or saved or the cursor
+  // moves to a new place, so the first completion there does not wait seconds. Once per place (the
+  // file and the cursor's 16-line block) unless `force` (a save changed the text above the cursor).
+  warmUp(doc: Doc, position: any, force = false): void {
+    const s = this.settings();
+    if (!s.enabled || !this.languageOn(doc.languageId)) return;
+    const place = placeOf(doc, position);
+    if (place === this.warmedAt && !force) return;
+    const text = doc.getText();
+    if (looksBinary(text)) return;
+    this.warmedAt = place;
+    const { prefix, suffix } = budget(text, doc.offsetAt(position), s.budget);
+    this.stopWarmUp();
+    const controller = new AbortController();
+    this.warming = controller;
+    this.warmUps += 1;
+    void requestCompletion(
+      s, prefix, suffix, { maxTokens: 0, model: s.model, language: doc.languageId, filename: doc.fileName }, controller.signal, this.fetchImpl,
+    ).finally(() => {
+      if (this.warming === controller) this.warming = undefined;
+    });
+  }
+
+  private stopWarmUp(): void {
+    this.warming?.abort();
+    this.warming = undefined;
   }
 
   private show(text: string, prefix: string, suffix: string, id: string | undefined): string | undefined {
@@ -117,6 +151,11 @@ export class FimProvider {
     if (!s.telemetry) return;
     sendEvent(s, { type, completion_id: shown.id, mid_line: shown.midLine, elapsed: Date.now() - shown.shownAt, ...extra }, this.fetchImpl);
   }
+}
+
+function placeOf(doc: Doc, position: any): string {
+  const line = typeof position?.line === "number" ? position.line : 0;
+  return `${doc.fileName}:${Math.floor(line / GRID_LINES)}`;
 }
 
 export function readSettings(get: (key: string, fallback: any) => any): Settings {

@@ -13,6 +13,25 @@ test("budget keeps the nearest whole lines", () => {
   assert.equal(suffix, ")\nafter0\nafter1");
 });
 
+test("budget starts the prefix on a 16-line grid, so moving down keeps its beginning", () => {
+  const lines = Array.from({ length: 400 }, (_, i) => `value_${i} = compute(${i})`);
+  const firsts = new Set<string>();
+  for (let cursor = 300; cursor < 316; cursor++) {
+    const text = lines.slice(0, cursor).join("\n") + "\nnext = ";
+    const { prefix } = budget(text, text.length, { prefixLines: 200, prefixChars: 8000, suffixLines: 3, suffixChars: 2500 });
+    const first = prefix.split("\n", 1)[0];
+    assert.equal(lines.indexOf(first) % 16, 0);
+    assert.ok(prefix.length <= 8000 && prefix.endsWith("next = "));
+    firsts.add(first);
+  }
+  assert.ok(firsts.size <= 2);
+  // Over the character cap the beginning moves a whole grid step; the cursor's line always stays.
+  const long = lines.join("\n") + "\nnext = ";
+  const { prefix } = budget(long, long.length, { prefixLines: 1000, prefixChars: 500, suffixLines: 3, suffixChars: 2500 });
+  assert.ok(prefix.length <= 500 && lines.indexOf(prefix.split("\n", 1)[0]) % 16 === 0);
+  assert.equal(budget("x".repeat(900), 900, { prefixLines: 10, prefixChars: 100, suffixLines: 1, suffixChars: 10 }).prefix.length, 100);
+});
+
 test("single line when text is right of the cursor, never the suffix again", () => {
   assert.equal(midLine("x = f(", ")\n"), true);
   assert.equal(midLine("x = \n", "y\n"), false); // column 0 inserts lines

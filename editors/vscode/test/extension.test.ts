@@ -32,3 +32,27 @@ test("activate registers the provider, commands and a status bar item; ghost tex
   assert.deepEqual(none, []);
   assert.match(status.tooltip, /off/);
 });
+
+test("moving the cursor, switching editors and saving warm the server's cache", async () => {
+  const ext = require("../src/extension");
+  fake.settings.enabled = true;
+  const provider = ext.activate({ subscriptions: [] as any[] });
+  const bodies: any[] = [];
+  (provider as any).fetchImpl = async (_url: string, init: any) => {
+    bodies.push(JSON.parse(init.body));
+    return { ok: true, status: 200, json: async () => ({ choices: [{ text: "" }] }) };
+  };
+  const document = { getText: () => "import os\n\nx = ", offsetAt: () => 15, languageId: "python", fileName: "b.py" };
+  const editor = { document, selection: { active: new fake.Position(2, 4) } };
+  fake.recorded.listeners.get("selection")({ textEditor: editor });
+  fake.recorded.listeners.get("selection")({ textEditor: editor }); // debounced: one warm-up
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(bodies.length, 1);
+  assert.equal(bodies[0].max_tokens, 0);
+  assert.equal(bodies[0].prompt, "import os\n\nx = ");
+  fake.window.activeTextEditor = editor;
+  fake.recorded.listeners.get("save")(document);
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(bodies.length, 2);
+  fake.window.activeTextEditor = undefined;
+});

@@ -13,10 +13,17 @@ export class InlineCompletionItem {
 export enum StatusBarAlignment { Left = 1, Right = 2 }
 export enum ConfigurationTarget { Global = 1 }
 
-export const recorded: any = { providers: [], commands: new Map<string, Function>(), messages: [], statusItems: [] };
+export const recorded: any = { providers: [], commands: new Map<string, Function>(), messages: [], statusItems: [], listeners: new Map<string, Function>() };
+const listen = (name: string) => (fn: Function) => {
+  recorded.listeners.set(name, fn);
+  return { dispose() {} };
+};
 export const settings: Record<string, any> = {};
 
 export const window = {
+  activeTextEditor: undefined as any,
+  onDidChangeActiveTextEditor: listen("activeEditor"),
+  onDidChangeTextEditorSelection: listen("selection"),
   createStatusBarItem() {
     const item = { text: "", tooltip: "", command: "", show() {}, dispose() {} };
     recorded.statusItems.push(item);
@@ -27,6 +34,7 @@ export const window = {
   },
 };
 export const workspace = {
+  onDidSaveTextDocument: listen("save"),
   getConfiguration() {
     return {
       get: (key: string, fallback: any) => (key in settings ? settings[key] : fallback),

@@ -97,3 +97,27 @@ test("mid-line completions are cut to one line without the text right of the cur
   const { p } = provider(() => completionReply("a, b)\nprint(x)"));
   assert.equal(await p.complete(doc("f()\n"), at(2), () => false), "a, b");
 });
+
+test("a warm-up asks for no tokens, once per place, and gives way to a completion", async () => {
+  const { p, completions } = provider(() => completionReply("x + 1"), {}, 100);
+  const d = doc("def f(x):\n    return ");
+  p.warmUp(d, { offset: 22, line: 1 });
+  p.warmUp(d, { offset: 22, line: 3 }); // the same 16-line block: nothing new to warm
+  assert.equal(completions().length, 1);
+  assert.equal(completions()[0].body.max_tokens, 0);
+  assert.equal(completions()[0].body.prompt, "def f(x):\n    return ");
+  const shown = p.complete(d, { offset: 22, line: 1 }, () => false);
+  assert.equal(completions()[0].signal.aborted, true); // the warm-up stops; the completion goes first
+  assert.equal(await shown, "x + 1");
+  p.warmUp(d, { offset: 22, line: 40 }); // a new place
+  p.warmUp(d, { offset: 22, line: 40 }, true); // a save warms again
+  assert.equal(completions().filter((c) => c.body.max_tokens === 0).length, 3);
+});
+
+test("no warm-up when completions are off or the language is not enabled", () => {
+  const off = provider(() => completionReply(""), { enabled: false });
+  off.p.warmUp(doc("x = "), { offset: 4, line: 0 });
+  const js = provider(() => completionReply(""), { languages: ["python"] });
+  js.p.warmUp(doc("x = ", "javascript"), { offset: 4, line: 0 });
+  assert.equal(off.completions().length + js.completions().length, 0);
+});

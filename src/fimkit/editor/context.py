@@ -24,20 +24,32 @@ class Budget:
     max_suffix_chars: int = 2500
 
 
+# The prefix starts on a file line that is a multiple of this, so that its beginning (and the
+# engine's KV cache of it) stays put while the cursor moves down; the engine cuts on the same grid.
+GRID_LINES = 16
+
+
 def budget(text: str, offset: int, limits: Budget = Budget()) -> tuple[str, str]:
-    """(prefix, suffix) around ``offset`` within ``limits``; whole lines only, except the cursor's own."""
+    """(prefix, suffix) around ``offset`` within ``limits``; whole lines only, except the cursor's own.
+    The prefix's first line is a multiple of ``GRID_LINES`` in the file (see ``GRID_LINES``)."""
     prefix, suffix = text[:offset], text[offset:]
     head = prefix.split("\n")
-    if len(head) > limits.max_prefix_lines:
-        head = head[-limits.max_prefix_lines:]
-    while len(head) > 1 and sum(len(x) + 1 for x in head) - 1 > limits.max_prefix_chars:
-        head = head[1:]
+    last = len(head) - 1  # the cursor's line, always kept
+    start = max(0, len(head) - limits.max_prefix_lines)
+    if start:
+        start = min(last, -(-start // GRID_LINES) * GRID_LINES)
+    size = sum(len(x) + 1 for x in head[start:]) - 1
+    while start < last and size > limits.max_prefix_chars:
+        step = (start // GRID_LINES + 1) * GRID_LINES
+        step = step if step < last else start + 1  # under one grid step of room: line by line
+        size -= sum(len(x) + 1 for x in head[start:step])
+        start = step
     tail = suffix.split("\n")
     if len(tail) > limits.max_suffix_lines:
         tail = tail[: limits.max_suffix_lines]
     while len(tail) > 1 and sum(len(x) + 1 for x in tail) - 1 > limits.max_suffix_chars:
         tail = tail[:-1]
-    new_prefix, new_suffix = "\n".join(head), "\n".join(tail)
+    new_prefix, new_suffix = "\n".join(head[start:]), "\n".join(tail)
     return new_prefix[-limits.max_prefix_chars:], new_suffix[: limits.max_suffix_chars]
 
 

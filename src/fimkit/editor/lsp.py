@@ -6,7 +6,11 @@
   cache with typed-ahead reuse, binary or huge buffers refused quietly (no suggestion);
 - ``$/cancelRequest`` cancels the request's task, and an in-process generation stops within
   one token; completions come from an in-process engine (``--model``) or a running fimkit or
-  llama.cpp/Ollama-compatible server (``--server``).
+  llama.cpp/Ollama-compatible server (``--server``);
+- warm-ups: when a file is opened or saved, its prompt at the last place completed in it (else
+  the top of the file) is evaluated into the model's cache with no token generated (llama.vscode's
+  ``n_predict: 0``), so the first completion there does not wait for seconds of prompt evaluation.
+  LSP has no cursor-moved notification, so that is the best place the server knows.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class LspConfig:
     api_key: str | None = None
     max_tokens: int = 64
     budget: Budget = Budget()
+    warm_up: bool = True
 
 
 class EngineSource:
@@ -46,12 +51,14 @@ class EngineSource:
         self.max_tokens = max_tokens
         self.lock = threading.Lock()
 
-    def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event) -> str:
-
+    def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event,
+                 max_tokens: int | None = None) -> str:
+        """``max_tokens`` 0: a warm-up (the prompt into the cache, nothing generated)."""
         with self.lock:
             if cancel.is_set():
                 return ""
-            request = CompletionRequest(prefix, suffix, language=language, sampling=SamplingParams(max_tokens=self.max_tokens))
+            tokens = self.max_tokens if max_tokens is None else max_tokens
+            request = CompletionRequest(prefix, suffix, language=language, sampling=SamplingParams(max_tokens=tokens))
             return run_completion(self.engine, request, cancel=cancel).text
 
 
@@ -61,13 +68,14 @@ class HttpSource:
     def __init__(self, base: str, api: str, api_key: str | None, max_tokens: int, timeout: float = 30.0):
         self.base, self.api, self.api_key, self.max_tokens, self.timeout = base.rstrip("/"), api, api_key, max_tokens, timeout
 
-    def request_body(self, prefix: str, suffix: str) -> tuple[str, dict]:
+    def request_body(self, prefix: str, suffix: str, max_tokens: int | None = None) -> tuple[str, dict]:
+        tokens = self.max_tokens if max_tokens is None else max_tokens
         if self.api == "infill":
-            return "/infill", {"input_prefix": prefix, "input_suffix": suffix, "n_predict": self.max_tokens}
+            return "/infill", {"input_prefix": prefix, "input_suffix": suffix, "n_predict": tokens}
         if self.api == "ollama":
             return "/api/generate", {"model": "fimkit", "prompt": prefix, "suffix": suffix or "\n", "stream": False,
-                                     "options": {"num_predict": self.max_tokens, "temperature": 0}}
-        return "/v1/completions", {"prompt": prefix, "suffix": suffix, "max_tokens": self.max_tokens, "temperature": 0}
+                                     "options": {"num_predict": tokens, "temperature": 0}}
+        return "/v1/completions", {"prompt": prefix, "suffix": suffix, "max_tokens": tokens, "temperature": 0}
 
     @staticmethod
     def parse(api: str, data: dict) -> str:
@@ -77,8 +85,9 @@ class HttpSource:
             return str(data.get("response", ""))
         return str((data.get("choices") or [{}])[0].get("text", ""))
 
-    def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event) -> str:
-        path, body = self.request_body(prefix, suffix)
+    def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event,
+                 max_tokens: int | None = None) -> str:
+        path, body = self.request_body(prefix, suffix, max_tokens)
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -99,7 +108,8 @@ def create_server(config: LspConfig, source=None):
 
     server = LanguageServer("fimkit", __version__)
     cache = CompletionCache()
-    state = {"source": source, "requests": 0}
+    state = {"source": source, "requests": 0, "warm_ups": 0, "warming": None}
+    last_place: dict[str, object] = {}  # uri -> the position of the last completion asked there
 
     def get_source():
         if state["source"] is None:
@@ -114,6 +124,9 @@ def create_server(config: LspConfig, source=None):
             return ""
         offset = doc.offset_at_position(position)
         prefix, suffix = budget(text, offset, config.budget)
+        last_place[uri] = position
+        if state["warming"] is not None:
+            state["warming"].set()  # a warm-up gives way: what it evaluated stays in the cache
         cached = cache.get(prefix, suffix)
         if cached is not None:
             return cached
@@ -132,6 +145,40 @@ def create_server(config: LspConfig, source=None):
         if middle:
             cache.put(prefix, suffix, middle)
         return middle
+
+    async def warm_up(uri: str) -> None:
+        doc = server.workspace.get_text_document(uri)
+        text = doc.source
+        if not config.warm_up or looks_binary(text):
+            return
+        position = last_place.get(uri) or t.Position(line=min(len(doc.lines), 64), character=0)
+        try:
+            offset = doc.offset_at_position(position)
+        except (IndexError, ValueError):
+            offset = len(text)
+        prefix, suffix = budget(text, min(offset, len(text)), config.budget)
+        cancel = threading.Event()
+        if state["warming"] is not None:
+            state["warming"].set()
+        state["warming"] = cancel
+        state["warm_ups"] += 1
+        language = LANGUAGE_IDS.get(doc.language_id or "")
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, get_source().complete, prefix, suffix, language,
+                                                             cancel, 0)
+        except Exception as exc:  # noqa: BLE001 - a warm-up is best effort: log, never fail the editor
+            server.window_log_message(t.LogMessageParams(type=t.MessageType.Log, message=f"fimkit warm-up: {exc}"))
+        finally:
+            if state["warming"] is cancel:
+                state["warming"] = None
+
+    @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
+    async def did_open(ls, params: t.DidOpenTextDocumentParams):
+        await warm_up(params.text_document.uri)
+
+    @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
+    async def did_save(ls, params: t.DidSaveTextDocumentParams):
+        await warm_up(params.text_document.uri)
 
     # pygls advertises inline completion only when given options: without them the initialize reply
     # omits inlineCompletionProvider and clients that honour capabilities never ask.

@@ -6,6 +6,7 @@ import gzip
 import json
 import random
 from importlib import resources
+from pathlib import Path
 
 from fimkit.data.jsonl import read_lines
 from fimkit.errors import FimkitError
@@ -20,7 +21,8 @@ HUMANEVAL = {
 }
 BENCHMARK_HELP = (
     "humaneval-single (1,033 tasks), humaneval-multi (5,815), humaneval-random-span (1,640), "
-    "humaneval-random-span-light (164), holes:PATH (cut from your code), jsonl:PATH (prefix, suffix, middle[, test])"
+    "humaneval-random-span-light (164), holes:PATH (cut from your code), jsonl:PATH (prefix, suffix, middle[, test]), "
+    "safim:PATH (a SAFIM block/control/api .jsonl.gz; its Python tasks)"
 )
 
 
@@ -49,6 +51,32 @@ def _jsonl(path: str) -> list[Task]:
     return tasks
 
 
+def _safim(path: str) -> list[Task]:
+    """SAFIM (Gong et al. 2024, arXiv 2403.04814): the bare program (``eval_prompt``) split at its
+    ``{{completion}}`` placeholder, Python tasks only (the languages fimkit can parse-check), line
+    ends normalised to ``\\n``. Scored by exact match, edit similarity and parses; SAFIM's own
+    unit-test execution is not run."""
+    try:
+        raw = gzip.decompress(Path(path).expanduser().read_bytes()) if path.endswith(".gz") else Path(path).read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise FimkitError(f"cannot read SAFIM data {path}: {exc}") from exc
+    kind = Path(path).name.split("_", 1)[0]  # block, control or api
+    tasks = []
+    for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+        try:
+            row = json.loads(line)
+            program, middle = row["eval_prompt"].replace("\r\n", "\n"), row["ground_truth"].replace("\r\n", "\n")
+        except (ValueError, KeyError, AttributeError) as exc:
+            raise FimkitError(f"{path}:{number}: not a SAFIM record ({exc})") from exc
+        if row.get("lang") != "python" or program.count("{{completion}}") != 1:
+            continue
+        prefix, suffix = program.split("{{completion}}")
+        tasks.append(Task(f"{kind}/{row.get('task_id', number)}", prefix, suffix, middle, language="python", kind=kind))
+    if not tasks:
+        raise FimkitError(f"{path}: no Python SAFIM tasks")
+    return tasks
+
+
 def load_tasks(benchmark: str, *, limit: int | None = None, seed: int = 0) -> list[Task]:
     """Tasks of a benchmark; ``limit`` keeps a seeded sample, in the benchmark's order."""
     if benchmark in HUMANEVAL:
@@ -57,6 +85,8 @@ def load_tasks(benchmark: str, *, limit: int | None = None, seed: int = 0) -> li
         tasks = cut_holes(benchmark[len("holes:"):], HoleConfig(seed=seed))
     elif benchmark.startswith("jsonl:"):
         tasks = _jsonl(benchmark[len("jsonl:"):])
+    elif benchmark.startswith("safim:"):
+        tasks = _safim(benchmark[len("safim:"):])
     else:
         raise FimkitError(f"unknown benchmark {benchmark!r}; choose one of: {BENCHMARK_HELP}")
     if limit is not None and limit < len(tasks):

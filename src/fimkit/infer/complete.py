@@ -13,10 +13,12 @@ from fimkit.infer.shaping import ShapeConfig, Shaper
 from fimkit.syntax import language_of
 
 
-def run_completion(engine: Engine, request: CompletionRequest, *, budget: ContextBudget = ContextBudget(),
+def run_completion(engine: Engine, request: CompletionRequest, *, budget: ContextBudget | None = None,
                    cancel: threading.Event | None = None, on_delta: Callable[[str], None] | None = None,
                    ) -> CompletionResult:
-    """Complete ``request`` with ``engine``; ``on_delta`` receives text as it becomes final (streaming)."""
+    """Complete ``request`` with ``engine``; ``on_delta`` receives text as it becomes final (streaming).
+    ``budget``: how the window is shared (default: the engine's prompt budget)."""
+    budget = budget or ContextBudget(prompt_tokens=engine.prompt_tokens)
     fmt = engine.fim_format
     language = language_of(request.language, request.filename)
     sampling = request.sampling

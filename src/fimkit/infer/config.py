@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fimkit.errors import FimkitError
 from fimkit.settings import setting
 
 BACKENDS = ("llama-cpp", "transformers", "openai")
@@ -23,4 +24,21 @@ class EngineConfig:
                                      "(e.g. qwen2.5-coder:psm)")
     base_url: str | None = setting(None, "openai backend: the remote server, e.g. http://127.0.0.1:8000/v1")
     remote_api_key: str | None = setting(None, "openai backend: bearer token for the remote server")
+    prompt_tokens: int | None = setting(None, "most prompt tokens per completion: cold latency grows with it, "
+                                        "quality saturates (default: 1024 on a CPU, 4096 with a GPU, the "
+                                        "whole window for the other backends)")
+    prompt_caches: int = setting(4, "saved prompt states (KV caches) of recent files, so going back to a "
+                                 "file resumes where it was; 0 turns them off")
+    lookup_decoding: bool = setting(True, "greedy decoding checks drafts copied from the context (prompt-lookup "
+                                    "speculative decoding): the same tokens, fewer decoding steps")
     cache_reuse: bool = setting(True, "keep the KV cache of the previous prompt (off only to measure what it saves)")
+
+    def __post_init__(self):
+        if self.n_ctx < 64:
+            raise FimkitError(f"n_ctx must be at least 64 tokens, got {self.n_ctx}")
+        if self.prompt_tokens is not None and not 64 <= self.prompt_tokens <= self.n_ctx:
+            raise FimkitError(f"prompt_tokens must be between 64 and n_ctx ({self.n_ctx}), got {self.prompt_tokens}")
+        if self.prompt_caches < 0:
+            raise FimkitError(f"prompt_caches must be 0 or more, got {self.prompt_caches}")
+        if self.threads is not None and self.threads < 1:
+            raise FimkitError(f"threads must be 1 or more, got {self.threads}")

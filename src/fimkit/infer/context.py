@@ -27,6 +27,8 @@ class ContextBudget:
     suffix_share: float = 0.3
     suffix_lines: int = 40
     reserve: int = 16
+    prompt_tokens: int | None = None  # most prompt tokens; None: the whole window less the middle
+    align_lines: int = 16  # the prefix starts on a file line that is a multiple of this (see _align)
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,34 @@ def head_chars(text: str, limit: int) -> str:
     return cut[:nl] if nl > 0 else cut
 
 
-def _keep_lines(text: str, cap: int, count: Callable[[str], int], *, from_end: bool) -> tuple[str, int]:
+def _align(kept: int, n_lines: int, first_line: int, grid: int) -> int:
+    """Fewer kept lines, so that the first one is a file line on a ``grid``-line boundary.
+
+    Why: the KV cache is reused only for the prompt's common beginning. Were the prefix cut at
+    "as many lines as fit", each line the cursor moves down would shift the prompt's first line and
+    make the next request start from scratch; cut on a grid, the beginning stays put while the
+    cursor moves up to ``grid`` lines, and a warm-up done anywhere above still serves. It costs
+    at most ``grid - 1`` of the oldest lines. The cursor's own line is always kept."""
+    if grid <= 1 or kept >= n_lines and first_line == 0:
+        return kept
+    start = first_line + n_lines - kept  # file line number of the first kept line
+    aligned = -(-start // grid) * grid
+    return kept - (aligned - start) if kept > aligned - start else kept
+
+
+def _keep_lines(text: str, cap: int, count: Callable[[str], int], *, from_end: bool, first_line: int = 0,
+                grid: int = 1) -> tuple[str, int]:
     """The longest run of whole lines of ``text`` that fits in ``cap`` tokens, taken from its end
     (the prefix: its oldest lines go) or its start (the suffix: its farthest lines go), and its
     token count. Each line is tokenized once; the joined text once more to confirm, since tokens
-    can merge across a newline."""
-    text = tail_chars(text, cap * MAX_CHARS_PER_TOKEN) if from_end else head_chars(text, cap * MAX_CHARS_PER_TOKEN)
+    can merge across a newline. From the end, ``first_line`` is the file line ``text`` starts on
+    and the first kept line is aligned to ``grid`` (see ``_align``)."""
+    if from_end:
+        cut = tail_chars(text, cap * MAX_CHARS_PER_TOKEN)
+        first_line += text.count("\n", 0, len(text) - len(cut))
+        text = cut
+    else:
+        text = head_chars(text, cap * MAX_CHARS_PER_TOKEN)
     lines = text.split("\n")
     order = reversed(lines) if from_end else lines
     total = kept = 0
@@ -101,6 +125,8 @@ def _keep_lines(text: str, cap: int, count: Callable[[str], int], *, from_end: b
         if total + cost > cap:
             break
         total, kept = total + cost, kept + 1
+    if from_end:
+        kept = _align(kept, len(lines), first_line, grid)
 
     def join(n: int) -> str:
         return "\n".join(lines[len(lines) - n:] if from_end else lines[:n]) if n else ""
@@ -121,15 +147,19 @@ def fit_context(prefix: str, suffix: str, extra: tuple[tuple[str, str], ...], *,
     ``use_suffix`` / ``use_extra``: whether the prompt has room for them at all (a prefix-only model
     reads neither), so they are not tokenized for nothing."""
     available = max(16, n_ctx - max_tokens - budget.reserve)
+    if budget.prompt_tokens:
+        available = max(16, min(available, budget.prompt_tokens - budget.reserve))
     window = available * MAX_CHARS_PER_TOKEN
     near_prefix, near_suffix = tail_chars(prefix, window), head_chars(suffix, window)
+    prefix_line = prefix.count("\n", 0, len(prefix) - len(near_prefix))
     short_suffix = syntax_suffix(near_prefix, near_suffix, language, budget.suffix_lines) if use_suffix else ""
     suffix_cap = int(available * budget.suffix_share)
     new_suffix, used_suffix = _keep_lines(short_suffix, suffix_cap, count, from_end=False)
     prefix_cap = int(available * budget.prefix_share) + max(0, suffix_cap - used_suffix)
     if not use_extra:
         prefix_cap = available - used_suffix  # nothing else competes for the window
-    new_prefix, used_prefix = _keep_lines(near_prefix, prefix_cap, count, from_end=True)
+    new_prefix, used_prefix = _keep_lines(near_prefix, prefix_cap, count, from_end=True, first_line=prefix_line,
+                                          grid=budget.align_lines)
     # The cursor's line must survive even if it alone is over budget: cut it by characters.
     if not new_prefix and prefix:
         last = prefix.rsplit("\n", 1)[-1]

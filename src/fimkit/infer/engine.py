@@ -32,6 +32,8 @@ class GenerationStats:
     prompt_ms: float = 0.0  # until the first token
     predicted_ms: float = 0.0  # from the first token to the end
     predicted_tokens: int = 0
+    drafted_tokens: int = 0  # prompt-lookup decoding: tokens proposed from the context
+    accepted_tokens: int = 0  # ...and kept (each one a decoding step saved)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,9 @@ class Engine(ABC):
     name: str = "?"
     fim_format: FimFormat
     n_ctx: int = 2048
+    # Most prompt tokens per completion (None: the window less the middle). Cold latency grows with
+    # it one for one while quality saturates, so backends set a default per device class.
+    prompt_tokens: int | None = None
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:

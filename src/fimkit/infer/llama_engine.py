@@ -16,10 +16,20 @@ import threading
 import time
 from collections.abc import Iterator
 
+from fimkit.console import held_library_output
 from fimkit.errors import FimkitError, require
 from fimkit.formats import FimFormat, split_specials
 from fimkit.infer.engine import Engine, EngineInfo, Generation, SamplingParams, TokenPiece, serving_format
+from fimkit.infer.lookup import lookup_draft
+from fimkit.infer.prompt_cache import PromptStates
 from fimkit.models.resolve import ResolvedModel, inspect_model
+
+# Prompts shorter than this are cheap to evaluate again (~0.3 s on 2 cores): not worth a saved state.
+MIN_SAVED_TOKENS = 128
+# The CPU prompt budget (see default_prompt_tokens).
+CPU_PROMPT_TOKENS = 1024
+# Most draft tokens per step of prompt-lookup decoding.
+DRAFT_TOKENS = 8
 
 
 class LlamaCppEngine(Engine):
@@ -27,6 +37,7 @@ class LlamaCppEngine(Engine):
 
     def __init__(self, model: ResolvedModel, *, n_ctx: int = 2048, n_threads: int | None = None,
                  fim_format: FimFormat | None = None, logprobs: bool = True, cache_reuse: bool = True,
+                 prompt_caches: int = 4, prompt_tokens: int | None = None, lookup_decoding: bool = True,
                  verbose: bool = False):
         if model.kind != "gguf":
             raise FimkitError(
@@ -34,19 +45,33 @@ class LlamaCppEngine(Engine):
                 "export it first (fimkit export) or use --backend transformers"
             )
         llama_cpp = require("llama_cpp", package="llama-cpp-python", extra="llama", purpose="llama.cpp inference")
+        self._llama = llama_cpp
         self.model_info = inspect_model(model)
         self.model = model
         self.name = model.name
         self.fim_format = fim_format or serving_format(self.model_info.detection)
         self.want_logprobs = logprobs
         self.cache_reuse = cache_reuse
-        self.llm = llama_cpp.Llama(
-            model_path=str(model.path), n_ctx=n_ctx, n_threads=n_threads or max(1, os.cpu_count() or 1),
-            verbose=verbose,
-        )
+        self.llm = self._load(llama_cpp, n_ctx, n_threads or max(1, os.cpu_count() or 1), verbose)
         self.n_ctx = self.llm.n_ctx()
+        self.prompt_tokens = prompt_tokens or self.default_prompt_tokens(llama_cpp)
+        self.states = PromptStates(prompt_caches if cache_reuse else 0)
+        self.lookup_decoding = lookup_decoding
         self._check_sentinels()
         self._stop_ids = self._find_stop_ids()
+
+    def _load(self, llama_cpp, n_ctx: int, n_threads: int, verbose: bool):
+        """The llama.cpp model and context. Its set-up lines (even with verbose off, llama.cpp prints
+        some, such as the sliding-window cache notice) are shown only if loading fails."""
+        if verbose:
+            return llama_cpp.Llama(model_path=str(self.model.path), n_ctx=n_ctx, n_threads=n_threads, verbose=True)
+        with held_library_output() as log:
+            try:
+                return llama_cpp.Llama(model_path=str(self.model.path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+            except (ValueError, RuntimeError, OSError) as exc:
+                said = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-8:]
+                raise FimkitError(f"llama.cpp could not load {self.model.path} with n_ctx {n_ctx}: {exc}"
+                                  + ("\n" + "\n".join(said) if said else "")) from exc
 
     def _check_sentinels(self) -> None:
         """A FIM format only works if each structural sentinel is one token of this model."""
@@ -79,16 +104,18 @@ class LlamaCppEngine(Engine):
             ids += self.llm.tokenize(piece.encode("utf-8"), add_bos=(i == 0), special=special)
         return ids or self.llm.tokenize(b"", add_bos=True, special=False)
 
-    def _scores(self, token: int, top_n: int) -> tuple[float | None, tuple[tuple[str, float], ...]]:
-        """The log-probability of ``token`` and, when asked, the ``top_n`` likeliest tokens with theirs."""
+    def _scores(self, token: int, top_n: int, logits=None) -> tuple[float | None, tuple[tuple[str, float], ...]]:
+        """The log-probability of ``token`` and, when asked, the ``top_n`` likeliest tokens with theirs.
+        ``logits``: the row that predicted ``token`` (default: the last step's)."""
         if not self.want_logprobs:
             return None, ()
         import numpy as np
 
-        try:  # the logits of the step that produced ``token`` (llama-cpp-python keeps no copy of them)
-            logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
-        except Exception:  # noqa: BLE001 - a binding without this accessor: no logprobs, still a completion
-            return None, ()
+        if logits is None:
+            try:  # the logits of the step that produced ``token`` (llama-cpp-python keeps no copy of them)
+                logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
+            except Exception:  # noqa: BLE001 - a binding without this accessor: no logprobs, still a completion
+                return None, ()
         top = float(logits.max())
         norm = top + float(np.log(np.exp(logits - top).sum()))
         best: tuple[tuple[str, float], ...] = ()
@@ -97,6 +124,54 @@ class LlamaCppEngine(Engine):
             ids = ids[np.argsort(-logits[ids])]
             best = tuple((self.llm.detokenize([int(i)]).decode("utf-8", "replace"), float(logits[i]) - norm) for i in ids)
         return float(logits[token]) - norm, best
+
+    @staticmethod
+    def default_prompt_tokens(llama_cpp) -> int:
+        """Prompt budget by device class, from benchmarks/bench_context.py: on a CPU, cold latency
+        is ~3 ms per prompt token on 2 cores and quality stops growing past ~1,000 tokens; a GPU
+        evaluates a prompt 50-100x faster, so it gets the whole window."""
+        try:
+            gpu = bool(llama_cpp.llama_supports_gpu_offload())
+        except (AttributeError, OSError):  # an older binding: assume the CPU build
+            gpu = False
+        return 4096 if gpu else CPU_PROMPT_TOKENS
+
+    def _save_live(self) -> None:
+        """Copy the live KV cache into the saved states, unless one already holds it."""
+        llm = self.llm
+        live = [int(t) for t in llm._input_ids[: llm.n_tokens]]
+        if len(live) < MIN_SAVED_TOKENS or self.states.covers(live):
+            return
+        import ctypes
+
+        ctx = llm._ctx.ctx
+        size = self._llama.llama_state_seq_get_size(ctx, 0)
+        buf = (ctypes.c_uint8 * size)()
+        n = self._llama.llama_state_seq_get_data(ctx, buf, size, 0)
+        if 0 < n <= size:
+            self.states.add(live, bytes(buf)[:n])
+
+    def _resume(self, tokens: list[int]) -> None:
+        """Before ``tokens`` overwrite the live cache: save it if much would be lost, and load the
+        saved state that shares the most with ``tokens`` when it beats the live cache."""
+        if not self.states.limit:
+            return
+        llm = self.llm
+        live = self.cached_prefix(tokens)
+        entry, shared = self.states.best(tokens)
+        if llm.n_tokens - live >= MIN_SAVED_TOKENS:
+            self._save_live()
+        if entry is None or shared <= live + MIN_SAVED_TOKENS // 4:
+            return
+        import ctypes
+
+        data = (ctypes.c_uint8 * len(entry.data)).from_buffer_copy(entry.data)
+        if self._llama.llama_state_seq_set_data(llm._ctx.ctx, data, len(entry.data), 0) != len(entry.data):
+            llm.reset()  # the state did not load: start from nothing rather than from garbage
+            return
+        llm.input_ids[: len(entry.tokens)] = entry.tokens
+        llm.n_tokens = len(entry.tokens)
+        self.states.touch(entry)
 
     def _evaluate(self, tokens: list[int], cancel: threading.Event | None) -> bool:
         """Evaluate ``tokens`` into the KV cache (reusing its common prefix) one batch at a time, so a
@@ -133,6 +208,7 @@ class LlamaCppEngine(Engine):
         room = self.n_ctx - params.max_tokens
         if len(tokens) > room:  # fit_context keeps this from happening; never crash on it
             tokens = tokens[:1] + tokens[len(tokens) - room + 1 :]
+        self._resume(tokens)
         stats = gen.stats
         stats.prompt_tokens, stats.cached_tokens = len(tokens), self.cached_prefix(tokens)
         greedy = params.temperature <= 0
@@ -151,6 +227,9 @@ class LlamaCppEngine(Engine):
         if warm_up:
             gen.stop_reason = "limit"
             stats.prompt_ms = (time.perf_counter() - start) * 1000
+            return
+        if greedy and self.lookup_decoding:
+            yield from self._greedy_lookup(gen, tokens, params, cancel, decoder, start)
             return
         try:
             for tok in self.llm.generate(
@@ -172,6 +251,68 @@ class LlamaCppEngine(Engine):
                 if cancel is not None and cancel.is_set():
                     gen.stop_reason = "cancelled"
                     break
+        finally:
+            end = time.perf_counter()
+            if first is None:
+                stats.prompt_ms = (end - start) * 1000
+            stats.predicted_ms = (end - (first or end)) * 1000
+
+    def _decode(self, batch: list[int]):
+        """Evaluate ``batch`` after the cached tokens; the logits of every position, one row each."""
+        import numpy as np
+
+        llm = self.llm
+        n = llm.n_tokens
+        llm._ctx.kv_cache_seq_rm(-1, n, -1)
+        llm._batch.set_batch(batch, n_past=n, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[n : n + len(batch)] = batch
+        llm.n_tokens = n + len(batch)
+        return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(batch), llm.n_vocab()))
+
+    def _greedy_lookup(self, gen: Generation, tokens: list[int], params: SamplingParams,
+                       cancel: threading.Event | None, decoder, start: float) -> Iterator[TokenPiece]:
+        """Greedy decoding with prompt-lookup drafts (``fimkit.infer.lookup``): each step scores the
+        next token and a draft in one batch and keeps the draft up to its first miss. The tokens are
+        those of plain greedy decoding (up to batch rounding)."""
+        stats, llm = gen.stats, self.llm
+        history = list(tokens)
+        first = None
+        try:
+            rows = self._decode([tokens[-1]])
+            first = time.perf_counter()
+            stats.prompt_ms = (first - start) * 1000
+            row = rows[0]
+            while True:
+                tok = int(row.argmax())
+                draft: list[int] = []
+                accepted = -1
+                rows = None
+                while True:  # emit ``tok``, then the draft tokens the model agrees with
+                    if tok in self._stop_ids:
+                        gen.stop_reason = "eos"
+                        return
+                    stats.predicted_tokens += 1
+                    logprob, best = self._scores(tok, params.top_logprobs, row)
+                    yield TokenPiece(decoder.decode(llm.detokenize([tok])), logprob, tok, best)
+                    history.append(tok)
+                    if stats.predicted_tokens >= params.max_tokens:
+                        gen.stop_reason = "limit"
+                        return
+                    if cancel is not None and cancel.is_set():
+                        gen.stop_reason = "cancelled"
+                        return
+                    if rows is None:  # ``tok`` is not in the cache yet: score it with a draft
+                        draft = lookup_draft(history, min(DRAFT_TOKENS, params.max_tokens - stats.predicted_tokens))
+                        rows = self._decode([tok, *draft])
+                        stats.drafted_tokens += len(draft)
+                    accepted += 1
+                    row = rows[accepted]
+                    if accepted >= len(draft) or int(row.argmax()) != draft[accepted]:
+                        break
+                    tok = draft[accepted]
+                    stats.accepted_tokens += 1
+                llm.n_tokens -= len(draft) - accepted  # drop the rejected draft from the cache
         finally:
             end = time.perf_counter()
             if first is None:

@@ -80,24 +80,46 @@ BLOCK_END = re.compile(r"^\s*(return|raise|break|continue|throw)\b")
 _OPEN, _CLOSE = "([{", ")]}"
 
 
+def open_brackets(text: str) -> int:
+    """Brackets opened and not closed in ``text`` (strings are not parsed: a rough count)."""
+    return sum(text.count(c) for c in _OPEN) - sum(text.count(c) for c in _CLOSE)
+
+
 def follows_block_end(statement: str, line: str) -> bool:
     """``line`` comes right after ``statement``, a return/raise/break/continue/throw, at the same
     indentation: it can never run (dead code), so the block is over. A statement whose brackets
     are still open (or that ends in a backslash) continues on ``line`` instead."""
     if not line.strip() or not BLOCK_END.match(statement):
         return False
-    depth = sum(statement.count(c) for c in _OPEN) - sum(statement.count(c) for c in _CLOSE)
-    if depth > 0 or statement.rstrip().endswith("\\"):
+    if open_brackets(statement) > 0 or statement.rstrip().endswith("\\"):
         return False
     return indent_of(line) == indent_of(statement)
 
 
 def leaves_scope(line: str, prefix: str) -> bool:
-    """A non-blank new line indented less than the cursor's line: the block the cursor is in ended."""
+    """A non-blank new line indented less than the cursor's line: the block the cursor is in ended.
+    A cursor line of only blanks counts: that indentation is where the user is writing."""
     cursor_line = prefix.rsplit("\n", 1)[-1]
-    if not cursor_line.strip():
-        return False
     return bool(line.strip()) and indent_of(line) < indent_of(cursor_line)
+
+
+# What may follow a statement at its own indentation and still belong to it.
+_CONTINUES = re.compile(r"(else|elif|except|finally|catch|case|default)\b|[}\])]")
+
+
+def ends_statement(line: str, prefix: str, suffix: str) -> bool:
+    """The cursor sits between two statements of one block (the suffix's next code line has the
+    cursor line's indentation), and ``line`` starts a new one at that indentation (or less): the
+    statement being written, simple or compound, is complete. What comes next is already in the
+    suffix, or is code the user did not ask for; a hole between statements is filled by one.
+    ``else``/``except``/closing brackets continue the statement."""
+    if suffix.split("\n", 1)[0].strip() or not line.strip():
+        return False
+    following = next((ln for ln in suffix.split("\n")[1:] if ln.strip()), None)
+    cursor_indent = indent_of(prefix.rsplit("\n", 1)[-1])
+    if following is None or indent_of(following) != cursor_indent:
+        return False
+    return indent_of(line) <= cursor_indent and not _CONTINUES.match(line.lstrip())
 
 
 def below_n_indent(line: str, n_indent: int | None) -> bool:

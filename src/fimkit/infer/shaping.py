@@ -29,6 +29,7 @@ class ShapeConfig:
     min_mean_logprob: confidence gate; lines whose tokens average below it end the completion.
     parse_check: release only what parses no worse than the buffer did (needs a tree-sitter grammar).
     language: language of the buffer for the parse check (python, javascript, typescript, sql).
+    one_statement: between two statements of a block, end the middle with the statement it starts.
     """
 
     single_line: bool | None = None
@@ -37,6 +38,7 @@ class ShapeConfig:
     min_mean_logprob: float | None = None
     parse_check: bool = True
     language: str | None = None
+    one_statement: bool = True
 
 
 @dataclass
@@ -135,9 +137,11 @@ class Shaper:
                 return
         else:
             for reason, hit in (
-                ("scope", lambda: pp.leaves_scope(line, self.prefix)),
+                ("scope", lambda: not self._inside_brackets() and pp.leaves_scope(line, self.prefix)),
                 ("suffix", lambda: pp.repeats_suffix(line, self.suffix, self.config.overlap_threshold, self.prefix)),
                 ("dead_code", lambda: pp.follows_block_end(self._last_statement(), line)),
+                ("statement", lambda: self.config.one_statement and not self._inside_brackets()
+                                      and pp.ends_statement(line, self.prefix, self.suffix)),
                 ("n_indent", lambda: pp.below_n_indent(line, self.config.n_indent)),
                 ("repetition", lambda: pp.repeats_previous(self.accepted + [line])),
             ):
@@ -165,6 +169,11 @@ class Shaper:
         the middle's first line, or the last accepted line."""
         lines = [self.prefix.rsplit("\n", 1)[-1] + (self.accepted[0] if self.accepted else ""), *self.accepted[1:]]
         return next((ln for ln in reversed(lines) if ln.strip()), "")
+
+    def _inside_brackets(self) -> bool:
+        """The middle so far (from the cursor's line) leaves a bracket open: the next line is inside
+        it, where indentation says nothing about blocks."""
+        return pp.open_brackets(self.prefix.rsplit("\n", 1)[-1] + "\n".join(self.accepted)) > 0
 
     def _mean_between(self, start: int, end: int) -> float | None:
         lps, prev = [], 0

@@ -14,14 +14,26 @@ function joinedLength(lines: string[]): number {
   return lines.reduce((n, l) => n + l.length + 1, 0) - 1;
 }
 
+// The prefix starts on a file line that is a multiple of this, so that its beginning (and the
+// server's KV cache of it) stays put while the cursor moves down; the server cuts on the same grid.
+export const GRID_LINES = 16;
+
 export function budget(text: string, offset: number, b: Budget = DEFAULT_BUDGET): { prefix: string; suffix: string } {
-  let head = text.slice(0, offset).split("\n");
-  if (head.length > b.prefixLines) head = head.slice(head.length - b.prefixLines);
-  while (head.length > 1 && joinedLength(head) > b.prefixChars) head = head.slice(1);
+  const head = text.slice(0, offset).split("\n");
+  const last = head.length - 1; // the cursor's line, always kept
+  let start = Math.max(0, head.length - b.prefixLines);
+  if (start > 0) start = Math.min(last, Math.ceil(start / GRID_LINES) * GRID_LINES);
+  let size = joinedLength(head.slice(start));
+  while (start < last && size > b.prefixChars) {
+    let next = (Math.floor(start / GRID_LINES) + 1) * GRID_LINES;
+    if (next >= last) next = start + 1; // under one grid step of room: line by line
+    for (let i = start; i < next; i++) size -= head[i].length + 1;
+    start = next;
+  }
   let tail = text.slice(offset).split("\n");
   if (tail.length > b.suffixLines) tail = tail.slice(0, b.suffixLines);
   while (tail.length > 1 && joinedLength(tail) > b.suffixChars) tail = tail.slice(0, -1);
-  const prefix = head.join("\n");
+  const prefix = head.slice(start).join("\n");
   const suffix = tail.join("\n");
   return { prefix: prefix.slice(Math.max(0, prefix.length - b.prefixChars)), suffix: suffix.slice(0, b.suffixChars) };
 }
