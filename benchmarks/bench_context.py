@@ -127,6 +127,7 @@ def main() -> None:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6, 3.6))
+        points.sort(key=lambda p: p[1])
         for name, idx in (("exact match", 2), ("edit similarity", 3)):
             ax.plot([p[1] for p in points], [p[idx] for p in points], "o-", label=name)
         for label, x, em, _ in points:

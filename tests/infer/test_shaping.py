@@ -40,7 +40,8 @@ def test_model_rewriting_the_suffix_is_cut():
     suffix = "\n    return result\n"
     raw = "result = 3.14159 * r * r\n    return result\n\n\ndef perimeter(r):"
     result, _ = shape(prefix, suffix, pieces(raw), language="python")
-    assert result.text == "result = 3.14159 * r * r" and result.stop_reason == "suffix"
+    # Stopped as soon as the next line's first word showed a new statement, before it was complete.
+    assert result.text == "result = 3.14159 * r * r" and result.stop_reason == "statement"
 
 
 def test_mid_line_is_single_line_without_the_retyped_rest():
@@ -203,3 +204,30 @@ def test_brackets_left_open_suspend_the_indentation_rules():
     raw = "y = g(\n  x,\n)\n    z = 1\n"
     result, _ = shape(prefix, suffix, pieces(raw), language="python")
     assert result.text == "y = g(\n  x,\n)" and result.stop_reason == "statement"
+
+
+def test_a_line_that_ends_the_middle_is_judged_from_its_first_word():
+    """Boundary rules need only indentation and the first word: generation stops mid-line. (No
+    language: for Python a finished simple statement already stops at its newline.)"""
+    prefix, suffix = "def f(x):\n    y = 1\n    ", "\n    return y\n"
+    shaper = Shaper(prefix, suffix, ShapeConfig())
+    stops = [shaper.feed(piece)[1] for piece in ["y = x + 1", "\n", "    ", "print", "(y, "]]
+    assert stops == [False, False, False, False, True]  # "print" alone could still grow; "print(" cannot
+    assert shaper.finish()[1].text == "y = x + 1"
+    shaper = Shaper(prefix, suffix, ShapeConfig(language="python"))
+    for piece in ["if x:\n", "        y = 2\n", "    el", "se:\n", "        y = 3\n"]:
+        assert not shaper.feed(piece)[1]  # "el" may become "else", which continues the statement
+
+
+def test_a_finished_simple_statement_stops_at_its_newline():
+    """Python, between two statements: a complete logical line needs no look at the next one."""
+    prefix, suffix = "def f(x):\n    y = 1\n    ", "\n    return y\n"
+    shaper = Shaper(prefix, suffix, ShapeConfig(language="python"))
+    assert shaper.feed("y = x + 1")[1] is False
+    assert shaper.feed("\n")[1] is True
+    assert shaper.finish()[1].text == "y = x + 1"
+    for raw in ("y = g(\n", "if x:\n", "y = x + \\\n", 'doc = """\n'):  # the logical line goes on
+        shaper = Shaper(prefix, suffix, ShapeConfig(language="python"))
+        assert shaper.feed(raw)[1] is False, raw
+    shaper = Shaper(prefix, "\n\ndef g():\n    pass\n", ShapeConfig(language="python"))  # the block's end
+    assert shaper.feed("y = x + 1\n")[1] is False

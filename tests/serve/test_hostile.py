@@ -173,13 +173,18 @@ def test_tabby_null_prefix_is_empty_not_the_word_none(client):
     assert "None" not in client.app.state.service.engine.prompts[-1]
 
 
-def test_n_predict_zero_warms_up_without_generating(client):
+def test_zero_tokens_warms_up_without_generating_on_every_api(client):
     engine = client.app.state.service.engine
     before = engine.generated
     r = client.post("/infill", json={"input_prefix": "x = ", "input_suffix": "\n", "n_predict": 0})
     assert r.status_code == 200 and r.json()["content"] == "" and r.json()["tokens_predicted"] == 0
     r = client.post("/v1/completions", json={"prompt": "x = ", "max_tokens": 0})
     assert r.status_code == 200 and r.json()["choices"][0]["text"] == ""
+    r = client.post("/api/generate", json={"model": "m", "prompt": "x = ", "suffix": "\n", "stream": False,
+                                           "options": {"num_predict": 0}})
+    assert r.status_code == 200 and r.json()["response"] == ""
+    r = client.post("/complete", json={"prefix": "x = ", "suffix": "\n", "max_tokens": 0})
+    assert r.status_code == 200 and r.json()["completion"] == ""
     assert engine.generated == before and engine.prompts[-1].startswith("<|fim_prefix|>x =")
 
 

@@ -21,4 +21,7 @@ class EvalConfig:
     workers: int = setting(2, "parallel test executions in the sandbox")
     timeout_s: float = setting(10.0, "seconds per test execution", flag="timeout")
     n_ctx: int = setting(2048, "context window in tokens")
+    prompt_tokens: int | None = setting(None, "most prompt tokens per completion, as in fimkit serve (default: "
+                                        "the engine's, by device class)")
+    threads: int | None = setting(None, "CPU threads for llama.cpp (default: all cores)")
     min_confidence: float | None = setting(None, "confidence gate, as in fimkit serve")

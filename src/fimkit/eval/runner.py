@@ -170,7 +170,8 @@ def run_eval(contenders: list[Contender], tasks: list[Task], config: EvalConfig 
             if not mine:
                 continue
             engine = load_engine(EngineConfig(model=contender.model, backend=contender.backend, n_ctx=config.n_ctx,
-                                              fim_format=fim_spec_for(contender.model, contender.mode)))
+                                              fim_format=fim_spec_for(contender.model, contender.mode),
+                                              prompt_tokens=config.prompt_tokens, threads=config.threads))
             try:
                 for task, sample in mine:
                     result = complete_task(engine, task, config, sample)

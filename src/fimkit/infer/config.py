@@ -29,8 +29,9 @@ class EngineConfig:
                                         "whole window for the other backends)")
     prompt_caches: int = setting(4, "saved prompt states (KV caches) of recent files, so going back to a "
                                  "file resumes where it was; 0 turns them off")
-    lookup_decoding: bool = setting(True, "greedy decoding checks drafts copied from the context (prompt-lookup "
-                                    "speculative decoding): the same tokens, fewer decoding steps")
+    lookup_decoding: bool = setting(False, "greedy decoding checks drafts copied from the context (prompt-lookup "
+                                    "speculative decoding); off by default: 1.03x on a 2-core CPU "
+                                    "(benchmarks/bench_decode.py)")
     cache_reuse: bool = setting(True, "keep the KV cache of the previous prompt (off only to measure what it saves)")
 
     def __post_init__(self):

@@ -37,7 +37,7 @@ class LlamaCppEngine(Engine):
 
     def __init__(self, model: ResolvedModel, *, n_ctx: int = 2048, n_threads: int | None = None,
                  fim_format: FimFormat | None = None, logprobs: bool = True, cache_reuse: bool = True,
-                 prompt_caches: int = 4, prompt_tokens: int | None = None, lookup_decoding: bool = True,
+                 prompt_caches: int = 4, prompt_tokens: int | None = None, lookup_decoding: bool = False,
                  verbose: bool = False):
         if model.kind != "gguf":
             raise FimkitError(

@@ -3,9 +3,9 @@
 Code repeats itself: names, argument lists and whole lines that the model is about to write are
 often already in the prompt. So before each decoding step, the tokens that followed the latest
 earlier occurrence of the last few generated tokens are proposed as a draft; the model scores the
-next token and the whole draft in one batch (on a CPU a batch of a few tokens costs little more
-than one, since the weights are read once), and the draft's tokens are kept up to the first one
-greedy decoding would not have chosen. The output is plain greedy decoding's, up to the rounding
+next token and the whole draft in one batch, and the draft's tokens are kept up to the first one
+greedy decoding would not have chosen. It pays where a batch of a few tokens costs little more than
+one; on this project's 2-core CPU it did not (1.03x, benchmarks/bench_decode.py), so it is opt-in. The output is plain greedy decoding's, up to the rounding
 differences between a batch and a single token (a near-tie can flip either way).
 """
 

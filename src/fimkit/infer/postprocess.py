@@ -113,13 +113,17 @@ def ends_statement(line: str, prefix: str, suffix: str) -> bool:
     statement being written, simple or compound, is complete. What comes next is already in the
     suffix, or is code the user did not ask for; a hole between statements is filled by one.
     ``else``/``except``/closing brackets continue the statement."""
-    if suffix.split("\n", 1)[0].strip() or not line.strip():
+    if not line.strip() or not between_statements(prefix, suffix):
+        return False
+    return indent_of(line) <= indent_of(prefix.rsplit("\n", 1)[-1]) and not _CONTINUES.match(line.lstrip())
+
+
+def between_statements(prefix: str, suffix: str) -> bool:
+    """Nothing right of the cursor, and the suffix's next code line has the cursor line's indentation."""
+    if suffix.split("\n", 1)[0].strip():
         return False
     following = next((ln for ln in suffix.split("\n")[1:] if ln.strip()), None)
-    cursor_indent = indent_of(prefix.rsplit("\n", 1)[-1])
-    if following is None or indent_of(following) != cursor_indent:
-        return False
-    return indent_of(line) <= cursor_indent and not _CONTINUES.match(line.lstrip())
+    return following is not None and indent_of(following) == indent_of(prefix.rsplit("\n", 1)[-1])
 
 
 def below_n_indent(line: str, n_indent: int | None) -> bool:
