@@ -19,7 +19,6 @@ from fimkit.infer import postprocess as pp
 from fimkit.infer.postprocess import mean_logprob
 from fimkit.syntax import error_count
 
-
 BOUNDARY_RULES = ("scope", "dead_code", "statement", "n_indent")
 TRIPLE_QUOTES = ('"""', "'''")  # a string that may span lines: the logical line may go on
 _FIRST_WORD = re.compile(r"[A-Za-z_]\w*")
