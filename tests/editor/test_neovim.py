@@ -47,4 +47,7 @@ def test_neovim_gets_the_completion_item(tmp_path):
     replies = result.values() if isinstance(result, dict) else [r for r in result if r]  # keyed by client id
     items = [item for reply in replies for item in reply["result"]["items"]]
     assert items and items[0]["textEdit"]["newText"] == "a + b" and items[0]["label"] == "a + b"
-    assert http.requests[0][1]["prompt"] == "def add(a, b):\n    return "
+    completions = [body for _, body in http.requests if body["max_tokens"] != 0]
+    assert completions[0]["prompt"] == "def add(a, b):\n    return "
+    # Opening the file sent a warm-up first: the prompt evaluated, no token asked for.
+    assert any(body["max_tokens"] == 0 for _, body in http.requests)
