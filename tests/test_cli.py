@@ -99,3 +99,19 @@ def test_missing_package_names_the_extra_to_install(tmp_path, fimkit_home):
     result = run_cli("demo", "--model", str(write_tiny_gguf(tmp_path / "t.gguf")), env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "pip install 'fimkit[llama]'" in result.stderr
+
+
+@pytest.mark.parametrize("args, field", [
+    (["serve", "--prompt-tokens", "10"], "prompt_tokens"),
+    (["serve", "--prompt-tokens", "99999"], "prompt_tokens"),
+    (["serve", "--prompt-caches", "-1"], "prompt_caches"),
+    (["serve", "--threads", "0"], "threads"),
+    (["complete", "{file}", "--line", "1", "--col", "1", "--prompt-tokens", "-5"], "prompt_tokens"),
+    (["eval", "--benchmark", "humaneval-single", "--prompt-tokens", "0"], "prompt_tokens"),
+])
+def test_engine_settings_out_of_range_are_one_line_errors(args, field, capsys, tmp_path):
+    code = tmp_path / "x.py"
+    code.write_text("x = 1\n")
+    assert main([a.format(file=code) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert field in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

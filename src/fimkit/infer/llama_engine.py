@@ -243,23 +243,14 @@ class LlamaCppEngine(Engine):
                 if first is None:
                     first = time.perf_counter()
                     stats.prompt_ms = (first - start) * 1000
-                if tok in self._stop_ids:
-                    gen.stop_reason = "eos"
+                piece = self._piece(gen, tok, params, decoder)
+                if piece is None:
                     break
-                stats.predicted_tokens += 1
-                logprob, best = self._scores(tok, params.top_logprobs)
-                yield TokenPiece(decoder.decode(self.llm.detokenize([tok])), logprob, tok, best)
-                if stats.predicted_tokens >= params.max_tokens:
-                    gen.stop_reason = "limit"
-                    break
-                if cancel is not None and cancel.is_set():
-                    gen.stop_reason = "cancelled"
+                yield piece
+                if self._done(gen, params, cancel):
                     break
         finally:
-            end = time.perf_counter()
-            if first is None:
-                stats.prompt_ms = (end - start) * 1000
-            stats.predicted_ms = (end - (first or end)) * 1000
+            self._time(stats, start, first)
 
     def _decode(self, batch: list[int]):
         """Evaluate ``batch`` after the cached tokens; the logits of every position, one row each."""
@@ -293,18 +284,12 @@ class LlamaCppEngine(Engine):
                 accepted = -1
                 rows = None
                 while True:  # emit ``tok``, then the draft tokens the model agrees with
-                    if tok in self._stop_ids:
-                        gen.stop_reason = "eos"
+                    piece = self._piece(gen, tok, params, decoder, row)
+                    if piece is None:
                         return
-                    stats.predicted_tokens += 1
-                    logprob, best = self._scores(tok, params.top_logprobs, row)
-                    yield TokenPiece(decoder.decode(llm.detokenize([tok])), logprob, tok, best)
+                    yield piece
                     history.append(tok)
-                    if stats.predicted_tokens >= params.max_tokens:
-                        gen.stop_reason = "limit"
-                        return
-                    if cancel is not None and cancel.is_set():
-                        gen.stop_reason = "cancelled"
+                    if self._done(gen, params, cancel):
                         return
                     if rows is None:  # ``tok`` is not in the cache yet: score it with a draft
                         draft = lookup_draft(history, min(DRAFT_TOKENS, params.max_tokens - stats.predicted_tokens))
@@ -318,10 +303,34 @@ class LlamaCppEngine(Engine):
                     stats.accepted_tokens += 1
                 llm.n_tokens -= len(draft) - accepted  # drop the rejected draft from the cache
         finally:
-            end = time.perf_counter()
-            if first is None:
-                stats.prompt_ms = (end - start) * 1000
-            stats.predicted_ms = (end - (first or end)) * 1000
+            self._time(stats, start, first)
+
+    def _piece(self, gen: Generation, tok: int, params: SamplingParams, decoder, logits=None) -> TokenPiece | None:
+        """What ``tok`` adds, with its scores; None when it is an end token (and the generation ends)."""
+        if tok in self._stop_ids:
+            gen.stop_reason = "eos"
+            return None
+        gen.stats.predicted_tokens += 1
+        logprob, best = self._scores(tok, params.top_logprobs, logits)
+        return TokenPiece(decoder.decode(self.llm.detokenize([tok])), logprob, tok, best)
+
+    @staticmethod
+    def _done(gen: Generation, params: SamplingParams, cancel: threading.Event | None) -> bool:
+        """After a token: the limit is reached or the caller cancelled (the reason is recorded)."""
+        if gen.stats.predicted_tokens >= params.max_tokens:
+            gen.stop_reason = "limit"
+        elif cancel is not None and cancel.is_set():
+            gen.stop_reason = "cancelled"
+        else:
+            return False
+        return True
+
+    @staticmethod
+    def _time(stats, start: float, first: float | None) -> None:
+        end = time.perf_counter()
+        if first is None:
+            stats.prompt_ms = (end - start) * 1000
+        stats.predicted_ms = (end - (first or end)) * 1000
 
     def close(self) -> None:
         llm, self.llm = self.llm, None
