@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from fimkit.infer.context import ALIGN_LINES
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -25,8 +27,8 @@ class Budget:
 
 
 # The prefix starts on a file line that is a multiple of this, so that its beginning (and the
-# engine's KV cache of it) stays put while the cursor moves down; the engine cuts on the same grid.
-GRID_LINES = 16
+# engine's KV cache of it) stays put while the cursor moves down: the engine's own grid.
+GRID_LINES = ALIGN_LINES
 
 
 def budget(text: str, offset: int, limits: Budget = Budget()) -> tuple[str, str]:

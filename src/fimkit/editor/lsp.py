@@ -108,7 +108,7 @@ def create_server(config: LspConfig, source=None):
 
     server = LanguageServer("fimkit", __version__)
     cache = CompletionCache()
-    state = {"source": source, "requests": 0, "warm_ups": 0, "warming": None}
+    state = {"source": source, "requests": 0, "warming": None}
     last_place: dict[str, object] = {}  # uri -> the position of the last completion asked there
 
     def get_source():
@@ -161,7 +161,6 @@ def create_server(config: LspConfig, source=None):
         if state["warming"] is not None:
             state["warming"].set()
         state["warming"] = cancel
-        state["warm_ups"] += 1
         language = LANGUAGE_IDS.get(doc.language_id or "")
         try:
             await asyncio.get_running_loop().run_in_executor(None, get_source().complete, prefix, suffix, language,

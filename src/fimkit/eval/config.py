@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fimkit.errors import FimkitError
+from fimkit.infer.config import check_window
 from fimkit.settings import setting
 
 
@@ -28,8 +28,4 @@ class EvalConfig:
     min_confidence: float | None = setting(None, "confidence gate, as in fimkit serve")
 
     def __post_init__(self):
-        # Checked here, where the values enter, so a bad flag fails before any task is loaded.
-        if self.prompt_tokens is not None and not 64 <= self.prompt_tokens <= self.n_ctx:
-            raise FimkitError(f"prompt_tokens must be between 64 and n_ctx ({self.n_ctx}), got {self.prompt_tokens}")
-        if self.threads is not None and self.threads < 1:
-            raise FimkitError(f"threads must be 1 or more, got {self.threads}")
+        check_window(self.n_ctx, self.prompt_tokens, self.threads)  # before any task is loaded

@@ -19,20 +19,23 @@ def load_engine(config: EngineConfig, *, log=None) -> Engine:
 
         if not config.base_url:
             raise FimkitError("the openai backend needs --base-url, e.g. http://127.0.0.1:8000/v1")
-        engine = OpenAIEngine(config.base_url, config.model, fim_format=fmt, api_key=config.remote_api_key,
-                              n_ctx=config.n_ctx)
-        engine.prompt_tokens = config.prompt_tokens
-        return engine
+        return _with_budget(OpenAIEngine(config.base_url, config.model, fim_format=fmt,
+                                         api_key=config.remote_api_key, n_ctx=config.n_ctx), config)
 
     resolved = resolve_model(config.model, log=log)
     if config.backend == "transformers":
         from fimkit.infer.hf_engine import TransformersEngine
 
-        engine = TransformersEngine(resolved, n_ctx=config.n_ctx, fim_format=fmt)
-        engine.prompt_tokens = config.prompt_tokens
-        return engine
+        return _with_budget(TransformersEngine(resolved, n_ctx=config.n_ctx, fim_format=fmt), config)
     from fimkit.infer.llama_engine import LlamaCppEngine
 
-    return LlamaCppEngine(resolved, n_ctx=config.n_ctx, n_threads=config.threads, fim_format=fmt,
-                          cache_reuse=config.cache_reuse, prompt_caches=config.prompt_caches,
-                          prompt_tokens=config.prompt_tokens, lookup_decoding=config.lookup_decoding)
+    return _with_budget(LlamaCppEngine(resolved, n_ctx=config.n_ctx, n_threads=config.threads, fim_format=fmt,
+                                       cache_reuse=config.cache_reuse, prompt_caches=config.prompt_caches,
+                                       lookup_decoding=config.lookup_decoding), config)
+
+
+def _with_budget(engine: Engine, config: EngineConfig) -> Engine:
+    """``--prompt-tokens`` over the engine's own default (by device class, or the whole window)."""
+    if config.prompt_tokens:
+        engine.prompt_tokens = config.prompt_tokens
+    return engine

@@ -35,11 +35,16 @@ class EngineConfig:
     cache_reuse: bool = setting(True, "keep the KV cache of the previous prompt (off only to measure what it saves)")
 
     def __post_init__(self):
-        if self.n_ctx < 64:
-            raise FimkitError(f"n_ctx must be at least 64 tokens, got {self.n_ctx}")
-        if self.prompt_tokens is not None and not 64 <= self.prompt_tokens <= self.n_ctx:
-            raise FimkitError(f"prompt_tokens must be between 64 and n_ctx ({self.n_ctx}), got {self.prompt_tokens}")
+        check_window(self.n_ctx, self.prompt_tokens, self.threads)
         if self.prompt_caches < 0:
             raise FimkitError(f"prompt_caches must be 0 or more, got {self.prompt_caches}")
-        if self.threads is not None and self.threads < 1:
-            raise FimkitError(f"threads must be 1 or more, got {self.threads}")
+
+
+def check_window(n_ctx: int, prompt_tokens: int | None, threads: int | None) -> None:
+    """The window settings every command that loads an engine takes (serve, complete, eval...)."""
+    if n_ctx < 64:
+        raise FimkitError(f"n_ctx must be at least 64 tokens, got {n_ctx}")
+    if prompt_tokens is not None and not 64 <= prompt_tokens <= n_ctx:
+        raise FimkitError(f"prompt_tokens must be between 64 and n_ctx ({n_ctx}), got {prompt_tokens}")
+    if threads is not None and threads < 1:
+        raise FimkitError(f"threads must be 1 or more, got {threads}")

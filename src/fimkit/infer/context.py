@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 from fimkit.syntax import node_types, parser_for
 
+# The prefix starts on a file line that is a multiple of this (see _align); the editors' client-side
+# budget (fimkit.editor.context, and the VS Code extension's core/context.ts) cuts on the same grid.
+ALIGN_LINES = 16
+
 
 @dataclass(frozen=True)
 class ContextBudget:
@@ -28,7 +32,7 @@ class ContextBudget:
     suffix_lines: int = 40
     reserve: int = 16
     prompt_tokens: int | None = None  # most prompt tokens; None: the whole window less the middle
-    align_lines: int = 16  # the prefix starts on a file line that is a multiple of this (see _align)
+    align_lines: int = ALIGN_LINES
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ class LlamaCppEngine(Engine):
 
     def __init__(self, model: ResolvedModel, *, n_ctx: int = 2048, n_threads: int | None = None,
                  fim_format: FimFormat | None = None, logprobs: bool = True, cache_reuse: bool = True,
-                 prompt_caches: int = 4, prompt_tokens: int | None = None, lookup_decoding: bool = False,
+                 prompt_caches: int = 4, lookup_decoding: bool = False,
                  verbose: bool = False):
         if model.kind != "gguf":
             raise FimkitError(
@@ -58,7 +58,7 @@ class LlamaCppEngine(Engine):
         self.cache_reuse = cache_reuse
         self.llm = self._load(llama_cpp, n_ctx, n_threads or max(1, os.cpu_count() or 1), verbose)
         self.n_ctx = self.llm.n_ctx()
-        self.prompt_tokens = prompt_tokens or self.default_prompt_tokens(llama_cpp)
+        self.prompt_tokens = self.default_prompt_tokens(llama_cpp)
         self.states = PromptStates(prompt_caches if cache_reuse else 0)
         self.lookup_decoding = lookup_decoding
         self._check_sentinels()
@@ -153,7 +153,7 @@ class LlamaCppEngine(Engine):
         buf = (ctypes.c_uint8 * size)()
         n = self._llama.llama_state_seq_get_data(ctx, buf, size, 0)
         if 0 < n <= size:
-            self.states.add(live, bytes(buf)[:n])
+            self.states.add(live, ctypes.string_at(buf, n))
 
     def _resume(self, tokens: list[int]) -> None:
         """Before ``tokens`` overwrite the live cache: save it if much would be lost, and load the
