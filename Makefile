@@ -129,7 +129,13 @@ $(VENV)/.installed-e2e: | $(BIN)/python
 	$(PIP) install --quiet '$(PLAYWRIGHT)'
 	@touch $@
 
-e2e-deps: $(CHROMIUM) $(CODE_SERVER)/.installed $(VENV)/.installed-e2e editors/vscode/node_modules/.installed
+# vscode-languageclient for the test extension that runs `fimkit lsp` in VS Code (tests/editor/lsp_client).
+tests/editor/lsp_client/node_modules/.installed: tests/editor/lsp_client/package-lock.json
+	cd tests/editor/lsp_client && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+e2e-deps: $(CHROMIUM) $(CODE_SERVER)/.installed $(VENV)/.installed-e2e editors/vscode/node_modules/.installed \
+	tests/editor/lsp_client/node_modules/.installed
 
 test-e2e: e2e-deps
 	FIMKIT_E2E_HOME=$(E2E_HOME) FIMKIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m e2e tests/editor/test_vscode_e2e.py $(PYTEST_ARGS)

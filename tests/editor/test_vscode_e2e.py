@@ -12,7 +12,9 @@ the witnesses, since they are what the extension's requests actually reached.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import zipfile
 import json
 import os
 import re
@@ -205,15 +207,15 @@ def fimkit_server(e2e_tools, embedded_gguf, tmp_path):
     _stop(server.proc)
 
 
-@pytest.fixture
-def code_server(vsix, fimkit_server, tmp_path):
-    """code-server with fimkit.vsix installed, user settings pointing at the fimkit server, and its
-    state (config, logs, user data, extensions) under tmp_path rather than the home directory."""
+@contextlib.contextmanager
+def _code_server(tmp_path: Path, vsix: Path, settings: dict):
+    """code-server with ``vsix`` installed, these user settings, and its state (config, logs, user
+    data, extensions) under tmp_path rather than the home directory."""
     root = tmp_path / "code-server"
     user_data, extensions, workspace = root / "user-data", root / "extensions", tmp_path / "workspace"
     for d in (user_data / "User", extensions, workspace):
         d.mkdir(parents=True)
-    (user_data / "User" / "settings.json").write_text(json.dumps(_settings(fimkit_server.base), indent=2))
+    (user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
     (workspace / "main.py").write_text("")
     config = root / "config.yaml"
     config.write_text("auth: none\n")
@@ -238,7 +240,15 @@ def code_server(vsix, fimkit_server, tmp_path):
 
 
 @pytest.fixture
-def page(code_server, tmp_path):
+def code_server(vsix, fimkit_server, tmp_path):
+    """code-server with fimkit.vsix installed and pointing at the fimkit server."""
+    with _code_server(tmp_path, vsix, _settings(fimkit_server.base)) as served:
+        yield served
+
+
+@pytest.fixture
+def blank_page(e2e_tools, tmp_path):
+    """A Chromium page, not yet pointed anywhere."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -256,9 +266,14 @@ def page(code_server, tmp_path):
             browser.close()
 
 
-def _open_editor(page, url: str) -> None:
+@pytest.fixture
+def page(code_server, blank_page):
+    return blank_page
+
+
+def _open_editor(page, url: str, ready: str = STATUS) -> None:
     page.goto(url)
-    page.locator(STATUS).wait_for()  # the extension has activated: its provider is registered
+    page.locator(ready).wait_for()  # the extension has activated: its provider is registered
     page.keyboard.press("Control+P")
     page.locator(".quick-input-widget input").wait_for()
     page.keyboard.type("main.py")
@@ -352,3 +367,58 @@ def test_ghost_text_accept_abort_and_telemetry_in_vscode(page, code_server, fimk
                if (m := re.match(r'fimkit_requests_total\{.*status="(\d+)"', k)) and 400 <= int(m.group(1)) < 499}
     assert not refused, refused
 
+
+
+LSP_CLIENT = REPO / "tests" / "editor" / "lsp_client"
+LSP_STATUS = '[id="fimkit-tests.lsp-client-check"]'
+
+
+def _lsp_client_vsix(tmp_path: Path) -> Path:
+    """The test extension (tests/editor/lsp_client: vscode-languageclient starting `fimkit lsp`) as
+    a .vsix: a zip of its folder under extension/ and the manifest VS Code's installer reads."""
+    if not (LSP_CLIENT / "node_modules" / ".installed").exists():
+        pytest.skip("the LSP client check's npm packages are not installed: run `make e2e-deps`")
+    manifest = json.loads((LSP_CLIENT / "package.json").read_text())
+    vsix = tmp_path / "lsp-client-check.vsix"
+    with zipfile.ZipFile(vsix, "w") as z:
+        z.writestr("extension.vsixmanifest", f"""<?xml version="1.0" encoding="utf-8"?>
+<PackageManifest Version="2.0.0" xmlns="http://schemas.microsoft.com/developer/vsx-schema/2011">
+  <Metadata>
+    <Identity Language="en-US" Id="{manifest['name']}" Version="{manifest['version']}" Publisher="{manifest['publisher']}"/>
+    <DisplayName>{manifest['displayName']}</DisplayName>
+    <Properties><Property Id="Microsoft.VisualStudio.Code.Engine" Value="{manifest['engines']['vscode']}"/></Properties>
+  </Metadata>
+  <Installation><InstallationTarget Id="Microsoft.VisualStudio.Code"/></Installation>
+  <Dependencies/>
+  <Assets><Asset Type="Microsoft.VisualStudio.Code.Manifest" Path="extension/package.json" Addressable="true"/></Assets>
+</PackageManifest>
+""")
+        z.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="utf-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension=".json" ContentType="application/json"/><Default Extension=".js" ContentType="application/javascript"/><Default Extension=".vsixmanifest" ContentType="text/xml"/></Types>')
+        for path in sorted(LSP_CLIENT.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                z.write(path, "extension/" + path.relative_to(LSP_CLIENT).as_posix())
+    return vsix
+
+
+def test_ghost_text_from_fimkit_lsp_in_a_client_that_honours_capabilities(fimkit_server, blank_page, tmp_path):
+    """Item 1 of issue 14: not fimkit's extension but Microsoft's LSP client library, which asks for
+    inline completions only when the server advertises them."""
+    command = [sys.executable, "-m", "fimkit", "lsp", "--server", fimkit_server.base]
+    settings = {**_settings(fimkit_server.base), "lspClientCheck.command": command}
+    with _code_server(tmp_path, _lsp_client_vsix(tmp_path), settings) as (url, main_py):
+        page = blank_page
+        _open_editor(page, url, ready=f"{LSP_STATUS}:has-text('lsp: inline completion')")
+        first, second = HEADER.split("\n")
+        page.keyboard.type(first)
+        page.keyboard.press("Enter")
+        page.keyboard.type(second)
+        page.locator(".monaco-editor .ghost-text-decoration").first.wait_for(timeout=60_000)
+        ghost = _ghost_text(page)
+        assert ghost.strip(), "the ghost text is empty"
+        page.keyboard.press("Tab")
+        page.keyboard.press("Control+S")
+        page.locator(".tab.active.dirty").wait_for(state="detached")
+        saved = main_py.read_text()
+        assert saved == HEADER + ghost, f"saved {saved!r}, shown {ghost!r}"
+        # The text came from the model through `fimkit lsp`: the server counted its completions.
+        assert _requests(fimkit_server.metrics(), 200) >= 1
