@@ -19,7 +19,8 @@ def register(sub, formatter, dedent) -> None:
             Evaluate fill-in-the-middle completion the way users get it: every sample goes through the
             server's pipeline (budget, rendering, post-processing), is timed, executed in a sandbox when
             the benchmark has tests, and scored. Several --model and --mode values are compared on the
-            same tasks in one table with 95% bootstrap intervals and a paired test against the first.
+            same tasks in one table with 95% bootstrap intervals and a paired test against the first
+            (so are several --candidates counts).
 
             benchmarks: {BENCHMARK_HELP}
             modes: auto (the model's own format), psm, spm (paper variant), spm-dolma, prefix-only
@@ -34,11 +35,15 @@ def register(sub, formatter, dedent) -> None:
                   --benchmark humaneval-random-span-light --output reports/compare
               fimkit eval --model fim-model-q4_0.gguf --mode psm,spm --benchmark holes:~/src/myrepo --limit 200
               fimkit eval --benchmark humaneval-multi --limit 100 --samples 10 --temperature 0.2
+              fimkit eval --benchmark holes:~/src/myrepo --mode prefix-only --candidates 1,4 --limit 100
         """),
     )
     p.add_argument("--model", action="append", help="model reference; repeat to compare (default: gemma-3-270m)")
     p.add_argument("--benchmark", required=True, help="benchmark name (see above)")
     p.add_argument("--mode", default="auto", help="comma-separated modes, each run for every model (default: auto)")
+    p.add_argument("--candidates", default="1", metavar="N[,N...]",
+                   help="comma-separated candidate counts, each a contender: 1 is greedy, N > 1 ranks N middles "
+                        "by how well they lead into the suffix (default: 1)")
     p.add_argument("--backend", choices=("llama-cpp", "transformers"), default="llama-cpp")
     p.add_argument("--limit", type=int, help="evaluate a seeded sample of N tasks")
     p.add_argument("--output", help="report folder (default: reports/<benchmark>-<time>)")
@@ -52,6 +57,7 @@ def cmd_eval(args) -> int:
     from fimkit.eval.report import summarize, write_reports
     from fimkit.eval.runner import MODES, Contender, EvalConfig, run_eval
     from fimkit.eval.tasks import load_tasks
+    from fimkit.infer.config import check_candidates
 
     values = overrides_from_args(args, EvalConfig)
     models = args.model or ["gemma-3-270m"]
@@ -68,7 +74,13 @@ def cmd_eval(args) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     safe = args.benchmark.replace(":", "_").replace("/", "_").strip("_")[:60]
     out = Path(args.output or f"reports/{safe}-{stamp}")
-    contenders = [Contender(m, mode, args.backend) for m in models for mode in modes]
+    counts = []
+    for c in args.candidates.split(","):
+        if not c.strip().isdigit():
+            raise FimkitError(f"--candidates takes counts such as 1,4, not {c.strip()!r}")
+        check_candidates(int(c))
+        counts.append(int(c))
+    contenders = [Contender(m, mode, args.backend, n) for m in models for mode in modes for n in counts]
     print(f"fimkit eval: {len(tasks)} tasks x {len(contenders)} contender(s) x {config.samples} sample(s) -> {out}",
           file=sys.stderr)
     start = time.perf_counter()

@@ -47,3 +47,22 @@ class ScriptedEngine(Engine):
         finally:
             self.running.clear()
             stats.predicted_ms = (time.perf_counter() - start) * 1000 - stats.prompt_ms
+
+
+class BranchingEngine(ScriptedEngine):
+    """Middle ``i`` is ``branches[i]`` (token id i); its score is ``scores[text]``."""
+
+    def __init__(self, branches, scores, fim_format="prefix-only"):
+        super().__init__(fim_format=fim_format)
+        self.branches, self.scores, self.scored = branches, scores, []
+
+    def _produce(self, gen, prompt, params: SamplingParams, cancel):
+        i = params.first_token or 0
+        gen.stop_reason = "eos"
+        gen.stats.predicted_tokens = 1
+        ids = tuple(range(len(self.branches)))[: params.top_logprobs]
+        yield TokenPiece(self.branches[i], -1.0, i, tuple((self.branches[j], -1.0) for j in ids), ids)
+
+    def score(self, prompt, continuation, *, end=False, cancel=None):
+        self.scored.append((continuation, end))
+        return self.scores[next(t for t in self.scores if continuation.lstrip(' ').startswith(t))]

@@ -135,3 +135,37 @@ def test_lookup_decoding_gives_the_tokens_of_plain_greedy_decoding(embedded_gguf
     assert gen.stats.drafted_tokens > 0 and gen.stats.accepted_tokens > 0
     fast.close()
     plain.close()
+
+
+def test_score_is_the_likelihood_greedy_decoding_reports(engine):
+    prompt = "def add(a, b):\n    return a +"
+    pieces = list(engine.generate(prompt, SamplingParams(max_tokens=4)))
+    text = "".join(p.text for p in pieces)
+    score = engine.score(prompt, text)
+    assert score == pytest.approx(sum(p.logprob for p in pieces), abs=0.3)  # batch vs one token: close
+    assert score > engine.score(prompt, " lambda: import(")  # nonsense is less likely
+    assert engine.score(prompt, text, end=True) < score  # the end token adds a (negative) term
+
+
+def test_a_branch_starts_with_the_given_token_and_continues_greedily(engine):
+    prompt = "def add(a, b):\n    return a +"
+    first = next(iter(engine.generate(prompt, SamplingParams(max_tokens=1, top_logprobs=3))))
+    assert first.top_ids[0] == first.token_id and len(first.top_ids) == 3
+    branch = list(engine.generate(prompt, SamplingParams(max_tokens=3, first_token=first.top_ids[1])))
+    assert branch[0].token_id == first.top_ids[1]
+    assert branch[0].logprob == pytest.approx(first.top[1][1], abs=0.3)
+
+
+def test_ranked_candidates_are_distinct_scored_and_best_first(engine):
+    prefix = "import os\n\n\ndef config_path(name):\n    home = os.path.expanduser('~')\n    return "
+    req = CompletionRequest(prefix, "\n\n\nprint(config_path('app'))\n", language="python",
+                            sampling=SamplingParams(max_tokens=24), candidates=3)
+    best = run_completion(engine, req)
+    ranked = [best, *best.alternatives]
+    assert 2 <= len(ranked) <= 3 and len({r.text for r in ranked}) == len(ranked)
+    scores = [r.score for r in ranked if r.text.strip()]
+    assert scores == sorted(scores, reverse=True) and best.score == max(scores)
+    assert best.stats.predicted_tokens >= sum(len(r.tokens) for r in ranked)  # the stats cover the whole call
+    plain = run_completion(engine, CompletionRequest(req.prefix, req.suffix, language="python",
+                                                     sampling=req.sampling))
+    assert plain.text in {r.text for r in ranked}  # the greedy middle is one of the candidates

@@ -266,3 +266,22 @@ def test_an_unreachable_remote_model_is_503_not_the_clients_fault():
     with c:
         r = c.post("/v1/completions", json={"prompt": "x = ", "suffix": "\n"})
     assert r.status_code == 503 and "cannot reach the remote server" in r.json()["error"]["message"]
+
+
+def test_openai_n_returns_the_ranked_candidates_best_first():
+    from infer.fakes import BranchingEngine
+
+    engine = BranchingEngine(["1", "2", "3"], {"1": -5.0, "2": -1.0, "3": -3.0})
+    c, _ = client_for(engine)
+    with c:
+        body = c.post("/v1/completions", json={"prompt": "x = ", "suffix": "\nprint(x)\n", "n": 3}).json()
+        assert [ch["text"] for ch in body["choices"]] == ["2", "3", "1"]
+        assert [ch["index"] for ch in body["choices"]] == [0, 1, 2] and body["usage"]["completion_tokens"] == 3
+        assert c.post("/v1/completions", json={"prompt": "x = ", "n": 1}).json()["choices"][0]["text"] == "1"
+
+
+def test_openai_n_on_a_backend_that_cannot_score_is_a_400_saying_so(client):
+    c, _ = client
+    r = c.post("/v1/completions", json={"prompt": "x = ", "suffix": "\n", "n": 2})
+    assert r.status_code == 400 and "cannot rank candidates" in r.json()["error"]["message"]
+    assert c.post("/v1/completions", json={"prompt": "x = ", "n": 9}).status_code == 422

@@ -34,10 +34,12 @@ class Contender:
     model: str
     mode: str = "auto"
     backend: str = "llama-cpp"
+    candidates: int = 1  # middles ranked per completion (fimkit.infer.candidates)
 
     @property
     def label(self) -> str:
-        return f"{Path(self.model).name}:{self.mode}"
+        ranked = f":c{self.candidates}" if self.candidates > 1 else ""
+        return f"{Path(self.model).name}:{self.mode}{ranked}"
 
 
 def fim_spec_for(model: str, mode: str) -> str | None:
@@ -171,7 +173,8 @@ def run_eval(contenders: list[Contender], tasks: list[Task], config: EvalConfig 
                 continue
             engine = load_engine(EngineConfig(model=contender.model, backend=contender.backend, n_ctx=config.n_ctx,
                                               fim_format=fim_spec_for(contender.model, contender.mode),
-                                              prompt_tokens=config.prompt_tokens, threads=config.threads))
+                                              prompt_tokens=config.prompt_tokens, threads=config.threads,
+                                              candidates=contender.candidates))
             try:
                 for task, sample in mine:
                     result = complete_task(engine, task, config, sample)

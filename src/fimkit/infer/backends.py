@@ -35,7 +35,12 @@ def load_engine(config: EngineConfig, *, log=None) -> Engine:
 
 
 def _with_budget(engine: Engine, config: EngineConfig) -> Engine:
-    """``--prompt-tokens`` over the engine's own default (by device class, or the whole window)."""
+    """``--prompt-tokens`` over the engine's own default (by device class, or the whole window), and
+    ``--candidates``."""
     if config.prompt_tokens:
         engine.prompt_tokens = config.prompt_tokens
+    if config.candidates > 1 and type(engine).score is Engine.score:
+        raise FimkitError(f"--candidates {config.candidates} needs a backend that scores text (llama-cpp or "
+                          f"transformers); the {engine.backend} backend does not")
+    engine.candidates = config.candidates
     return engine

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from fimkit.infer.context import MAX_CHARS_PER_TOKEN, ContextBudget, fit_context, head_chars, tail_chars
 from fimkit.infer.engine import CompletionRequest, CompletionResult, Engine
@@ -13,12 +14,34 @@ from fimkit.infer.shaping import ShapeConfig, Shaper
 from fimkit.syntax import language_of
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What every candidate of one request shares: the rendered prompt and how to shape a middle."""
+
+    prompt: str
+    held: str  # blanks held back from the prompt's end: the model writes them before the middle
+    truncated: bool
+    new_shaper: Callable[[], Shaper]  # each candidate is shaped from the same start
+
+
 def run_completion(engine: Engine, request: CompletionRequest, *, budget: ContextBudget | None = None,
                    cancel: threading.Event | None = None, on_delta: Callable[[str], None] | None = None,
                    ) -> CompletionResult:
     """Complete ``request`` with ``engine``; ``on_delta`` receives text as it becomes final (streaming).
-    ``budget``: how the window is shared (default: the engine's prompt budget)."""
-    budget = budget or ContextBudget(prompt_tokens=engine.prompt_tokens)
+    ``budget``: how the window is shared (default: the engine's prompt budget). With more than one
+    candidate (``request.candidates``, else the engine's), the best-ranked middle is returned and the
+    others are its ``alternatives`` (``fimkit.infer.candidates``)."""
+    prepared = prepare(engine, request, budget or ContextBudget(prompt_tokens=engine.prompt_tokens))
+    n = request.candidates if request.candidates is not None else engine.candidates
+    if n > 1 and request.sampling.max_tokens > 0:
+        from fimkit.infer.candidates import ranked_completion
+
+        return ranked_completion(engine, request, prepared, n, cancel=cancel, on_delta=on_delta)
+    return generate_middle(engine, request, prepared, cancel=cancel, on_delta=on_delta)
+
+
+def prepare(engine: Engine, request: CompletionRequest, budget: ContextBudget) -> Prepared:
+    """Fit the context into the budget and render the prompt."""
     fmt = engine.fim_format
     language = language_of(request.language, request.filename)
     sampling = request.sampling
@@ -32,16 +55,23 @@ def run_completion(engine: Engine, request: CompletionRequest, *, budget: Contex
     # Rules judge the buffer as the user has it (middle_start included), not the fitted prompt, within
     # a bounded window, so a huge file costs no more than the text the model could see.
     window = engine.n_ctx * MAX_CHARS_PER_TOKEN
-    shaper = Shaper(
-        tail_chars(request.prefix + request.middle_start, window), head_chars(request.suffix, window),
-        ShapeConfig(single_line=request.single_line, n_indent=request.n_indent,
-                    min_mean_logprob=request.min_mean_logprob, parse_check=request.parse_check, language=language),
-        held_blanks=held,
-    )
+    before = tail_chars(request.prefix + request.middle_start, window)
+    after = head_chars(request.suffix, window)
+    config = ShapeConfig(single_line=request.single_line, n_indent=request.n_indent,
+                         min_mean_logprob=request.min_mean_logprob, parse_check=request.parse_check, language=language)
+    return Prepared(prompt, held, fitted.truncated, lambda: Shaper(before, after, config, held_blanks=held))
+
+
+def generate_middle(engine: Engine, request: CompletionRequest, prepared: Prepared, *,
+                    cancel: threading.Event | None = None, on_delta: Callable[[str], None] | None = None,
+                    ) -> CompletionResult:
+    """One middle for a prepared prompt: generate, shape as the tokens arrive, stop when shaping decides."""
+    sampling = request.sampling
+    shaper = prepared.new_shaper()
     raw, logprobs, tokens, pieces = [], [], [], []
     stop_type, stopping_word, cancelled = "limit", "", False
     start = time.perf_counter()
-    generation = engine.generate(prompt, sampling, cancel)
+    generation = engine.generate(prepared.prompt, sampling, cancel)
     try:
         for piece in generation:
             if cancel is not None and cancel.is_set():
@@ -90,5 +120,5 @@ def run_completion(engine: Engine, request: CompletionRequest, *, budget: Contex
     return CompletionResult(
         text=shaped.text, raw="".join(raw), stop_type=stop_type, stopping_word=stopping_word, gated=shaped.gated,
         mean_logprob=shaped.mean_logprob, logprobs=[lp for lp in logprobs if lp is not None], tokens=tokens,
-        pieces=pieces, stats=generation.stats, truncated=fitted.truncated, cancelled=cancelled, trimmed_by_parse=shaped.trimmed_by_parse,
+        pieces=pieces, stats=generation.stats, truncated=prepared.truncated, cancelled=cancelled, trimmed_by_parse=shaped.trimmed_by_parse,
     )

@@ -8,6 +8,7 @@ from fimkit.errors import FimkitError
 from fimkit.settings import setting
 
 BACKENDS = ("llama-cpp", "transformers", "openai")
+MAX_CANDIDATES = 8  # candidate middles ranked per completion, at most (OpenAI's n has the same cap)
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,16 @@ class EngineConfig:
     lookup_decoding: bool = setting(False, "greedy decoding checks drafts copied from the context (prompt-lookup "
                                     "speculative decoding); off by default: 1.03x on a 2-core CPU "
                                     "(benchmarks/bench_decode.py)")
+    candidates: int = setting(1, "middles ranked per completion by how well each leads into the suffix "
+                              "(InCoder-style); 1 is plain greedy, the default measured best on a CPU "
+                              "(README, Candidate ranking)")
     cache_reuse: bool = setting(True, "keep the KV cache of the previous prompt (off only to measure what it saves)")
 
     def __post_init__(self):
         check_window(self.n_ctx, self.prompt_tokens, self.threads)
         if self.prompt_caches < 0:
             raise FimkitError(f"prompt_caches must be 0 or more, got {self.prompt_caches}")
+        check_candidates(self.candidates)
 
 
 def check_window(n_ctx: int, prompt_tokens: int | None, threads: int | None) -> None:
@@ -48,3 +53,8 @@ def check_window(n_ctx: int, prompt_tokens: int | None, threads: int | None) -> 
         raise FimkitError(f"prompt_tokens must be between 64 and n_ctx ({n_ctx}), got {prompt_tokens}")
     if threads is not None and threads < 1:
         raise FimkitError(f"threads must be 1 or more, got {threads}")
+
+
+def check_candidates(n: int) -> None:
+    if not 1 <= n <= MAX_CANDIDATES:
+        raise FimkitError(f"candidates must be between 1 and {MAX_CANDIDATES}, got {n}")

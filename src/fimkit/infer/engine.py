@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from fimkit.errors import FimkitError
 from fimkit.formats import FimFormat
 
 
@@ -23,6 +24,7 @@ class TokenPiece:
     logprob: float | None = None
     token_id: int | None = None
     top: tuple[tuple[str, float], ...] = ()  # the likeliest tokens at this step (when asked for)
+    top_ids: tuple[int, ...] = ()  # ...and their ids, in the same order
 
 
 @dataclass
@@ -40,7 +42,8 @@ class GenerationStats:
 class SamplingParams:
     """max_tokens: most tokens for the middle; 0 evaluates the prompt into the cache and generates
     nothing (a warm-up). temperature 0 is greedy. seed: reproducible sampling. top_logprobs: how
-    many of the likeliest tokens each step reports (OpenAI's ``logprobs``)."""
+    many of the likeliest tokens each step reports (OpenAI's ``logprobs``). first_token: a token id the
+    generation starts with instead of choosing one (how candidate ranking branches)."""
 
     max_tokens: int = 128
     temperature: float = 0.0
@@ -48,6 +51,7 @@ class SamplingParams:
     top_k: int = 40
     seed: int | None = None
     top_logprobs: int = 0
+    first_token: int | None = None
 
 
 STOP_REASONS = ("eos", "limit", "cancelled", "closed")
@@ -120,6 +124,8 @@ class Engine(ABC):
     # Most prompt tokens per completion (None: the window less the middle). Cold latency grows with
     # it one for one while quality saturates, so backends set a default per device class.
     prompt_tokens: int | None = None
+    # Candidate middles ranked per completion when a request does not say (fimkit.infer.candidates).
+    candidates: int = 1
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:
@@ -134,6 +140,13 @@ class Engine(ABC):
                  cancel: threading.Event | None) -> Iterator[TokenPiece]:
         """Yield the tokens; fill ``gen.stats`` and set ``gen.stop_reason`` before returning.
         Check ``cancel`` between tokens."""
+
+    def score(self, prompt: str, continuation: str, *, end: bool = False,
+              cancel: threading.Event | None = None) -> float | None:
+        """The log-likelihood of ``continuation`` (plain text) right after the rendered ``prompt``, and
+        of the format's end token after it when ``end``; None when cancelled. Candidate ranking needs it."""
+        raise FimkitError(f"the {self.backend} backend cannot score text, so it cannot rank candidates; "
+                          "use --candidates 1 (or n 1), or the llama-cpp or transformers backend")
 
     def info(self) -> EngineInfo:
         return EngineInfo(self.backend, self.name, self.fim_format, self.n_ctx)
@@ -167,6 +180,7 @@ class CompletionRequest:
     parse_check: bool = True
     language: str | None = None
     filename: str | None = None
+    candidates: int | None = None  # middles to rank (None: the engine's default)
 
 
 @dataclass
@@ -184,3 +198,5 @@ class CompletionResult:
     truncated: bool = False  # the prompt did not fit and was cut
     cancelled: bool = False
     trimmed_by_parse: bool = False
+    score: float | None = None  # candidate ranking: log-likelihood of the middle and the suffix's start
+    alternatives: list[CompletionResult] = field(default_factory=list)  # the other candidates, best first

@@ -84,6 +84,26 @@ class TransformersEngine(Engine):
             probs = probs / probs.sum()
         return int(torch.multinomial(probs, 1, generator=generator))
 
+    def score(self, prompt: str, continuation: str, *, end: bool = False,
+              cancel: threading.Event | None = None) -> float | None:
+        """One forward pass over prompt and continuation (no cache: this backend serves tests and
+        merged models, where ranking is rare)."""
+        torch = self.torch
+        ids = ([self.tok.bos_id] if self.tok.bos_id is not None else []) + self.tok.encode(prompt)
+        cont = self.tok.tokenizer.encode(continuation, add_special_tokens=False).ids if continuation else []
+        if end:
+            eot = self.tok.tokenizer.token_to_id(self.fim_format.family.eot) if self.fim_format.is_fim else None
+            cont = [*cont, eot if eot is not None else self.tok.eos_id]
+        cont = [t for t in cont if t is not None][: max(0, self.n_ctx - len(ids))]
+        if not cont:
+            return 0.0
+        if cancel is not None and cancel.is_set():
+            return None
+        with torch.no_grad():
+            logits = self.model(input_ids=torch.tensor([ids + cont[:-1]], device=self.device)).logits[0].float()
+        rows = torch.log_softmax(logits[len(ids) - 1:], dim=-1)
+        return float(rows[torch.arange(len(cont)), torch.tensor(cont, device=self.device)].sum())
+
     def info(self) -> EngineInfo:
         mi = self.model_info
         if mi is None:
@@ -138,13 +158,15 @@ class TransformersEngine(Engine):
                 cache = out.past_key_values
                 self._cache, self._ids = cache, (ids + generated)[: cache.get_seq_length()]
                 logits = out.logits[0, -1].float()
-                tok = self._pick(logits, params, generator)
+                forced = params.first_token is not None and not generated and first is None
+                tok = params.first_token if forced else self._pick(logits, params, generator)
                 log_probs = torch.log_softmax(logits, dim=-1)
                 logprob = float(log_probs[tok])
-                best = ()
+                best, best_ids = (), ()
                 if params.top_logprobs > 0:
                     values, ids_ = torch.topk(log_probs, params.top_logprobs)
                     best = tuple((self.tok.decode([int(i)]), float(v)) for v, i in zip(values, ids_))
+                    best_ids = tuple(int(i) for i in ids_)
                 if first is None:
                     first = time.perf_counter()
                     stats.prompt_ms = (first - start) * 1000
@@ -156,7 +178,7 @@ class TransformersEngine(Engine):
                 full = self.tok.decode(generated)
                 piece = full[len(text):] if not full.endswith("\ufffd") else ""
                 text += piece
-                yield TokenPiece(piece, logprob, tok, best)
+                yield TokenPiece(piece, logprob, tok, best, best_ids)
                 if cancel is not None and cancel.is_set():
                     gen.stop_reason = "cancelled"
                     break

@@ -34,6 +34,9 @@ DRAFT_TOKENS = 8
 # that aborts a warm-up waits at most that long; 900 tokens took 2.81 s in chunks of 128 against
 # 2.78 s in llama.cpp's batches of 512 (the difference is noise).
 EVAL_CHUNK = 128
+# Scored positions per batch when ranking candidates: each needs a row of logits (1 MB for Gemma's
+# 262k-token vocabulary), so batches stay small.
+SCORE_CHUNK = 32
 
 
 class LlamaCppEngine(Engine):
@@ -63,6 +66,7 @@ class LlamaCppEngine(Engine):
         self.lookup_decoding = lookup_decoding
         self._check_sentinels()
         self._stop_ids = self._find_stop_ids()
+        self._end_id = self._find_end_id()
 
     def _load(self, llama_cpp, n_ctx: int, n_threads: int, verbose: bool):
         """The llama.cpp model and context. Its set-up lines (even with verbose off, llama.cpp prints
@@ -98,6 +102,14 @@ class LlamaCppEngine(Engine):
                 ids.add(piece[0])
         return ids
 
+    def _find_end_id(self) -> int:
+        """The token that ends a middle: the family's EOT for a FIM format, else end of sequence."""
+        if self.fim_format.is_fim:
+            piece = self.llm.tokenize(self.fim_format.family.eot.encode("utf-8"), add_bos=False, special=True)
+            if len(piece) == 1:
+                return piece[0]
+        return self.llm.token_eos()
+
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
 
@@ -108,26 +120,28 @@ class LlamaCppEngine(Engine):
             ids += self.llm.tokenize(piece.encode("utf-8"), add_bos=(i == 0), special=special)
         return ids or self.llm.tokenize(b"", add_bos=True, special=False)
 
-    def _scores(self, token: int, top_n: int, logits=None) -> tuple[float | None, tuple[tuple[str, float], ...]]:
-        """The log-probability of ``token`` and, when asked, the ``top_n`` likeliest tokens with theirs.
-        ``logits``: the row that predicted ``token`` (default: the last step's)."""
+    def _scores(self, token: int, top_n: int, logits=None) -> tuple[float | None, tuple[tuple[str, float], ...], tuple[int, ...]]:
+        """The log-probability of ``token`` and, when asked, the ``top_n`` likeliest tokens with theirs
+        and their ids. ``logits``: the row that predicted ``token`` (default: the last step's)."""
         if not self.want_logprobs:
-            return None, ()
+            return None, (), ()
         import numpy as np
 
         if logits is None:
             try:  # the logits of the step that produced ``token`` (llama-cpp-python keeps no copy of them)
                 logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),))
             except Exception:  # noqa: BLE001 - a binding without this accessor: no logprobs, still a completion
-                return None, ()
+                return None, (), ()
         top = float(logits.max())
         norm = top + float(np.log(np.exp(logits - top).sum()))
         best: tuple[tuple[str, float], ...] = ()
+        best_ids: tuple[int, ...] = ()
         if top_n > 0:
             ids = np.argpartition(-logits, top_n)[:top_n]
             ids = ids[np.argsort(-logits[ids])]
             best = tuple((self.llm.detokenize([int(i)]).decode("utf-8", "replace"), float(logits[i]) - norm) for i in ids)
-        return float(logits[token]) - norm, best
+            best_ids = tuple(int(i) for i in ids)
+        return float(logits[token]) - norm, best, best_ids
 
     @staticmethod
     def default_prompt_tokens(llama_cpp) -> int:
@@ -232,10 +246,21 @@ class LlamaCppEngine(Engine):
             gen.stop_reason = "limit"
             stats.prompt_ms = (time.perf_counter() - start) * 1000
             return
-        if greedy and self.lookup_decoding:
+        if greedy and self.lookup_decoding and params.first_token is None:
             yield from self._greedy_lookup(gen, tokens, params, cancel, decoder, start)
             return
         try:
+            if params.first_token is not None:  # a candidate branch: the first token is given, not chosen
+                rows = self._decode([tokens[-1]])
+                first = time.perf_counter()
+                stats.prompt_ms = (first - start) * 1000
+                piece = self._piece(gen, params.first_token, params, decoder, rows[0])
+                if piece is None:
+                    return
+                yield piece
+                if self._done(gen, params, cancel):
+                    return
+                tokens = [*tokens, params.first_token]
             for tok in self.llm.generate(
                 tokens, temp=max(params.temperature, 0.0), top_k=1 if greedy else params.top_k,
                 top_p=1.0 if greedy else params.top_p, min_p=0.0, repeat_penalty=1.0,
@@ -251,6 +276,31 @@ class LlamaCppEngine(Engine):
                     break
         finally:
             self._time(stats, start, first)
+
+    def score(self, prompt: str, continuation: str, *, end: bool = False,
+              cancel: threading.Event | None = None) -> float | None:
+        """One batch after the cached prompt, logits only at the scored positions: the last prompt
+        token's row predicts the first continuation token, and so on."""
+        import numpy as np
+
+        tokens = self.tokenize_prompt(prompt)
+        cont = self.llm.tokenize(continuation.encode("utf-8"), add_bos=False, special=False) if continuation else []
+        cont = (cont + [self._end_id] if end else cont)[: max(0, self.n_ctx - len(tokens))]
+        if not cont:
+            return 0.0
+        self._resume(tokens)
+        if not self._evaluate(tokens[:-1], cancel):
+            return None
+        feed, total = [tokens[-1], *cont[:-1]], 0.0
+        for i in range(0, len(feed), SCORE_CHUNK):
+            if cancel is not None and cancel.is_set():
+                return None
+            rows = self._decode(feed[i:i + SCORE_CHUNK])
+            want = np.asarray(cont[i:i + SCORE_CHUNK])
+            top = rows.max(axis=1)
+            norm = top + np.log(np.exp(rows - top[:, None]).sum(axis=1))
+            total += float((rows[np.arange(len(want)), want] - norm).sum())
+        return total
 
     def _decode(self, batch: list[int]):
         """Evaluate ``batch`` after the cached tokens; the logits of every position, one row each."""
@@ -311,8 +361,8 @@ class LlamaCppEngine(Engine):
             gen.stop_reason = "eos"
             return None
         gen.stats.predicted_tokens += 1
-        logprob, best = self._scores(tok, params.top_logprobs, logits)
-        return TokenPiece(decoder.decode(self.llm.detokenize([tok])), logprob, tok, best)
+        logprob, best, best_ids = self._scores(tok, params.top_logprobs, logits)
+        return TokenPiece(decoder.decode(self.llm.detokenize([tok])), logprob, tok, best, best_ids)
 
     @staticmethod
     def _done(gen: Generation, params: SamplingParams, cancel: threading.Event | None) -> bool:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from pydantic import Field
 
 from fimkit.infer import CompletionRequest, CompletionResult, SamplingParams
+from fimkit.infer.config import MAX_CANDIDATES
 from fimkit.serve import api_tabby
 from fimkit.serve import fields as F
 from fimkit.serve.http import HTTPError, ServerConfig, finish_reason, read_json, service, validate
@@ -25,7 +26,7 @@ class OpenAIBody(F.FimkitOptions):
     max_tokens: int | None = Field(None, ge=0)  # 0: a warm-up, the prompt evaluated and nothing generated
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     top_p: float = Field(0.95, gt=0.0, le=1.0)
-    n: int = Field(1, ge=1, le=8)
+    n: int = Field(1, ge=1, le=MAX_CANDIDATES)
     stream: bool = False
     stop: str | list[str] | None = None
     logprobs: int | None = Field(None, ge=0, le=5)
@@ -33,19 +34,19 @@ class OpenAIBody(F.FimkitOptions):
     echo: bool = False
 
 
-def to_request(body: OpenAIBody, config: ServerConfig, index: int = 0) -> CompletionRequest:
-    """Choice ``index`` of the request (n > 1 samples with seed + index)."""
+def to_request(body: OpenAIBody, config: ServerConfig) -> CompletionRequest:
+    """n > 1 asks for ranked candidates (``fimkit.infer.candidates``): the likeliest first tokens at
+    temperature 0, n samples (seed, seed + 1, ...) above it."""
     prefix = body.prompt if isinstance(body.prompt, str) else "".join(body.prompt)
     suffix, middle_start = body.suffix or "", ""
     if body.suffix is None:
         parsed = F.parse_rendered_prompt(prefix)  # vLLM-style clients render the FIM template themselves
         if parsed:
             prefix, suffix, middle_start = parsed
-    seed = body.seed + index if body.seed is not None else (index if index else None)
     sampling = SamplingParams(max_tokens=F.max_tokens(body.max_tokens, config), temperature=body.temperature,
-                              top_p=body.top_p, seed=seed, top_logprobs=body.logprobs or 0)
+                              top_p=body.top_p, seed=body.seed, top_logprobs=body.logprobs or 0)
     return CompletionRequest(prefix, suffix, middle_start=middle_start, stop=F.stops(body.stop), sampling=sampling,
-                             **F.options(body, config))
+                             candidates=body.n if body.n > 1 else None, **F.options(body, config))
 
 
 def usage(result: CompletionResult) -> dict:
@@ -90,18 +91,14 @@ async def completions(request: Request):
         return svc.stream(first, "/v1/completions", lambda text: chunk(cid, text, None),
                           lambda result, _: chunk(cid, "", finish_reason(result), usage=usage(result)),
                           "text/event-stream", done_line="data: [DONE]\n\n", completion_id=cid)
-    cid, choices = svc.new_id(), []
-    total = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-    for i in range(body.n):
-        creq = first if i == 0 else to_request(body, svc.config, index=i)
-        # Telemetry knows the request by its id: the first choice stands for it.
-        _, result = await svc.complete(request, creq, "/v1/completions", completion_id=cid if i == 0 else None)
-        choices.append({"index": i, "text": result.text, "finish_reason": finish_reason(result),
-                        "logprobs": logprobs(result) if body.logprobs is not None else None})
-        for k, v in usage(result).items():
-            total[k] += v
+    cid = svc.new_id()
+    _, result = await svc.complete(request, first, "/v1/completions", completion_id=cid)
+    # The ranked candidates, best first; fewer than n when candidates came out the same.
+    choices = [{"index": i, "text": r.text, "finish_reason": finish_reason(r),
+                "logprobs": logprobs(r) if body.logprobs is not None else None}
+               for i, r in enumerate([result, *result.alternatives][: body.n])]
     return {"id": cid, "object": "text_completion", "created": created, "model": model, "choices": choices,
-            "usage": total}
+            "usage": usage(result)}
 
 
 @router.get("/v1/models")
