@@ -37,6 +37,9 @@ def register(sub, formatter, dedent) -> None:
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--no-warm-up", dest="warm_up", action="store_false",
                    help="do not evaluate a file's prompt into the model's cache when it is opened or saved")
+    p.add_argument("--no-workspace", dest="workspace", action="store_false",
+                   help="no repository context from the client's workspace root (definitions of the names at "
+                        "the cursor, similar code; indexed in the background on first use)")
     p.set_defaults(func=cmd_lsp)
 
 
@@ -44,7 +47,7 @@ def cmd_lsp(args) -> int:
     from fimkit.editor.lsp import LspConfig, create_server
 
     config = LspConfig(model=args.model, server=args.server, api=args.api, api_key=args.api_key, max_tokens=args.max_tokens,
-                       warm_up=args.warm_up)
+                       warm_up=args.warm_up, workspace=args.workspace)
     if not args.server:
         from fimkit.models import resolve_model
 

@@ -36,6 +36,7 @@ def register(sub, formatter, dedent) -> None:
               fimkit eval --model fim-model-q4_0.gguf --mode psm,spm --benchmark holes:~/src/myrepo --limit 200
               fimkit eval --benchmark humaneval-multi --limit 100 --samples 10 --temperature 0.2
               fimkit eval --benchmark holes:~/src/myrepo --mode prefix-only --candidates 1,4 --limit 100
+              fimkit eval --benchmark holes:~/src/myrepo --context none,workspace --limit 200
         """),
     )
     p.add_argument("--model", action="append", help="model reference; repeat to compare (default: gemma-3-270m)")
@@ -44,6 +45,12 @@ def register(sub, formatter, dedent) -> None:
     p.add_argument("--candidates", default="1", metavar="N[,N...]",
                    help="comma-separated candidate counts, each a contender: 1 is greedy, N > 1 ranks N middles "
                         "by how well they lead into the suffix (default: 1)")
+    p.add_argument("--context", default="none", metavar="C[,C...]",
+                   help="comma-separated repository contexts, each a contender: none, or workspace (definitions "
+                        "and similar code from the tasks' repository, as `fimkit serve --workspace` gives) "
+                        "(default: none)")
+    p.add_argument("--workspace", metavar="PATH",
+                   help="the repository --context workspace indexes (default: a holes:PATH benchmark's PATH)")
     p.add_argument("--backend", choices=("llama-cpp", "transformers"), default="llama-cpp")
     p.add_argument("--limit", type=int, help="evaluate a seeded sample of N tasks")
     p.add_argument("--output", help="report folder (default: reports/<benchmark>-<time>)")
@@ -55,7 +62,7 @@ def register(sub, formatter, dedent) -> None:
 
 def cmd_eval(args) -> int:
     from fimkit.eval.report import summarize, write_reports
-    from fimkit.eval.runner import MODES, Contender, EvalConfig, run_eval
+    from fimkit.eval.runner import CONTEXTS, MODES, Contender, EvalConfig, run_eval
     from fimkit.eval.tasks import load_tasks
     from fimkit.infer.config import check_candidates
 
@@ -80,12 +87,18 @@ def cmd_eval(args) -> int:
             raise FimkitError(f"--candidates takes counts such as 1,4, not {c.strip()!r}")
         check_candidates(int(c))
         counts.append(int(c))
-    contenders = [Contender(m, mode, args.backend, n) for m in models for mode in modes for n in counts]
+    contexts = [c.strip() for c in args.context.split(",") if c.strip()]
+    for c in contexts:
+        if c not in CONTEXTS:
+            raise FimkitError(f"unknown context {c!r}; choose from: {', '.join(CONTEXTS)}")
+    workspace = args.workspace or (args.benchmark[len("holes:"):] if args.benchmark.startswith("holes:") else None)
+    contenders = [Contender(m, mode, args.backend, n, c) for m in models for mode in modes for n in counts
+                  for c in contexts]
     print(f"fimkit eval: {len(tasks)} tasks x {len(contenders)} contender(s) x {config.samples} sample(s) -> {out}",
           file=sys.stderr)
     start = time.perf_counter()
     results, sandbox = run_eval(contenders, tasks, config, output=out, progress=sys.stderr.isatty(),
-                                log=lambda m: print(f"fimkit: {m}", file=sys.stderr))
+                                log=lambda m: print(f"fimkit: {m}", file=sys.stderr), workspace=workspace)
     labels = {c.label for c in contenders}
     task_ids = {t.id for t in tasks}
     rows = [r for r in results.rows.values() if r.contender in labels and r.task_id in task_ids]

@@ -81,8 +81,33 @@ def register(sub, formatter, dedent) -> None:
     p.add_argument("--min-confidence", type=float)
     p.add_argument("--language", help="language for the parse check (default: from the file name)")
     p.add_argument("--json", action="store_true", help="print a JSON object with the middle, timings and stop reason")
+    p.add_argument("--workspace", metavar="PATH",
+                   help="project folder for repository context (indexed once, then kept under $FIMKIT_HOME)")
     _engine_args(p)
     p.set_defaults(func=cmd_complete)
+
+    p = sub.add_parser(
+        "index", formatter_class=formatter, help="index a project for repository context (serve --workspace)",
+        description=dedent("""
+            Build or refresh the workspace index that repository context reads: the project's source
+            files (git ls-files in a checkout, else every file not excluded by a .gitignore) cut into
+            chunks at definition boundaries, a BM25 index over them, and the definitions (functions,
+            classes, methods, module constants) by name. It is saved under $FIMKIT_HOME/workspaces;
+            running it again re-reads only the files that changed. `fimkit serve --workspace PATH`, the
+            language server and `fimkit complete --workspace PATH` build it themselves when needed;
+            this command shows what they would see.
+        """),
+        epilog=dedent("""
+            examples:
+              fimkit index .
+              fimkit index ~/src/myrepo --lookup parse_args       where is parse_args defined?
+              fimkit index ~/src/myrepo --search "def read_config(path):"
+        """),
+    )
+    p.add_argument("path", help="project folder")
+    p.add_argument("--lookup", metavar="NAME", help="print the definitions of NAME")
+    p.add_argument("--search", metavar="CODE", help="print the chunks most like CODE (BM25)")
+    p.set_defaults(func=cmd_index)
 
 
 def _is_loopback(host: str) -> bool:
@@ -178,16 +203,49 @@ def cmd_complete(args) -> int:
     else:
         raise FimkitError("say where the cursor is: FILE --line L --col C, --prefix-file [--suffix-file], or '-' for JSON on stdin")
     engine = load_engine(_engine_config(args))
+    context = None
+    if args.workspace:
+        from fimkit.infer.repo_context import RepoContext
+        from fimkit.infer.workspace import WorkspaceIndex
+
+        context = RepoContext(WorkspaceIndex.open(args.workspace, progress=sys.stderr.isatty()))
+        if filename and not Path(filename).is_absolute():
+            filename = str(Path(filename).resolve())
     request = CompletionRequest(prefix, suffix, sampling=SamplingParams(max_tokens=args.max_tokens, temperature=args.temperature),
                                 min_mean_logprob=args.min_confidence, language=language, filename=filename)
-    result = run_completion(engine, request)
+    result = run_completion(engine, request, context=context)
     if args.json:
         st = result.stats
         print(json.dumps({"middle": result.text, "stop": result.stop_type, "gated": result.gated,
                           "mean_logprob": result.mean_logprob, "fim_format": engine.fim_format.spec,
                           "prompt_tokens": st.prompt_tokens, "completion_tokens": st.predicted_tokens,
-                          "prompt_ms": round(st.prompt_ms, 1), "total_ms": round(st.prompt_ms + st.predicted_ms, 1)}))
+                          "prompt_ms": round(st.prompt_ms, 1), "total_ms": round(st.prompt_ms + st.predicted_ms, 1),
+                          "context": [{"path": p, "text": t} for p, t in result.context]}))
     else:
         sys.stdout.write(result.text)
         sys.stdout.flush()
+    return 0
+
+
+def cmd_index(args) -> int:
+    import time
+
+    from fimkit.infer.workspace import WorkspaceIndex
+
+    started = time.perf_counter()
+    index = WorkspaceIndex(args.path)
+    index.load()
+    stats = index.refresh(progress=sys.stderr.isatty())
+    if stats.read:
+        index.save()
+    dropped = ", ".join(f"{n} {why}" for why, n in sorted(stats.dropped.items())) or "none"
+    print(f"fimkit index: {stats.files} files, {stats.chunks} chunks, {stats.symbols} definitions; "
+          f"{stats.read} files read in {time.perf_counter() - started:.1f} s; skipped: {dropped}; "
+          f"{index.size_bytes() / 1e6:.1f} MB at {index.cache}", file=sys.stderr)
+    if args.lookup:
+        for path, sym in index.definitions(args.lookup):
+            print(f"{path}:{sym.line + 1}: {sym.kind}\n{sym.stub}\n")
+    if args.search:
+        for path, chunk, score in index.search(args.search, 3):
+            print(f"{path}:{chunk.start + 1}-{chunk.end} (BM25 {score:.2f})\n{index.text(path, chunk)}\n")
     return 0

@@ -35,6 +35,7 @@ class Language:
     aliases: tuple[str, ...] = ()
     grammar: str | None = None
     nodes: NodeTypes = field(default_factory=NodeTypes)
+    comment: str = "#"
 
 
 def _nodes(row: dict) -> NodeTypes:
@@ -50,7 +51,7 @@ def languages() -> dict[str, Language]:
     for name, row in table.items():
         nodes_row = table[row["nodes_from"]].get("nodes", {}) if "nodes_from" in row else row.get("nodes", {})
         out[name] = Language(name, tuple(row["extensions"]), tuple(row.get("aliases", ())), row.get("grammar"),
-                             _nodes(nodes_row))
+                             _nodes(nodes_row), row.get("comment", "#"))
     return out
 
 

@@ -45,11 +45,12 @@ class CompletionServer:
         self.httpd.shutdown()
 
 
-async def _session(args, actions):
+async def _session(args, actions, root_uri=None, env=None):
     client = LanguageClient("test-client", "1")
-    await client.start_io(sys.executable, "-m", "fimkit", "lsp", *args)
+    await client.start_io(sys.executable, "-m", "fimkit", "lsp", *args, env=env)
     try:
-        await client.initialize_async(t.InitializeParams(capabilities=t.ClientCapabilities(), process_id=None))
+        await client.initialize_async(t.InitializeParams(capabilities=t.ClientCapabilities(), process_id=None,
+                                                         root_uri=root_uri))
         client.initialized(t.InitializedParams())
         return await actions(client)
     finally:
@@ -187,3 +188,38 @@ def test_saving_warms_the_last_completed_place():
     warm_ups = [body for _, body in http.requests if body["max_tokens"] == 0]
     assert len(warm_ups) == 2  # on open (top of the file) and on save (where the user completed)
     assert warm_ups[1]["prompt"] == "import os\n\n\ndef f(a, b):\n    return " and warm_ups[1]["suffix"] == "\n"
+
+
+def test_the_workspace_roots_definitions_reach_the_server_as_input_extra(tmp_path):
+    """The client's workspace root is indexed in the background; the definition of the function
+    being called, from another file, goes to the server as repository context."""
+    import os
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "shapes.py").write_text("def make_box(width, height, *, depth=1):\n    return (width, height, depth)\n")
+    uri = (root / "main.py").as_uri()
+    http = CompletionServer()
+
+    async def actions(client):
+        _open(client, "from shapes import make_box\n\nbox = make_box(\n", uri=uri)
+        for attempt in range(50):  # until the background index is ready
+            await _inline(client, 2, 15, uri=uri)
+            if any(b.get("input_extra") for _, b in http.requests):
+                return
+            client.text_document_did_change(t.DidChangeTextDocumentParams(
+                text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=attempt + 2),
+                content_changes=[t.TextDocumentContentChangeWholeDocument(
+                    text="from shapes import make_box\n\nbox = make_box(" + " " * (attempt + 1) + "\n")]))
+            await asyncio.sleep(0.2)
+
+    env = {**os.environ, "FIMKIT_HOME": str(tmp_path / "home")}
+    try:
+        asyncio.run(_session(["--server", http.url], actions, root_uri=root.as_uri(), env=env))
+    finally:
+        http.close()
+    sent = [b for _, b in http.requests if b.get("input_extra")]
+    assert sent, http.requests
+    assert sent[0]["input_extra"][0] == {"filename": "shapes.py",
+                                         "text": "def make_box(width, height, *, depth=1): ..."}
+    assert sent[0]["filename"] == str(root / "main.py")

@@ -38,12 +38,24 @@ export function activate(context: vscode.ExtensionContext): FimProvider {
     if (warmTimer !== undefined) clearTimeout(warmTimer);
     warmTimer = setTimeout(() => provider.warmUp(editor.document, editor.selection.active, force), 300);
   };
+  // Repository context: where the user was in the file they leave, and around the cursor on save.
+  let current = vscode.window.activeTextEditor;
+  const leave = (next: vscode.TextEditor | undefined) => {
+    if (current && current.document !== next?.document) provider.remember(current.document, current.selection.active);
+    current = next;
+  };
   context.subscriptions.push(
-    vscode.window.onDidChangeActiveTextEditor(warmSoon),
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      leave(editor);
+      warmSoon(editor);
+    }),
     vscode.window.onDidChangeTextEditorSelection((e) => warmSoon(e.textEditor)),
     vscode.workspace.onDidSaveTextDocument((document) => {
       const editor = vscode.window.activeTextEditor;
-      if (editor && editor.document === document) warmSoon(editor, true);
+      if (editor && editor.document === document) {
+        provider.remember(document, editor.selection.active);
+        warmSoon(editor, true);
+      }
     }),
     { dispose: () => warmTimer !== undefined && clearTimeout(warmTimer) },
   );

@@ -6,6 +6,7 @@ import { CompletionCache } from "./core/cache";
 import { budget, Budget, GRID_LINES, looksBinary, midLine, shapeForEditor } from "./core/context";
 import { Debouncer } from "./core/debounce";
 import { ClientConfig, FetchLike, requestCompletion, sendEvent } from "./core/client";
+import { RingBuffer } from "./core/ring";
 
 export interface Settings extends ClientConfig {
   enabled: boolean;
@@ -15,6 +16,7 @@ export interface Settings extends ClientConfig {
   languages: string[];
   telemetry: boolean;
   budget: Budget;
+  extraChunks: number;
 }
 
 export type Status = { state: "idle" } | { state: "requesting" } | { state: "ok"; ms: number } | { state: "error"; reason: string } | { state: "off" };
@@ -35,6 +37,7 @@ export interface Shown {
 
 export class FimProvider {
   readonly cache = new CompletionCache(256);
+  readonly ring = new RingBuffer();
   readonly debouncer: Debouncer;
   requests = 0;
   warmUps = 0;
@@ -80,7 +83,8 @@ export class FimProvider {
     this.onStatus({ state: "requesting" });
     this.requests += 1;
     const outcome = await requestCompletion(
-      s, prefix, suffix, { maxTokens: s.maxTokens, model: s.model, language: doc.languageId, filename: doc.fileName }, signal, this.fetchImpl,
+      s, prefix, suffix, { maxTokens: s.maxTokens, model: s.model, language: doc.languageId, filename: doc.fileName, extra: this.extraFor(doc) },
+      signal, this.fetchImpl,
     );
     if (!outcome.ok) {
       if (outcome.aborted) return undefined;
@@ -112,10 +116,22 @@ export class FimProvider {
     this.warming = controller;
     this.warmUps += 1;
     void requestCompletion(
-      s, prefix, suffix, { maxTokens: 0, model: s.model, language: doc.languageId, filename: doc.fileName }, controller.signal, this.fetchImpl,
+      s, prefix, suffix, { maxTokens: 0, model: s.model, language: doc.languageId, filename: doc.fileName, extra: this.extraFor(doc) },
+      controller.signal, this.fetchImpl,
     ).finally(() => {
       if (this.warming === controller) this.warming = undefined;
     });
+  }
+
+  // Where the user was in a file they are leaving or have saved becomes repository context.
+  remember(doc: Doc, position: any): void {
+    if (looksBinary(doc.getText())) return;
+    this.ring.maxChunks = this.settings().extraChunks;
+    this.ring.pick(doc.fileName, doc.getText(), typeof position?.line === "number" ? position.line : 0);
+  }
+
+  private extraFor(doc: Doc) {
+    return this.settings().extraChunks > 0 ? this.ring.extra(doc.fileName) : [];
   }
 
   private stopWarmUp(): void {
@@ -170,6 +186,7 @@ export function readSettings(get: (key: string, fallback: any) => any): Settings
     timeoutMs: get("timeoutMs", 5000),
     languages: get("languages", ["*"]),
     telemetry: get("telemetry", true),
+    extraChunks: get("extraChunks", 16),
     budget: {
       prefixLines: get("prefixLines", 200), prefixChars: get("prefixChars", 8000),
       suffixLines: get("suffixLines", 60), suffixChars: get("suffixChars", 2500),

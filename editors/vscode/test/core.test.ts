@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { jaccard, RingBuffer } from "../src/core/ring";
 import { budget, looksBinary, midLine, shapeForEditor } from "../src/core/context";
 import { CompletionCache } from "../src/core/cache";
 import { buildRequest, parseReply, BadReply } from "../src/core/api";
@@ -52,7 +53,7 @@ test("cache answers typed-ahead prefixes without a request", () => {
 
 test("request bodies for each API", () => {
   const o = { maxTokens: 16, model: "m" };
-  assert.deepEqual(buildRequest("openai", "p", "s", o), { path: "/v1/completions", body: { model: "m", prompt: "p", suffix: "s", max_tokens: 16, temperature: 0, stream: false, language: undefined, filename: undefined } });
+  assert.deepEqual(buildRequest("openai", "p", "s", o), { path: "/v1/completions", body: { model: "m", prompt: "p", suffix: "s", max_tokens: 16, temperature: 0, stream: false, language: undefined, filename: undefined, input_extra: undefined } });
   assert.deepEqual(buildRequest("infill", "p", "s", o).body, { input_prefix: "p", input_suffix: "s", input_extra: [], n_predict: 16, temperature: 0, cache_prompt: true, stream: false });
   const ollama = buildRequest("ollama", "p", "", o);
   assert.equal(ollama.path, "/api/generate");
@@ -87,4 +88,20 @@ test("debounce: only the last of rapid calls goes, earlier ones are aborted", as
   const started = Date.now();
   await d.wait();
   assert.ok(Date.now() - started >= 35);
+});
+
+test("the ring buffer keeps recent chunks of other files, newest first, without near-duplicates", () => {
+  const ring = new RingBuffer(2, 4);
+  const file = (n: number) => Array.from({ length: 20 }, (_, i) => `value_${n}_${i} = ${i}`).join("\n");
+  ring.pick("/w/a.py", file(1), 10);
+  assert.deepEqual(ring.extra("/w/b.py"), [{ filename: "/w/a.py", text: file(1).split("\n").slice(8, 12).join("\n") }]);
+  ring.pick("/w/a.py", file(1), 10); // the same lines again: replaces, does not add
+  assert.equal(ring.size, 1);
+  ring.pick("/w/b.py", file(2), 0);
+  ring.pick("/w/c.py", file(3), 19); // over the limit: the oldest goes
+  assert.deepEqual(ring.extra("/w/b.py").map((c) => c.filename), ["/w/c.py"]); // the current file is never sent
+  assert.equal(ring.extra("/w/z.py")[0].text.split("\n").length, 4);
+  ring.pick("/w/d.py", "\n\n", 1); // blank: nothing kept
+  assert.equal(ring.size, 2);
+  assert.equal(jaccard(new Set(["a", "b"]), new Set(["b", "c"])), 1 / 3);
 });

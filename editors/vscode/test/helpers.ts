@@ -4,7 +4,7 @@ import { DEFAULT_BUDGET } from "../src/core/context";
 export function settings(over: Partial<Settings> = {}): Settings {
   return {
     enabled: true, serverUrl: "http://server.test", api: "openai", apiKey: "", model: "", maxTokens: 32,
-    debounceMs: 30, timeoutMs: 2000, languages: ["*"], telemetry: true, budget: DEFAULT_BUDGET, ...over,
+    debounceMs: 30, timeoutMs: 2000, languages: ["*"], telemetry: true, budget: DEFAULT_BUDGET, extraChunks: 16, ...over,
   };
 }
 

@@ -121,3 +121,14 @@ test("no warm-up when completions are off or the language is not enabled", () =>
   js.p.warmUp(doc("x = ", "javascript"), { offset: 4, line: 0 });
   assert.equal(off.completions().length + js.completions().length, 0);
 });
+
+test("code the user left in another file goes with the next request as input_extra", async () => {
+  const { p, completions } = provider(() => completionReply("1"));
+  p.remember(doc("def helper(a, b):\n    return a * b\n", "python", "/work/util.py"), { line: 0 });
+  assert.equal(await p.complete(doc("x = "), at(4), () => false), "1");
+  assert.deepEqual(completions()[0].body.input_extra, [{ filename: "/work/util.py", text: "def helper(a, b):\n    return a * b\n" }]);
+  const off = provider(() => completionReply("1"), { extraChunks: 0 });
+  off.p.remember(doc("def helper(): pass\n", "python", "/work/util.py"), { line: 0 });
+  await off.p.complete(doc("x = "), at(4), () => false);
+  assert.equal(off.completions()[0].body.input_extra, undefined);
+});

@@ -26,6 +26,7 @@ from fimkit.editor.context import Budget, CompletionCache, budget, looks_binary
 from fimkit.infer.backends import EngineConfig, load_engine
 from fimkit.infer.complete import run_completion
 from fimkit.infer.engine import CompletionRequest, SamplingParams
+from fimkit.infer.repo_context import RepoContext
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class LspConfig:
     max_tokens: int = 64
     budget: Budget = Budget()
     warm_up: bool = True
+    workspace: bool = True  # repository context from the client's workspace root
 
 
 class EngineSource:
@@ -52,13 +54,16 @@ class EngineSource:
         self.lock = threading.Lock()
 
     def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event,
-                 max_tokens: int | None = None) -> str:
-        """``max_tokens`` 0: a warm-up (the prompt into the cache, nothing generated)."""
+                 max_tokens: int | None = None, *, filename: str | None = None,
+                 extra: tuple[tuple[str, str], ...] = ()) -> str:
+        """``max_tokens`` 0: a warm-up (the prompt into the cache, nothing generated). ``extra``:
+        repository context, best first."""
         with self.lock:
             if cancel.is_set():
                 return ""
             tokens = self.max_tokens if max_tokens is None else max_tokens
-            request = CompletionRequest(prefix, suffix, language=language, sampling=SamplingParams(max_tokens=tokens))
+            request = CompletionRequest(prefix, suffix, language=language, filename=filename, extra=extra,
+                                        sampling=SamplingParams(max_tokens=tokens))
             return run_completion(self.engine, request, cancel=cancel).text
 
 
@@ -68,14 +73,21 @@ class HttpSource:
     def __init__(self, base: str, api: str, api_key: str | None, max_tokens: int, timeout: float = 30.0):
         self.base, self.api, self.api_key, self.max_tokens, self.timeout = base.rstrip("/"), api, api_key, max_tokens, timeout
 
-    def request_body(self, prefix: str, suffix: str, max_tokens: int | None = None) -> tuple[str, dict]:
+    def request_body(self, prefix: str, suffix: str, max_tokens: int | None = None, *, filename: str | None = None,
+                     extra: tuple[tuple[str, str], ...] = ()) -> tuple[str, dict]:
+        """The request for the chosen API; repository context goes as ``input_extra`` (llama.cpp's
+        field, which fimkit accepts on every API and other servers ignore)."""
         tokens = self.max_tokens if max_tokens is None else max_tokens
+        common = {"input_extra": [{"filename": n, "text": t} for n, t in extra]} if extra else {}
+        if filename:
+            common["filename"] = filename
         if self.api == "infill":
-            return "/infill", {"input_prefix": prefix, "input_suffix": suffix, "n_predict": tokens}
+            return "/infill", {"input_prefix": prefix, "input_suffix": suffix, "n_predict": tokens, **common}
         if self.api == "ollama":
             return "/api/generate", {"model": "fimkit", "prompt": prefix, "suffix": suffix or "\n", "stream": False,
-                                     "options": {"num_predict": tokens, "temperature": 0}}
-        return "/v1/completions", {"prompt": prefix, "suffix": suffix, "max_tokens": tokens, "temperature": 0}
+                                     "options": {"num_predict": tokens, "temperature": 0}, **common}
+        return "/v1/completions", {"prompt": prefix, "suffix": suffix, "max_tokens": tokens, "temperature": 0,
+                                   **common}
 
     @staticmethod
     def parse(api: str, data: dict) -> str:
@@ -86,8 +98,9 @@ class HttpSource:
         return str((data.get("choices") or [{}])[0].get("text", ""))
 
     def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event,
-                 max_tokens: int | None = None) -> str:
-        path, body = self.request_body(prefix, suffix, max_tokens)
+                 max_tokens: int | None = None, *, filename: str | None = None,
+                 extra: tuple[tuple[str, str], ...] = ()) -> str:
+        path, body = self.request_body(prefix, suffix, max_tokens, filename=filename, extra=extra)
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
@@ -108,8 +121,27 @@ def create_server(config: LspConfig, source=None):
 
     server = LanguageServer("fimkit", __version__)
     cache = CompletionCache()
-    state = {"source": source, "requests": 0, "warming": None}
+    state = {"source": source, "requests": 0, "warming": None, "context": None}
     last_place: dict[str, object] = {}  # uri -> the position of the last completion asked there
+
+    def get_context() -> RepoContext | None:
+        """Repository context over the client's workspace root, indexed in the background on first use."""
+        if state["context"] is None and config.workspace and server.workspace.root_path:
+            state["context"] = RepoContext()
+            state["context"].open_later(server.workspace.root_path)
+        return state["context"]
+
+    def gathered(doc, prefix: str, suffix: str, language: str | None) -> tuple[tuple[str, str], ...]:
+        context = get_context()
+        if context is None:
+            return ()
+        return tuple(c.as_extra() for c in context.gather(prefix, suffix, doc.path, language))
+
+    def ask(doc, prefix: str, suffix: str, language: str | None, cancel: threading.Event,
+            max_tokens: int | None = None) -> str:
+        """In an executor thread: gather context, then complete."""
+        extra = gathered(doc, prefix, suffix, language)
+        return get_source().complete(prefix, suffix, language, cancel, max_tokens, filename=doc.path, extra=extra)
 
     def get_source():
         if state["source"] is None:
@@ -135,7 +167,7 @@ def create_server(config: LspConfig, source=None):
         language = LANGUAGE_IDS.get(doc.language_id or "")
         state["requests"] += 1
         try:
-            middle = await loop.run_in_executor(None, get_source().complete, prefix, suffix, language, cancel)
+            middle = await loop.run_in_executor(None, ask, doc, prefix, suffix, language, cancel)
         except asyncio.CancelledError:
             cancel.set()  # the client sent $/cancelRequest (the user typed on): stop generating
             raise
@@ -163,8 +195,7 @@ def create_server(config: LspConfig, source=None):
         state["warming"] = cancel
         language = LANGUAGE_IDS.get(doc.language_id or "")
         try:
-            await asyncio.get_running_loop().run_in_executor(None, get_source().complete, prefix, suffix, language,
-                                                             cancel, 0)
+            await asyncio.get_running_loop().run_in_executor(None, ask, doc, prefix, suffix, language, cancel, 0)
         except Exception as exc:  # noqa: BLE001 - a warm-up is best effort: log, never fail the editor
             server.window_log_message(t.LogMessageParams(type=t.MessageType.Log, message=f"fimkit warm-up: {exc}"))
         finally:
@@ -175,8 +206,19 @@ def create_server(config: LspConfig, source=None):
     async def did_open(ls, params: t.DidOpenTextDocumentParams):
         await warm_up(params.text_document.uri)
 
+    @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
+    async def did_change(ls, params: t.DidChangeTextDocumentParams):
+        context = state["context"]
+        if context is not None and context.index is not None:  # definitions now; BM25 on save
+            doc = server.workspace.get_text_document(params.text_document.uri)
+            context.index.update(doc.path, doc.source, rebuild=False)
+
     @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
     async def did_save(ls, params: t.DidSaveTextDocumentParams):
+        context = state["context"]
+        if context is not None and context.index is not None:
+            doc = server.workspace.get_text_document(params.text_document.uri)
+            context.index.update(doc.path, doc.source)
         await warm_up(params.text_document.uri)
 
     # pygls advertises inline completion only when given options: without them the initialize reply

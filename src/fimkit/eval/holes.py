@@ -91,7 +91,7 @@ def cut_holes(path: str, config: HoleConfig = HoleConfig()) -> list[Task]:
             if not middle.strip() or middle.count("\n") >= config.max_middle_lines:
                 continue
             tasks.append(Task(f"{rel}:{kind}:{start}", code[:start].decode("utf-8"), code[end:].decode("utf-8"),
-                              middle, language=language, kind=kind))
+                              middle, language=language, kind=kind, path=rel))
     if not tasks:
         raise FimkitError(f"no holes could be cut from {path}: it needs Python or JavaScript files with functions")
     return tasks

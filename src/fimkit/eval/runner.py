@@ -25,6 +25,7 @@ from fimkit.models import inspect_model, resolve_model
 from fimkit.syntax import error_count
 
 MODES = ("auto", "psm", "spm", "spm-dolma", "prefix-only")
+CONTEXTS = ("none", "workspace")
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,13 @@ class Contender:
     mode: str = "auto"
     backend: str = "llama-cpp"
     candidates: int = 1  # middles ranked per completion (fimkit.infer.candidates)
+    context: str = "none"  # repository context: none, or workspace (the index of the tasks' repository)
 
     @property
     def label(self) -> str:
         ranked = f":c{self.candidates}" if self.candidates > 1 else ""
-        return f"{Path(self.model).name}:{self.mode}{ranked}"
+        context = f":{self.context}" if self.context != "none" else ""
+        return f"{Path(self.model).name}:{self.mode}{ranked}{context}"
 
 
 def fim_spec_for(model: str, mode: str) -> str | None:
@@ -122,20 +125,26 @@ def _score(task: Task, contender: str, sample: int, result, exec_result) -> Row:
     )
 
 
-def complete_task(engine, task: Task, config: EvalConfig = EvalConfig(), sample: int = 0) -> CompletionResult:
-    """One sample of one task through the completion path an editor gets (``run_completion``).
-    Training's held-out check calls this too, so both measure the same thing."""
+def complete_task(engine, task: Task, config: EvalConfig = EvalConfig(), sample: int = 0, *,
+                  context=None) -> CompletionResult:
+    """One sample of one task through the completion path an editor gets (``run_completion``), with
+    repository ``context`` (a ``RepoContext``) when given. Training's held-out check calls this too,
+    so both measure the same thing."""
     request = CompletionRequest(
         task.prefix, task.suffix, language=task.language, min_mean_logprob=config.min_confidence,
-        single_line=config.single_line,
+        single_line=config.single_line, filename=task.path,
         sampling=SamplingParams(max_tokens=config.max_tokens or (64 if config.single_line else 256),
                                 temperature=config.temperature, seed=config.seed + sample))
-    return run_completion(engine, request)
+    return run_completion(engine, request, context=context)
 
 
 def run_eval(contenders: list[Contender], tasks: list[Task], config: EvalConfig = EvalConfig(), *,
-             output: Path | None = None, progress: bool = False, log=None) -> tuple[ResultLog, Sandbox]:
-    """Generate, execute and score every (contender, task, sample) not already in ``output``."""
+             output: Path | None = None, progress: bool = False, log=None,
+             workspace: str | None = None) -> tuple[ResultLog, Sandbox]:
+    """Generate, execute and score every (contender, task, sample) not already in ``output``.
+    ``workspace``: the repository the tasks come from, indexed for contenders with workspace context
+    (each task's own file is never looked up in it: its context comes from the task's text, with
+    the hole absent, as an editor's buffer would be)."""
     from tqdm import tqdm
 
 
@@ -175,9 +184,18 @@ def run_eval(contenders: list[Contender], tasks: list[Task], config: EvalConfig 
                                               fim_format=fim_spec_for(contender.model, contender.mode),
                                               prompt_tokens=config.prompt_tokens, threads=config.threads,
                                               candidates=contender.candidates))
+            context = None
+            if contender.context == "workspace":
+                from fimkit.infer.repo_context import RepoContext
+                from fimkit.infer.workspace import WorkspaceIndex
+
+                if not workspace:
+                    raise FimkitError("--context workspace needs the tasks' repository: a holes:PATH benchmark "
+                                      "or --workspace PATH")
+                context = RepoContext(WorkspaceIndex.open(workspace, progress=progress))
             try:
                 for task, sample in mine:
-                    result = complete_task(engine, task, config, sample)
+                    result = complete_task(engine, task, config, sample, context=context)
                     if not task.executable:
                         finish(task, contender.label, sample, result, None)
                         continue

@@ -17,6 +17,7 @@ class Task:
     entry_point: str | None = None
     language: str = "python"
     kind: str = ""  # for holes: line, block, body, condition, arguments
+    path: str | None = None  # for holes: the file, relative to the repository (repository context)
 
     @property
     def lines(self) -> str:

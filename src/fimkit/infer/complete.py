@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from fimkit.infer.context import MAX_CHARS_PER_TOKEN, ContextBudget, fit_context, head_chars, tail_chars
 from fimkit.infer.engine import CompletionRequest, CompletionResult, Engine
-from fimkit.infer.render import render_prompt
+from fimkit.infer.render import render_prompt, uses_file_separator
+from fimkit.infer.repo_context import RepoContext
 from fimkit.infer.shaping import ShapeConfig, Shaper
 from fimkit.syntax import language_of
 
@@ -22,16 +23,19 @@ class Prepared:
     held: str  # blanks held back from the prompt's end: the model writes them before the middle
     truncated: bool
     new_shaper: Callable[[], Shaper]  # each candidate is shaped from the same start
+    context: tuple[tuple[str, str], ...] = ()  # the repository chunks the prompt shows
 
 
 def run_completion(engine: Engine, request: CompletionRequest, *, budget: ContextBudget | None = None,
                    cancel: threading.Event | None = None, on_delta: Callable[[str], None] | None = None,
-                   ) -> CompletionResult:
+                   context: RepoContext | None = None) -> CompletionResult:
     """Complete ``request`` with ``engine``; ``on_delta`` receives text as it becomes final (streaming).
-    ``budget``: how the window is shared (default: the engine's prompt budget). With more than one
-    candidate (``request.candidates``, else the engine's), the best-ranked middle is returned and the
-    others are its ``alternatives`` (``fimkit.infer.candidates``)."""
-    prepared = prepare(engine, request, budget or ContextBudget(prompt_tokens=engine.prompt_tokens))
+    ``budget``: how the window is shared (default: the engine's prompt budget). ``context``: where
+    repository context comes from (a workspace index), besides the request's own ``extra`` chunks.
+    With more than one candidate (``request.candidates``, else the engine's), the best-ranked middle
+    is returned and the others are its ``alternatives`` (``fimkit.infer.candidates``)."""
+    budget = budget or ContextBudget(prompt_tokens=engine.prompt_tokens)
+    prepared = prepare(engine, request, budget, context)
     n = request.candidates if request.candidates is not None else engine.candidates
     if n > 1 and request.sampling.max_tokens > 0:
         from fimkit.infer.candidates import ranked_completion
@@ -40,18 +44,27 @@ def run_completion(engine: Engine, request: CompletionRequest, *, budget: Contex
     return generate_middle(engine, request, prepared, cancel=cancel, on_delta=on_delta)
 
 
-def prepare(engine: Engine, request: CompletionRequest, budget: ContextBudget) -> Prepared:
-    """Fit the context into the budget and render the prompt."""
+def prepare(engine: Engine, request: CompletionRequest, budget: ContextBudget,
+            context: RepoContext | None = None) -> Prepared:
+    """Gather repository context, fit everything into the budget and render the prompt."""
     fmt = engine.fim_format
     language = language_of(request.language, request.filename)
     sampling = request.sampling
+    extra, filename = request.extra, request.filename
+    if context is not None:
+        window = engine.n_ctx * MAX_CHARS_PER_TOKEN
+        chunks = context.gather(tail_chars(request.prefix, window), head_chars(request.suffix, window),
+                                request.filename, language, request.extra)
+        extra = tuple(c.as_extra() for c in chunks)
+        filename = context.index.relative(filename) if context.index is not None and filename else filename
     fitted = fit_context(
-        request.prefix, request.suffix, request.extra, n_ctx=engine.n_ctx,
+        request.prefix, request.suffix, extra, n_ctx=engine.n_ctx,
         max_tokens=sampling.max_tokens + engine.count_tokens(request.middle_start) if request.middle_start else sampling.max_tokens,
         count=engine.count_tokens, budget=budget, language=language, use_suffix=fmt.is_fim,
-        use_extra=fmt.is_fim and bool(fmt.family.file_sep),
+        use_extra=bool(extra), extra_first=not uses_file_separator(fmt),
     )
-    prompt, held = render_prompt(fmt, fitted.prefix, fitted.suffix, request.middle_start, fitted.extra)
+    prompt, held = render_prompt(fmt, fitted.prefix, fitted.suffix, request.middle_start, fitted.extra,
+                                 filename=filename, language=language)
     # Rules judge the buffer as the user has it (middle_start included), not the fitted prompt, within
     # a bounded window, so a huge file costs no more than the text the model could see.
     window = engine.n_ctx * MAX_CHARS_PER_TOKEN
@@ -59,7 +72,8 @@ def prepare(engine: Engine, request: CompletionRequest, budget: ContextBudget) -
     after = head_chars(request.suffix, window)
     config = ShapeConfig(single_line=request.single_line, n_indent=request.n_indent,
                          min_mean_logprob=request.min_mean_logprob, parse_check=request.parse_check, language=language)
-    return Prepared(prompt, held, fitted.truncated, lambda: Shaper(before, after, config, held_blanks=held))
+    return Prepared(prompt, held, fitted.truncated, lambda: Shaper(before, after, config, held_blanks=held),
+                    fitted.extra)
 
 
 def generate_middle(engine: Engine, request: CompletionRequest, prepared: Prepared, *,
@@ -120,5 +134,5 @@ def generate_middle(engine: Engine, request: CompletionRequest, prepared: Prepar
     return CompletionResult(
         text=shaped.text, raw="".join(raw), stop_type=stop_type, stopping_word=stopping_word, gated=shaped.gated,
         mean_logprob=shaped.mean_logprob, logprobs=[lp for lp in logprobs if lp is not None], tokens=tokens,
-        pieces=pieces, stats=generation.stats, truncated=prepared.truncated, cancelled=cancelled, trimmed_by_parse=shaped.trimmed_by_parse,
+        pieces=pieces, stats=generation.stats, truncated=prepared.truncated, context=prepared.context, cancelled=cancelled, trimmed_by_parse=shaped.trimmed_by_parse,
     )

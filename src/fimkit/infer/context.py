@@ -33,6 +33,7 @@ class ContextBudget:
     reserve: int = 16
     prompt_tokens: int | None = None  # most prompt tokens; None: the whole window less the middle
     align_lines: int = ALIGN_LINES
+    extra_share: float = 0.25  # repository context shown before the prefix: at most this share
 
 
 @dataclass(frozen=True)
@@ -146,10 +147,13 @@ def _keep_lines(text: str, cap: int, count: Callable[[str], int], *, from_end: b
 
 def fit_context(prefix: str, suffix: str, extra: tuple[tuple[str, str], ...], *, n_ctx: int, max_tokens: int,
                 count: Callable[[str], int], budget: ContextBudget = ContextBudget(),
-                language: str | None = None, use_suffix: bool = True, use_extra: bool = True) -> FittedContext:
+                language: str | None = None, use_suffix: bool = True, use_extra: bool = True,
+                extra_first: bool = False) -> FittedContext:
     """Cut prefix, suffix and extra chunks to fit ``n_ctx - max_tokens`` (see the module docstring).
     ``use_suffix`` / ``use_extra``: whether the prompt has room for them at all (a prefix-only model
-    reads neither), so they are not tokenized for nothing."""
+    reads no suffix), so they are not tokenized for nothing. ``extra_first``: the chunks are shown
+    before the prefix as preceding files (``repo_context.render_preceding``), so they get up to
+    ``extra_share`` of the budget before the prefix takes the rest, rather than what it leaves."""
     available = max(16, n_ctx - max_tokens - budget.reserve)
     if budget.prompt_tokens:
         available = max(16, min(available, budget.prompt_tokens - budget.reserve))
@@ -160,7 +164,11 @@ def fit_context(prefix: str, suffix: str, extra: tuple[tuple[str, str], ...], *,
     suffix_cap = int(available * budget.suffix_share)
     new_suffix, used_suffix = _keep_lines(short_suffix, suffix_cap, count, from_end=False)
     prefix_cap = int(available * budget.prefix_share) + max(0, suffix_cap - used_suffix)
-    if not use_extra:
+    kept_extra: list[tuple[str, str]] = []
+    if extra_first and use_extra and extra:
+        kept_extra, used_extra = _keep_chunks(extra, int(available * budget.extra_share), count)
+        prefix_cap = available - used_suffix - used_extra
+    elif not use_extra or not extra:
         prefix_cap = available - used_suffix  # nothing else competes for the window
     new_prefix, used_prefix = _keep_lines(near_prefix, prefix_cap, count, from_end=True, first_line=prefix_line,
                                           grid=budget.align_lines)
@@ -169,16 +177,24 @@ def fit_context(prefix: str, suffix: str, extra: tuple[tuple[str, str], ...], *,
         last = prefix.rsplit("\n", 1)[-1]
         new_prefix = last[-prefix_cap * 3:] if last else ""
         used_prefix = count(new_prefix) if new_prefix else 0
-    room = available - used_suffix - used_prefix
-    kept_extra = []
-    for name, text in extra if use_extra else ():
-        if room <= 2:
-            break
-        if len(name) + len(text) > room * MAX_CHARS_PER_TOKEN:
-            continue  # cannot fit: not worth tokenizing
-        cost = count(f"{name}\n{text}") + 2
-        if cost <= room:
-            kept_extra.append((name, text))
-            room -= cost
+    if use_extra and not extra_first:
+        kept_extra, _ = _keep_chunks(extra, available - used_suffix - used_prefix, count)
     truncated = new_prefix != prefix or new_suffix != short_suffix
     return FittedContext(new_prefix, new_suffix, tuple(kept_extra), truncated)
+
+
+def _keep_chunks(extra: tuple[tuple[str, str], ...], room: int, count: Callable[[str], int],
+                 ) -> tuple[list[tuple[str, str]], int]:
+    """The chunks that fit in ``room`` tokens, in their order of priority (one that does not fit is
+    skipped, a later smaller one may still fit), and the tokens they take with their headers."""
+    kept, used = [], 0
+    for name, text in extra:
+        if room - used <= 2:
+            break
+        if len(name) + len(text) > (room - used) * MAX_CHARS_PER_TOKEN:
+            continue  # cannot fit: not worth tokenizing
+        cost = count(f"{name}\n{text}") + 4  # a header line and the blank line after the chunk
+        if used + cost <= room:
+            kept.append((name, text))
+            used += cost
+    return kept, used

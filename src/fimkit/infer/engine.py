@@ -198,5 +198,6 @@ class CompletionResult:
     truncated: bool = False  # the prompt did not fit and was cut
     cancelled: bool = False
     trimmed_by_parse: bool = False
+    context: tuple[tuple[str, str], ...] = ()  # repository chunks the prompt showed, as (path, text)
     score: float | None = None  # candidate ranking: log-likelihood of the middle and the suffix's start
     alternatives: list[CompletionResult] = field(default_factory=list)  # the other candidates, best first

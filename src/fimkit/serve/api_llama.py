@@ -17,15 +17,9 @@ from fimkit.serve.http import read_json, service, validate
 router = APIRouter()
 
 
-class InfillExtra(F.Body):
-    filename: str = ""
-    text: str = ""
-
-
 class InfillBody(F.FimkitOptions):
     input_prefix: str = ""
     input_suffix: str = ""
-    input_extra: list[InfillExtra] = []
     prompt: str = ""
     n_predict: int = -1
     t_max_predict_ms: int | None = Field(None, ge=0)
@@ -43,8 +37,7 @@ def to_request(body: InfillBody, config: ServerConfig) -> CompletionRequest:
     sampling = SamplingParams(max_tokens=F.max_tokens(body.n_predict, config), temperature=body.temperature,
                               top_k=body.top_k, top_p=body.top_p, seed=body.seed)
     return CompletionRequest(
-        body.input_prefix, body.input_suffix, middle_start=body.prompt,
-        extra=tuple((e.filename, e.text) for e in body.input_extra), stop=F.stops(body.stop),
+        body.input_prefix, body.input_suffix, middle_start=body.prompt, stop=F.stops(body.stop),
         n_indent=body.n_indent or None, t_max_predict_ms=body.t_max_predict_ms or None, sampling=sampling,
         **F.options(body, config))
 
@@ -84,4 +77,4 @@ async def infill(request: Request):
                           lambda result, _: f"data: {json.dumps(reply(result, model, content=''))}\n\n",
                           "text/event-stream")
     _, result = await svc.complete(request, creq, "/infill", completion_id=svc.new_id("infill"))
-    return reply(result, model)
+    return F.with_context(reply(result, model), body, result)

@@ -74,7 +74,7 @@ async def generate(request: Request):
             lambda text: json.dumps({"model": model, "created_at": now_iso(), "response": text, "done": False}) + "\n",
             lambda result, _: json.dumps(final(result, model, "")) + "\n", "application/x-ndjson")
     _, result = await svc.complete(request, creq, "/api/generate")
-    return final(result, model, result.text)
+    return F.with_context(final(result, model, result.text), body, result)
 
 
 @router.get("/api/tags")

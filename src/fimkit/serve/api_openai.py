@@ -97,8 +97,8 @@ async def completions(request: Request):
     choices = [{"index": i, "text": r.text, "finish_reason": finish_reason(r),
                 "logprobs": logprobs(r) if body.logprobs is not None else None}
                for i, r in enumerate([result, *result.alternatives][: body.n])]
-    return {"id": cid, "object": "text_completion", "created": created, "model": model, "choices": choices,
-            "usage": usage(result)}
+    return F.with_context({"id": cid, "object": "text_completion", "created": created, "model": model,
+                           "choices": choices, "usage": usage(result)}, body, result)
 
 
 @router.get("/v1/models")

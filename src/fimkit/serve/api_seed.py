@@ -30,5 +30,5 @@ async def complete(request: Request):
     svc = service(request)
     body = validate(SeedBody, await read_json(request, svc.config.max_request_bytes))
     cid, result = await svc.complete(request, to_request(body, svc.config), "/complete")
-    return {"completion": result.text, "success": True, "id": cid, "stop_type": result.stop_type,
-            "gated": result.gated}
+    return F.with_context({"completion": result.text, "success": True, "id": cid, "stop_type": result.stop_type,
+                           "gated": result.gated}, body, result)

@@ -30,4 +30,7 @@ class ServerConfig:
                                              flag="allowed-host")
     request_timeout_s: float = setting(120.0, "seconds a request may take, queue wait included; then it is "
                                        "cancelled and answered 504", flag="request-timeout")
+    workspace: str | None = setting(None, "a project folder whose definitions and similar code are shown to the "
+                                    "model as repository context on every API (indexed in the background at "
+                                    "start, saved under $FIMKIT_HOME/workspaces)")
     telemetry_path: str | None = setting(None, "SQLite file for /v1/events telemetry (None: telemetry off)")

@@ -16,14 +16,28 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
 
+MAX_EXTRA_CHUNKS = 64
+
+
+class ExtraChunk(Body):
+    """A piece of repository context a client sends (llama.cpp's ``input_extra`` items)."""
+
+    filename: str = ""
+    text: str = ""
+
+
 class FimkitOptions(Body):
-    """fimkit's own knobs, accepted on every endpoint."""
+    """fimkit's own knobs, accepted on every endpoint. ``input_extra``: repository context from the
+    client (recent edits, open files, clipboard), used with the server's own (``--workspace``).
+    ``show_context``: the reply lists the context the prompt showed, under ``fimkit.context``."""
 
     language: str | None = None
     filename: str | None = None
     min_confidence: float | None = Field(None, description="mean token log-probability below which nothing is shown")
     single_line: bool | None = None
     parse_check: bool = True
+    input_extra: list[ExtraChunk] = Field([], max_length=MAX_EXTRA_CHUNKS)
+    show_context: bool = False
 
 
 def stops(value) -> tuple[str, ...]:
@@ -44,9 +58,16 @@ def options(body: FimkitOptions, config: ServerConfig, **overrides) -> dict:
     threshold wins over the server-wide one."""
     gate = body.min_confidence if body.min_confidence is not None else config.min_confidence
     out = dict(language=body.language, filename=body.filename, min_mean_logprob=gate, single_line=body.single_line,
-               parse_check=body.parse_check)
+               parse_check=body.parse_check, extra=tuple((e.filename, e.text) for e in body.input_extra))
     out.update(overrides)
     return out
+
+
+def with_context(reply: dict, body: FimkitOptions, result) -> dict:
+    """``reply`` with ``fimkit.context`` (path and text of each chunk the prompt showed) when asked."""
+    if body.show_context:
+        reply.setdefault("fimkit", {})["context"] = [{"path": p, "text": t} for p, t in result.context]
+    return reply
 
 
 def parse_rendered_prompt(prompt: str) -> tuple[str, str, str] | None:

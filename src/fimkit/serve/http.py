@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from fimkit.errors import FimkitError
 from fimkit.infer import CompletionRequest, CompletionResult, Engine, run_completion
 from fimkit.infer.postprocess import cursor_mid_line
+from fimkit.infer.repo_context import RepoContext
 from fimkit.serve.config import ServerConfig
 from fimkit.serve.metrics import Metrics
 from fimkit.serve.scheduler import QueueFull, Scheduler
@@ -132,6 +133,10 @@ class Service:
         self.engine, self.config, self.metrics, self.telemetry = engine, config, metrics, telemetry
         self.scheduler = Scheduler(config.max_queue)
         self.started = time.time()
+        self.context: RepoContext | None = None  # without a workspace, only the client's chunks
+        if config.workspace:
+            self.context = RepoContext()
+            self.context.open_later(config.workspace)
 
     @staticmethod
     def new_id(kind: str = "cmpl") -> str:
@@ -143,9 +148,10 @@ class Service:
         try:
             if stream:
                 return self.scheduler.submit(
-                    lambda cancel, push: run_completion(engine, creq, cancel=cancel, on_delta=push), stream=True,
-                    deadline_s=deadline)
-            return self.scheduler.submit(lambda cancel, push: run_completion(engine, creq, cancel=cancel),
+                    lambda cancel, push: run_completion(engine, creq, cancel=cancel, on_delta=push,
+                                                        context=self.context), stream=True, deadline_s=deadline)
+            return self.scheduler.submit(lambda cancel, push: run_completion(engine, creq, cancel=cancel,
+                                                                             context=self.context),
                                          deadline_s=deadline)
         except QueueFull as exc:
             raise HTTPError(503, f"server busy: {exc}; retry shortly", {"Retry-After": "1"}) from None

@@ -1,5 +1,7 @@
 // Request bodies and reply parsing for each API the extension can talk to.
 
+import { ExtraChunk } from "./ring";
+
 export type Api = "openai" | "infill" | "ollama";
 
 export interface RequestOptions {
@@ -7,25 +9,26 @@ export interface RequestOptions {
   model: string;
   language?: string;
   filename?: string;
+  extra?: ExtraChunk[]; // repository context: llama.cpp's input_extra, which fimkit accepts on every API
 }
 
 export function buildRequest(api: Api, prefix: string, suffix: string, o: RequestOptions): { path: string; body: any } {
   if (api === "infill") {
     return {
       path: "/infill",
-      body: { input_prefix: prefix, input_suffix: suffix, input_extra: [], n_predict: o.maxTokens, temperature: 0, cache_prompt: true, stream: false },
+      body: { input_prefix: prefix, input_suffix: suffix, input_extra: o.extra ?? [], n_predict: o.maxTokens, temperature: 0, cache_prompt: true, stream: false },
     };
   }
   if (api === "ollama") {
     // Ollama does not treat an empty suffix as FIM: send a newline instead.
     return {
       path: "/api/generate",
-      body: { model: o.model || "fimkit", prompt: prefix, suffix: suffix || "\n", stream: false, options: { num_predict: o.maxTokens, temperature: 0 } },
+      body: { model: o.model || "fimkit", prompt: prefix, suffix: suffix || "\n", stream: false, options: { num_predict: o.maxTokens, temperature: 0 }, input_extra: o.extra?.length ? o.extra : undefined },
     };
   }
   return {
     path: "/v1/completions",
-    body: { model: o.model || undefined, prompt: prefix, suffix, max_tokens: o.maxTokens, temperature: 0, stream: false, language: o.language, filename: o.filename },
+    body: { model: o.model || undefined, prompt: prefix, suffix, max_tokens: o.maxTokens, temperature: 0, stream: false, language: o.language, filename: o.filename, input_extra: o.extra?.length ? o.extra : undefined },
   };
 }
 
