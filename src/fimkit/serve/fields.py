@@ -37,7 +37,7 @@ class FimkitOptions(Body):
     single_line: bool | None = None
     parse_check: bool = True
     input_extra: list[ExtraChunk] = Field([], max_length=MAX_EXTRA_CHUNKS)
-    show_context: bool = False
+    show_context: bool = Field(False, strict=True)
 
 
 def stops(value) -> tuple[str, ...]:
