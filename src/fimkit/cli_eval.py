@@ -46,11 +46,11 @@ def register(sub, formatter, dedent) -> None:
                    help="comma-separated candidate counts, each a contender: 1 is greedy, N > 1 ranks N middles "
                         "by how well they lead into the suffix (default: 1)")
     p.add_argument("--context", default="none", metavar="C[,C...]",
-                   help="comma-separated repository contexts, each a contender: none, or workspace (definitions "
-                        "and similar code from the tasks' repository, as `fimkit serve --workspace` gives) "
-                        "(default: none)")
+                   help="comma-separated repository contexts, each a contender: none; workspace (definitions "
+                        "and similar code from the tasks' repository, as `fimkit serve --workspace` gives); "
+                        "definitions or similar (one of the two alone) (default: none)")
     p.add_argument("--workspace", metavar="PATH",
-                   help="the repository --context workspace indexes (default: a holes:PATH benchmark's PATH)")
+                   help="the repository --context indexes (default: a holes:PATH benchmark's PATH)")
     p.add_argument("--backend", choices=("llama-cpp", "transformers"), default="llama-cpp")
     p.add_argument("--limit", type=int, help="evaluate a seeded sample of N tasks")
     p.add_argument("--output", help="report folder (default: reports/<benchmark>-<time>)")

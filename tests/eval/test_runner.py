@@ -48,3 +48,24 @@ def test_cli_eval_on_holes(tiny_fim_gguf, tmp_path, capsys):
     md = capsys.readouterr().out
     assert "exact_match" in md and "parses" in md and (out / "report.json").exists()
     assert main(["eval", "--benchmark", "humaneval-nope"]) == 2
+
+
+def test_cli_eval_compares_repository_contexts_and_candidates(tiny_fim_gguf, tmp_path, capsys, monkeypatch):
+    """--context and --candidates are contenders like --mode: one report, paired on the same holes."""
+    from fimkit.cli import main
+
+    monkeypatch.setenv("FIMKIT_HOME", str(tmp_path / "home"))
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "ops.py").write_text("def scale(values, factor, *, offset=0):\n    return [v * factor + offset for v in values]\n")
+    (repo / "m.py").write_text("from ops import scale\n\n\ndef f(xs):\n    total = 0\n    for x in scale(xs, 2):\n"
+                               "        total += x\n    return total\n")
+    out = tmp_path / "report"
+    assert main(["eval", "--model", str(tiny_fim_gguf), "--benchmark", f"holes:{repo}", "--max-tokens", "4",
+                 "--mode", "prefix-only", "--context", "none,workspace", "--candidates", "1,2",
+                 "--output", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["contenders"]) == {"tiny-fim.gguf:prefix-only", "tiny-fim.gguf:prefix-only:workspace",
+                                         "tiny-fim.gguf:prefix-only:c2", "tiny-fim.gguf:prefix-only:c2:workspace"}
+    assert main(["eval", "--benchmark", "humaneval-single", "--context", "everything"]) == 2
+    assert "unknown context 'everything'" in capsys.readouterr().err

@@ -25,7 +25,8 @@ from fimkit.models import inspect_model, resolve_model
 from fimkit.syntax import error_count
 
 MODES = ("auto", "psm", "spm", "spm-dolma", "prefix-only")
-CONTEXTS = ("none", "workspace")
+# Repository context: none, workspace (definitions and similar code), or one of the two alone.
+CONTEXTS = ("none", "workspace", "definitions", "similar")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Contender:
     mode: str = "auto"
     backend: str = "llama-cpp"
     candidates: int = 1  # middles ranked per completion (fimkit.infer.candidates)
-    context: str = "none"  # repository context: none, or workspace (the index of the tasks' repository)
+    context: str = "none"  # repository context (CONTEXTS), from an index of the tasks' repository
 
     @property
     def label(self) -> str:
@@ -185,14 +186,16 @@ def run_eval(contenders: list[Contender], tasks: list[Task], config: EvalConfig 
                                               prompt_tokens=config.prompt_tokens, threads=config.threads,
                                               candidates=contender.candidates))
             context = None
-            if contender.context == "workspace":
+            if contender.context != "none":
                 from fimkit.infer.repo_context import RepoContext
                 from fimkit.infer.workspace import WorkspaceIndex
 
                 if not workspace:
                     raise FimkitError("--context workspace needs the tasks' repository: a holes:PATH benchmark "
                                       "or --workspace PATH")
-                context = RepoContext(WorkspaceIndex.open(workspace, progress=progress))
+                context = RepoContext(WorkspaceIndex.open(workspace, progress=progress),
+                                      **{"definitions": {"max_similar": 0}, "similar": {"max_definitions": 0}}.get(
+                                          contender.context, {}))
             try:
                 for task, sample in mine:
                     result = complete_task(engine, task, config, sample, context=context)
