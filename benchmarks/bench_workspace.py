@@ -2,7 +2,7 @@
 completion with and without context, side by side (embedded Gemma-3-270m, in-process).
 
     .venv/bin/python benchmarks/bench_workspace.py               # .venv's site-packages, ~10 minutes
-    .venv/bin/python benchmarks/bench_workspace.py --tree PATH --repo rich --holes 15
+    .venv/bin/python benchmarks/bench_workspace.py --tree PATH --repo pygments --holes 15
 
 (1) index: build from nothing (``fimkit index``'s work: list, read, outline, BM25), its saved size,
     the process's peak memory, and reopening it when nothing changed.
@@ -38,7 +38,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tree", default=sysconfig.get_paths()["purelib"],
                     help="the big tree to index (default: this Python's site-packages)")
-    ap.add_argument("--repo", default="rich", help="package (inside the tree) whose holes are completed")
+    ap.add_argument("--repo", default="pygments", help="package (inside the tree) whose holes are completed")
     ap.add_argument("--holes", type=int, default=15)
     ap.add_argument("--lookups", type=int, default=200)
     args = ap.parse_args()

@@ -152,6 +152,19 @@ def test_lora_only_adapter_loads_in_llama_cpp(tmp_path):
     llm = llama_cpp.Llama(model_path=str(base), lora_path=str(adapter), n_ctx=128, verbose=False)
     out = llm.create_completion("def add(a, b):\n", max_tokens=4, temperature=0)
     assert out["usage"]["completion_tokens"] >= 1
+    # fimkit serve --lora: the same adapter on top of the base, through the engine every verb uses.
+    from fimkit.infer.backends import load_engine
+    from fimkit.infer.config import EngineConfig
+    from fimkit.infer.engine import SamplingParams
+
+    engine = load_engine(EngineConfig(model=str(base), lora=str(tmp_path / "lora.gguf"), n_ctx=128))
+    assert engine.info().model == "base+lora" and engine.lora == adapter
+    assert list(engine.generate("def add(a, b):\n", SamplingParams(max_tokens=2)))
+    engine.close()
+    with pytest.raises(FimkitError, match="no such file"):
+        load_engine(EngineConfig(model=str(base), lora=str(tmp_path / "missing.gguf"), n_ctx=128))
+    with pytest.raises(FimkitError, match="needs the llama-cpp backend"):
+        load_engine(EngineConfig(model=str(base), lora=str(adapter), backend="transformers"))
 
 
 def test_lora_only_refuses_runs_that_added_tokens(work):

@@ -14,6 +14,9 @@ def load_engine(config: EngineConfig, *, log=None) -> Engine:
         raise FimkitError(f"unknown backend {config.backend!r}; choose one of: {', '.join(BACKENDS)}")
     fmt = FimFormat.parse_spec(config.fim_format) if config.fim_format else None
     # Each backend module is imported only when chosen: they pull in urllib, tokenizers or llama.cpp.
+    if config.lora and config.backend != "llama-cpp":
+        raise FimkitError(f"--lora needs the llama-cpp backend; with {config.backend}, merge the adapter first "
+                          "(fimkit merge RUN) and serve the merged model")
     if config.backend == "openai":
         from fimkit.infer.remote_engine import OpenAIEngine
 
@@ -31,7 +34,7 @@ def load_engine(config: EngineConfig, *, log=None) -> Engine:
 
     return _with_budget(LlamaCppEngine(resolved, n_ctx=config.n_ctx, n_threads=config.threads, fim_format=fmt,
                                        cache_reuse=config.cache_reuse, prompt_caches=config.prompt_caches,
-                                       lookup_decoding=config.lookup_decoding), config)
+                                       lookup_decoding=config.lookup_decoding, lora=config.lora), config)
 
 
 def _with_budget(engine: Engine, config: EngineConfig) -> Engine:

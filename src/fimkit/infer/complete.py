@@ -57,6 +57,8 @@ def prepare(engine: Engine, request: CompletionRequest, budget: ContextBudget,
                                 request.filename, language, request.extra)
         extra = tuple(c.as_extra() for c in chunks)
         filename = context.index.relative(filename) if context.index is not None and filename else filename
+    if filename and filename.startswith("/"):
+        filename = filename.rsplit("/", 1)[-1]  # a path comment names the file, not the user's home folder
     fitted = fit_context(
         request.prefix, request.suffix, extra, n_ctx=engine.n_ctx,
         max_tokens=sampling.max_tokens + engine.count_tokens(request.middle_start) if request.middle_start else sampling.max_tokens,

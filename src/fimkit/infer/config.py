@@ -25,6 +25,8 @@ class EngineConfig:
                                      "(e.g. qwen2.5-coder:psm)")
     base_url: str | None = setting(None, "openai backend: the remote server, e.g. http://127.0.0.1:8000/v1")
     remote_api_key: str | None = setting(None, "openai backend: bearer token for the remote server")
+    lora: str | None = setting(None, "a LoRA adapter GGUF (fimkit export RUN --lora-only) applied on top of "
+                               "--model when it loads: megabytes instead of a merged model (llama-cpp backend)")
     prompt_tokens: int | None = setting(None, "most prompt tokens per completion: cold latency grows with it, "
                                         "quality saturates (default: 1024 on a CPU, 4096 with a GPU, the "
                                         "whole window for the other backends)")

@@ -44,7 +44,7 @@ class LlamaCppEngine(Engine):
 
     def __init__(self, model: ResolvedModel, *, n_ctx: int = 2048, n_threads: int | None = None,
                  fim_format: FimFormat | None = None, logprobs: bool = True, cache_reuse: bool = True,
-                 prompt_caches: int = 4, lookup_decoding: bool = False,
+                 prompt_caches: int = 4, lookup_decoding: bool = False, lora: str | None = None,
                  verbose: bool = False):
         if model.kind != "gguf":
             raise FimkitError(
@@ -59,6 +59,9 @@ class LlamaCppEngine(Engine):
         self.fim_format = fim_format or serving_format(self.model_info.detection)
         self.want_logprobs = logprobs
         self.cache_reuse = cache_reuse
+        self.lora = self._adapter(lora)
+        if self.lora is not None:
+            self.name = f"{model.name}+{self.lora.stem}"
         self.llm = self._load(llama_cpp, n_ctx, n_threads or max(1, os.cpu_count() or 1), verbose)
         self.n_ctx = self.llm.n_ctx()
         self.prompt_tokens = self.default_prompt_tokens(llama_cpp)
@@ -68,17 +71,39 @@ class LlamaCppEngine(Engine):
         self._stop_ids = self._find_stop_ids()
         self._end_id = self._find_end_id()
 
+    @staticmethod
+    def _adapter(lora: str | None):
+        """The adapter GGUF: a file, or a folder holding exactly one ``.gguf``."""
+        if not lora:
+            return None
+        from pathlib import Path
+
+        path = Path(lora).expanduser()
+        if path.is_dir():
+            found = sorted(path.glob("*.gguf"))
+            if len(found) != 1:
+                raise FimkitError(f"--lora {lora}: expected one .gguf adapter in the folder, found {len(found)}; "
+                                  "make one with fimkit export RUN --lora-only --output ADAPTER.gguf")
+            path = found[0]
+        if not path.is_file():
+            raise FimkitError(f"--lora {lora}: no such file; make one with fimkit export RUN --lora-only")
+        return path
+
     def _load(self, llama_cpp, n_ctx: int, n_threads: int, verbose: bool):
         """The llama.cpp model and context. Its set-up lines (even with verbose off, llama.cpp prints
         some, such as the sliding-window cache notice) are shown only if loading fails."""
+        kwargs = {"model_path": str(self.model.path), "n_ctx": n_ctx, "n_threads": n_threads}
+        if self.lora is not None:
+            kwargs["lora_path"] = str(self.lora)
         if verbose:
-            return llama_cpp.Llama(model_path=str(self.model.path), n_ctx=n_ctx, n_threads=n_threads, verbose=True)
+            return llama_cpp.Llama(**kwargs, verbose=True)
         with held_library_output() as log:
             try:
-                return llama_cpp.Llama(model_path=str(self.model.path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+                return llama_cpp.Llama(**kwargs, verbose=False)
             except (ValueError, RuntimeError, OSError) as exc:
                 said = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-8:]
-                raise FimkitError(f"llama.cpp could not load {self.model.path} with n_ctx {n_ctx}: {exc}"
+                adapter = f" and the adapter {self.lora} (made for another base model?)" if self.lora else ""
+                raise FimkitError(f"llama.cpp could not load {self.model.path}{adapter} with n_ctx {n_ctx}: {exc}"
                                   + ("\n" + "\n".join(said) if said else "")) from exc
 
     def _check_sentinels(self) -> None:

@@ -70,8 +70,8 @@ class WorkspaceIndex:
         self.version = 0  # changes whenever what lookups see changes
         self._lock = threading.RLock()
         self._by_name: dict[str, list[tuple[str, Symbol]]] = {}
-        self._bm25 = None
-        self._refs: list[tuple[str, Chunk]] = []
+        # BM25 and the chunk each of its rows stands for, swapped together (readers take no lock).
+        self._lexical: tuple[object, list[tuple[str, Chunk]]] = (None, [])
         self._dirty = False
         self._rebuilding: threading.Thread | None = None
 
@@ -123,7 +123,7 @@ class WorkspaceIndex:
         with self._lock:
             changed = stats.read or fresh.keys() != self.files.keys()
             self.files = fresh
-            if changed or self._bm25 is None:
+            if changed or self._lexical[0] is None:
                 self._rebuild()
         stats.files = len(fresh)
         stats.chunks = sum(len(e.chunks) for e in fresh.values())
@@ -170,7 +170,7 @@ class WorkspaceIndex:
             bm25 = bm25s.BM25()
             bm25.index(corpus, show_progress=False)
         with self._lock:
-            self._bm25, self._refs, self._dirty = bm25, refs, False
+            self._lexical, self._dirty = (bm25, refs), False
             self._index_names()
             self.version += 1
 
@@ -212,7 +212,7 @@ class WorkspaceIndex:
 
     def search(self, text: str, k: int, *, exclude: str | None = None) -> list[tuple[str, Chunk, float]]:
         """The ``k`` chunks most like ``text`` by BM25, best first, none from ``exclude``."""
-        bm25, refs = self._bm25, self._refs
+        bm25, refs = self._lexical
         query = list(dict.fromkeys(words(text)))
         if bm25 is None or not query or k <= 0:
             return []
