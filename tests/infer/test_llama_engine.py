@@ -115,6 +115,14 @@ def test_going_back_to_a_file_resumes_from_its_saved_state(embedded_gguf):
     assert run_completion(off, req_a).stats.cached_tokens < 8  # without saved states: from scratch
     engine.close()
     off.close()
+    # One saved state: saving file B's state evicts file A's, which is being restored (this crashed).
+    one = LlamaCppEngine(resolve_model(str(embedded_gguf)), n_ctx=512, prompt_caches=1)
+    run_completion(one, req_a)
+    run_completion(one, CompletionRequest(file_b, "\n", sampling=SamplingParams(max_tokens=8)))
+    back = run_completion(one, req_a)
+    assert back.raw == first.raw and back.stats.cached_tokens >= back.stats.prompt_tokens - 1
+    assert len(one.states.entries) == 1 and one.states.restores == 1
+    one.close()
 
 
 def test_lookup_decoding_gives_the_tokens_of_plain_greedy_decoding(embedded_gguf):

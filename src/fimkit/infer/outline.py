@@ -25,13 +25,13 @@ STOPWORDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chunk:
     start: int  # first line (0-based)
     end: int  # one past the last line
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Symbol:
     name: str
     kind: str  # "function", "class", "method" or "constant"

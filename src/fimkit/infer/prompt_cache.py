@@ -57,13 +57,20 @@ class PromptStates:
         self.entries = [e for e in self.entries if e.tokens != tokens[: len(e.tokens)]]
         self.entries.append(SavedPrompt(list(tokens), data))
         self.saves += 1
-        while len(self.entries) > self.limit or sum(len(e.data) for e in self.entries) > self.max_bytes:
-            self.entries.pop(0)
+        self._trim()
 
     def touch(self, entry: SavedPrompt) -> None:
-        self.entries.remove(entry)
+        """``entry`` was restored: it becomes the most recent, back in the cache even if saving the live
+        state evicted it meanwhile (the engine picks the state, then saves what it overwrites)."""
+        if entry in self.entries:
+            self.entries.remove(entry)
         self.entries.append(entry)
         self.restores += 1
+        self._trim()
+
+    def _trim(self) -> None:
+        while len(self.entries) > self.limit or sum(len(e.data) for e in self.entries) > self.max_bytes:
+            self.entries.pop(0)
 
     @property
     def size_bytes(self) -> int:

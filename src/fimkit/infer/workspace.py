@@ -27,7 +27,7 @@ from fimkit.infer.outline import Chunk, Symbol, outline, words
 from fimkit.paths import fimkit_home
 from fimkit.syntax import language_for_path
 
-INDEX_VERSION = 2  # raised whenever outlines change, so saved indexes are rebuilt
+INDEX_VERSION = 3  # raised whenever outlines change, so saved indexes are rebuilt
 MAX_FILES = 20_000
 
 
@@ -135,7 +135,9 @@ class WorkspaceIndex:
     def _entry(text: str, rel: str, mtime_ns: int, size: int) -> FileEntry:
         chunks, symbols = outline(text, language_for_path(rel))
         lines = text.split("\n")
-        terms = [" ".join(words("\n".join(lines[c.start:c.end]))) for c in chunks]
+        # Each term once per chunk: term frequency barely matters in code search (BM25 saturates it)
+        # and the index of a 10k-file tree stays a few hundred MB.
+        terms = [" ".join(dict.fromkeys(words("\n".join(lines[c.start:c.end])))) for c in chunks]
         return FileEntry(mtime_ns, size, chunks, symbols, terms)
 
     def update(self, path: str | Path, text: str | None, *, rebuild: bool = True) -> None:
@@ -159,16 +161,20 @@ class WorkspaceIndex:
 
     def _rebuild(self) -> None:
         bm25s = require("bm25s", extra="data", purpose="repository context (BM25)")
-        refs, corpus = [], []
+        from bm25s.tokenization import Tokenized
+
+        refs, corpus, vocab = [], [], {}
         for rel, entry in self.files.items():
             for chunk, terms in zip(entry.chunks, entry.terms):
                 if terms:
                     refs.append((rel, chunk))
-                    corpus.append(terms.split())
+                    # Term ids from one dict: each list holds pointers to shared ints, not new strings.
+                    corpus.append([vocab.setdefault(w, len(vocab)) for w in terms.split()])
         bm25 = None
         if corpus:
             bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
+            bm25.index(Tokenized(ids=corpus, vocab=vocab), show_progress=False)
+        del corpus
         with self._lock:
             self._lexical, self._dirty = (bm25, refs), False
             self._index_names()
