@@ -153,3 +153,18 @@ def test_extra_first_gets_its_share_and_the_prefix_the_rest():
     assert 0 < used_extra <= 0.25 * 496 and fitted.extra[0][0] == "f0.py"  # priority order kept
     assert (len(fitted.prefix) + 3) // 4 + used_extra <= 496
     assert (len(fitted.prefix) + 3) // 4 > used_extra  # the rest, less line rounding and the 16-line grid
+
+
+def test_a_served_workspace_picks_up_files_changed_on_disk(project):
+    context = RepoContext()
+    context.open_later(str(project), refresh_s=0.1)
+    for _ in range(100):
+        if context.index is not None:
+            break
+        time.sleep(0.05)
+    (project / "later.py").write_text("def added_later(path, *, mode='r'):\n    return open(path, mode)\n")
+    for _ in range(100):
+        if context.index.definitions("added_later"):
+            break
+        time.sleep(0.05)
+    assert context.index.definitions("added_later")

@@ -23,6 +23,7 @@ import builtins
 import keyword
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from fimkit.infer.outline import identifiers, outline, words
 from fimkit.infer.workspace import WorkspaceIndex
 from fimkit.syntax import language_for_path, languages
 
+REFRESH_S = 60.0  # a served workspace is checked for changed files this often
 NEAR_LINES = 30  # the code "at the cursor": names are taken from these last lines of the prefix
 MAX_DEFINITIONS = 8
 MAX_SIMILAR = 2
@@ -61,12 +63,17 @@ class RepoContext:
         self._memo_size = memo
         self._lock = threading.Lock()
 
-    def open_later(self, root: str, log=None) -> threading.Thread:
-        """Index ``root`` in the background; until it is ready, completions get no workspace context."""
+    def open_later(self, root: str, log=None, refresh_s: float = REFRESH_S) -> threading.Thread:
+        """Index ``root`` in the background; until it is ready, completions get no workspace context.
+        Then look for changed files every ``refresh_s`` seconds (only those are read again)."""
 
         def run():
             try:
                 self.index = WorkspaceIndex.open(root)
+                while refresh_s > 0:
+                    time.sleep(refresh_s)
+                    if self.index.refresh().read:
+                        self.index.save()
             except Exception as exc:  # noqa: BLE001 - a broken workspace must not stop the server
                 if log:
                     log(f"workspace {root} not indexed: {exc}")
