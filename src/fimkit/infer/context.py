@@ -34,6 +34,7 @@ class ContextBudget:
     prompt_tokens: int | None = None  # most prompt tokens; None: the whole window less the middle
     align_lines: int = ALIGN_LINES
     extra_share: float = 0.25  # repository context shown before the prefix: at most this share
+    extra_on_top: bool = False  # that context adds to the prompt budget instead of taking from the prefix
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,10 @@ def fit_context(prefix: str, suffix: str, extra: tuple[tuple[str, str], ...], *,
     kept_extra: list[tuple[str, str]] = []
     if extra_first and use_extra and extra:
         kept_extra, used_extra = _keep_chunks(extra, int(available * budget.extra_share), count)
-        prefix_cap = available - used_suffix - used_extra
+        room = available
+        if budget.extra_on_top:  # within the window, the prefix keeps the whole budget
+            room = min(max(16, n_ctx - max_tokens - budget.reserve), available + used_extra)
+        prefix_cap = room - used_suffix - used_extra
     elif not use_extra or not extra:
         prefix_cap = available - used_suffix  # nothing else competes for the window
     new_prefix, used_prefix = _keep_lines(near_prefix, prefix_cap, count, from_end=True, first_line=prefix_line,
