@@ -168,3 +168,18 @@ def test_a_served_workspace_picks_up_files_changed_on_disk(project):
             break
         time.sleep(0.05)
     assert context.index.definitions("added_later")
+
+
+def test_extra_on_top_leaves_the_prefix_its_budget_within_the_window():
+    prefix = "".join(f"line_{i} = {i}\n" for i in range(400))
+    extra = (("defs.py", "def helper(a, b): ..."),)
+    count = lambda t: (len(t) + 3) // 4  # noqa: E731
+    common = dict(n_ctx=2048, max_tokens=64, count=count, use_suffix=False, extra_first=True)
+    without = fit_context(prefix, "", (), budget=ContextBudget(prompt_tokens=512), **common)
+    taken = fit_context(prefix, "", extra, budget=ContextBudget(prompt_tokens=512), **common)
+    on_top = fit_context(prefix, "", extra, budget=ContextBudget(prompt_tokens=512, extra_on_top=True), **common)
+    assert on_top.extra == taken.extra == extra
+    assert on_top.prefix == without.prefix and len(taken.prefix) <= len(without.prefix)
+    tight = fit_context(prefix, "", extra, budget=ContextBudget(prompt_tokens=512, extra_on_top=True),
+                        **{**common, "n_ctx": 540})  # no room on top: the window still holds
+    assert count(tight.prefix) + 20 <= 540 - 64
