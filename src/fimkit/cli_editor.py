@@ -37,9 +37,10 @@ def register(sub, formatter, dedent) -> None:
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--no-warm-up", dest="warm_up", action="store_false",
                    help="do not evaluate a file's prompt into the model's cache when it is opened or saved")
-    p.add_argument("--no-workspace", dest="workspace", action="store_false",
-                   help="no repository context from the client's workspace root (definitions of the names at "
-                        "the cursor, similar code; indexed in the background on first use)")
+    p.add_argument("--workspace", action="store_true",
+                   help="repository context from the client's workspace root: definitions of the names at the "
+                        "cursor and similar code, indexed in the background on first use (off by default: no "
+                        "gain measured with the embedded 270M model; try it with larger models)")
     p.set_defaults(func=cmd_lsp)
 
 

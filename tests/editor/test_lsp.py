@@ -215,7 +215,7 @@ def test_the_workspace_roots_definitions_reach_the_server_as_input_extra(tmp_pat
 
     env = {**os.environ, "FIMKIT_HOME": str(tmp_path / "home")}
     try:
-        asyncio.run(_session(["--server", http.url], actions, root_uri=root.as_uri(), env=env))
+        asyncio.run(_session(["--server", http.url, "--workspace"], actions, root_uri=root.as_uri(), env=env))
     finally:
         http.close()
     sent = [b for _, b in http.requests if b.get("input_extra")]

@@ -186,7 +186,7 @@ export function readSettings(get: (key: string, fallback: any) => any): Settings
     timeoutMs: get("timeoutMs", 5000),
     languages: get("languages", ["*"]),
     telemetry: get("telemetry", true),
-    extraChunks: get("extraChunks", 16),
+    extraChunks: get("extraChunks", 0),
     budget: {
       prefixLines: get("prefixLines", 200), prefixChars: get("prefixChars", 8000),
       suffixLines: get("suffixLines", 60), suffixChars: get("suffixChars", 2500),
