@@ -54,7 +54,7 @@ def prepare(engine: Engine, request: CompletionRequest, budget: ContextBudget,
     if context is not None:
         window = engine.n_ctx * MAX_CHARS_PER_TOKEN
         chunks = context.gather(tail_chars(request.prefix, window), head_chars(request.suffix, window),
-                                request.filename, language, request.extra)
+                                request.filename, language, request.extra, cursor_line=request.prefix.count("\n"))
         extra = tuple(c.as_extra() for c in chunks)
         filename = context.index.relative(filename) if context.index is not None and filename else filename
     if filename and filename.startswith("/"):

@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fimkit.infer.context import ALIGN_LINES
 from fimkit.infer.outline import identifiers, outline, words
@@ -83,20 +83,24 @@ class RepoContext:
         return thread
 
     def gather(self, prefix: str, suffix: str, filename: str | None, language: str | None,
-               client: tuple[tuple[str, str], ...] = ()) -> tuple[ContextChunk, ...]:
-        """The chunks for a cursor, best first (see the module docstring)."""
+               client: tuple[tuple[str, str], ...] = (), *, cursor_line: int | None = None,
+               ) -> tuple[ContextChunk, ...]:
+        """The chunks for a cursor, best first (see the module docstring). ``prefix`` may be the end of
+        the file's prefix only; ``cursor_line`` is then the cursor's line in the whole file."""
         rel = self.index.relative(filename) if self.index is not None and filename else filename
-        block = prefix.count("\n") // ALIGN_LINES
+        if cursor_line is None:
+            cursor_line = prefix.count("\n")
+        block = cursor_line // ALIGN_LINES
         key = (rel, block, self.index.version if self.index is not None else 0, client)
         with self._lock:
             if key in self._memo:
                 self._memo.move_to_end(key)
                 return self._memo[key]
-        found = self._definitions(prefix, suffix, rel, language)
+        found = self._definitions(prefix, suffix, rel, language, cursor_line)
         found += _client_chunks(client)
         if self.index is not None:
             near = "\n".join(prefix.split("\n")[-NEAR_LINES:])
-            seen = {c.path for c in found}
+            seen = {(c.path, c.text) for c in found}
             for path, chunk, _ in self.index.search(near, self.max_similar + 2, exclude=rel):
                 if len([c for c in found if c.source == "similar"]) >= self.max_similar:
                     break
@@ -110,7 +114,8 @@ class RepoContext:
                 self._memo.popitem(last=False)
         return chunks
 
-    def _definitions(self, prefix: str, suffix: str, rel: str | None, language: str | None) -> list[ContextChunk]:
+    def _definitions(self, prefix: str, suffix: str, rel: str | None, language: str | None,
+                     cursor_line: int) -> list[ContextChunk]:
         """Stubs of the names used near the cursor and imported, nearest first, grouped per file."""
         lines = prefix.split("\n")
         near = "\n".join(lines[-NEAR_LINES:])
@@ -121,13 +126,16 @@ class RepoContext:
         # cursor, or far above it), never the hole's own code.
         local: dict[str, list] = {}
         if language == "python":
-            cursor_line = len(lines) - 1
             shown_from = max(0, cursor_line - 2 * NEAR_LINES)
             # The index's outline of this file when it has one (kept current by the editor's
             # notifications; its stubs are signatures, which no hole inside a body can contain),
             # else one parse of the request's text.
             entry = self.index.files.get(rel) if self.index is not None and rel else None
-            symbols = entry.symbols if entry is not None else outline(prefix + "\n" + suffix, language)[1]
+            if entry is not None:
+                symbols = entry.symbols
+            else:  # the request's text: its lines count from the start of the (possibly cut) prefix
+                first = cursor_line - (len(lines) - 1)
+                symbols = [replace(s, line=s.line + first) for s in outline(prefix + suffix, language)[1]]
             for s in symbols:
                 if not shown_from <= s.line <= cursor_line + 1:
                     local.setdefault(s.name, []).append((rel or "", s))
