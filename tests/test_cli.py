@@ -6,7 +6,8 @@ import pytest
 
 from fimkit.cli import build_parser, main
 
-VERBS = ["fim", "tokenize", "samples", "train", "merge", "export", "pipeline", "serve", "complete", "eval", "lsp", "models"]
+VERBS = ["fim", "tokenize", "samples", "train", "merge", "export", "pipeline", "serve", "complete", "eval", "lsp", "models",
+         "index"]
 HEAVY = ("torch", "transformers", "llama_cpp", "numpy", "peft")
 
 

@@ -96,3 +96,24 @@ def test_complete_cli_prints_only_the_middle(tiny_fim_gguf, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "fimkit", "complete", str(src), "--line", "9", "--col", "1",
                           "--model", str(tiny_fim_gguf)], capture_output=True, text=True)
     assert bad.returncode == 2 and "outside" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_complete_and_index_cli_with_a_workspace(tiny_fim_gguf, tmp_path):
+    """`fimkit index` shows what the index holds; `fimkit complete --workspace` uses it and --json lists it."""
+    import os
+
+    env = {**os.environ, "FIMKIT_HOME": str(tmp_path / "home")}
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "shapes.py").write_text("def make_box(width, height, *, depth=1):\n    return (width, height)\n")
+    (root / "main.py").write_text("from shapes import make_box\n\nbox = make_box(\n")
+    index = subprocess.run([sys.executable, "-m", "fimkit", "index", str(root), "--lookup", "make_box"],
+                           capture_output=True, text=True, env=env)
+    assert index.returncode == 0 and "2 files" in index.stderr, index.stderr
+    assert "shapes.py:1: function\ndef make_box(width, height, *, depth=1): ..." in index.stdout
+    out = subprocess.run([sys.executable, "-m", "fimkit", "complete", str(root / "main.py"), "--line", "3", "--col", "16",
+                          "--model", str(tiny_fim_gguf), "--fim-format", "prefix-only", "--max-tokens", "2",
+                          "--workspace", str(root), "--json"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    context = json.loads(out.stdout)["context"]
+    assert context[0] == {"path": "shapes.py", "text": "def make_box(width, height, *, depth=1): ..."}

@@ -95,7 +95,7 @@ class WorkspaceIndex:
 
         started = time.perf_counter()
         stats = IndexStats()
-        config = CorpusConfig(languages=())
+        config = CorpusConfig(languages=(), min_file_bytes=1)  # a short module still defines names
         listed = []
         for path, rel, _ in iter_sources([str(self.root)]):
             if language_for_path(rel) is None:
