@@ -23,13 +23,15 @@ BODIES = {
 
 
 def client_for(**config):
+    """A prefix-only model, whose prompt shows client chunks only when repository context is on."""
     engine = ScriptedEngine([("1", -0.1), ("\n", -0.1)], fim_format="prefix-only")
     return TestClient(create_app(engine, ServerConfig(**config)), base_url="http://localhost"), engine
 
 
 @pytest.mark.parametrize("path", list(BODIES))
-def test_client_chunks_reach_a_prefix_only_prompt_as_preceding_files(path):
-    c, engine = client_for()
+def test_client_chunks_reach_a_prefix_only_prompt_as_preceding_files(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("FIMKIT_HOME", str(tmp_path / "home"))
+    c, engine = client_for(workspace=str(tmp_path))
     with c:
         r = c.post(path, json={**BODIES[path], "show_context": True, "filename": "app.py", "language": "python"})
         assert r.status_code == 200, r.text
@@ -37,10 +39,15 @@ def test_client_chunks_reach_a_prefix_only_prompt_as_preceding_files(path):
         assert r.json()["fimkit"]["context"] == [{"path": "util.py", "text": CHUNK["text"]}]
         plain = c.post(path, json=BODIES[path]).json()
         assert "context" not in plain.get("fimkit", {})  # only when asked
+    off, engine = client_for()  # no --workspace: a prefix-only prompt stays the file alone
+    with off:
+        r = off.post(path, json={**BODIES[path], "show_context": True})
+        assert engine.prompts[-1] == "x =" and r.json()["fimkit"]["context"] == []
 
 
-def test_tabby_declarations_snippets_and_clipboard_are_context_in_that_order():
-    c, engine = client_for()
+def test_tabby_declarations_snippets_and_clipboard_are_context_in_that_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("FIMKIT_HOME", str(tmp_path / "home"))
+    c, engine = client_for(workspace=str(tmp_path))
     with c:
         segments = {"prefix": "x = ", "suffix": "\n", "filepath": "app.py", "clipboard": "COPIED = 1",
                     "declarations": [{"filepath": "decl.py", "body": "def declared(): ..."}],
@@ -86,8 +93,9 @@ def test_hostile_input_extra_is_a_4xx_naming_the_field(path, value, where):
         assert 400 <= r.status_code < 500 and where in r.json()["error"]["message"], r.text
 
 
-def test_huge_client_chunks_cost_only_what_the_window_holds():
-    c, engine = client_for(max_request_bytes=8_000_000)
+def test_huge_client_chunks_cost_only_what_the_window_holds(tmp_path, monkeypatch):
+    monkeypatch.setenv("FIMKIT_HOME", str(tmp_path / "home"))
+    c, engine = client_for(max_request_bytes=8_000_000, workspace=str(tmp_path))
     with c:
         chunks = [{"filename": f"f{i}.py", "text": f"v{i} = 1\n" * 100_000} for i in range(8)]
         started = time.perf_counter()

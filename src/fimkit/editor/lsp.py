@@ -57,16 +57,16 @@ class EngineSource:
 
     def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event,
                  max_tokens: int | None = None, *, filename: str | None = None,
-                 extra: tuple[tuple[str, str], ...] = ()) -> str:
-        """``max_tokens`` 0: a warm-up (the prompt into the cache, nothing generated). ``extra``:
-        repository context, best first."""
+                 context: RepoContext | None = None) -> str:
+        """``max_tokens`` 0: a warm-up (the prompt into the cache, nothing generated). ``context``:
+        repository context (``--workspace``)."""
         with self.lock:
             if cancel.is_set():
                 return ""
             tokens = self.max_tokens if max_tokens is None else max_tokens
-            request = CompletionRequest(prefix, suffix, language=language, filename=filename, extra=extra,
+            request = CompletionRequest(prefix, suffix, language=language, filename=filename,
                                         sampling=SamplingParams(max_tokens=tokens))
-            return run_completion(self.engine, request, cancel=cancel).text
+            return run_completion(self.engine, request, cancel=cancel, context=context).text
 
 
 class HttpSource:
@@ -133,17 +133,15 @@ def create_server(config: LspConfig, source=None):
             state["context"].open_later(server.workspace.root_path)
         return state["context"]
 
-    def gathered(doc, prefix: str, suffix: str, language: str | None) -> tuple[tuple[str, str], ...]:
-        context = get_context()
-        if context is None:
-            return ()
-        return tuple(c.as_extra() for c in context.gather(prefix, suffix, doc.path, language))
-
-    def ask(doc, prefix: str, suffix: str, language: str | None, cancel: threading.Event,
+    def ask(source, context, doc, prefix: str, suffix: str, language: str | None, cancel: threading.Event,
             max_tokens: int | None = None) -> str:
-        """In an executor thread: gather context, then complete."""
-        extra = gathered(doc, prefix, suffix, language)
-        return get_source().complete(prefix, suffix, language, cancel, max_tokens, filename=doc.path, extra=extra)
+        """In an executor thread: complete, with repository context when it is on (the in-process
+        engine gathers it itself; a server gets it as ``input_extra``). ``source`` and ``context`` are
+        built on the event loop's thread, so two requests never load two engines or two indexes."""
+        if isinstance(source, EngineSource):
+            return source.complete(prefix, suffix, language, cancel, max_tokens, filename=doc.path, context=context)
+        extra = tuple(c.as_extra() for c in context.gather(prefix, suffix, doc.path, language)) if context else ()
+        return source.complete(prefix, suffix, language, cancel, max_tokens, filename=doc.path, extra=extra)
 
     def get_source():
         if state["source"] is None:
@@ -169,7 +167,7 @@ def create_server(config: LspConfig, source=None):
         language = LANGUAGE_IDS.get(doc.language_id or "")
         state["requests"] += 1
         try:
-            middle = await loop.run_in_executor(None, ask, doc, prefix, suffix, language, cancel)
+            middle = await loop.run_in_executor(None, ask, get_source(), get_context(), doc, prefix, suffix, language, cancel)
         except asyncio.CancelledError:
             cancel.set()  # the client sent $/cancelRequest (the user typed on): stop generating
             raise
@@ -197,7 +195,8 @@ def create_server(config: LspConfig, source=None):
         state["warming"] = cancel
         language = LANGUAGE_IDS.get(doc.language_id or "")
         try:
-            await asyncio.get_running_loop().run_in_executor(None, ask, doc, prefix, suffix, language, cancel, 0)
+            await asyncio.get_running_loop().run_in_executor(None, ask, get_source(), get_context(), doc, prefix, suffix, language,
+                                                             cancel, 0)
         except Exception as exc:  # noqa: BLE001 - a warm-up is best effort: log, never fail the editor
             server.window_log_message(t.LogMessageParams(type=t.MessageType.Log, message=f"fimkit warm-up: {exc}"))
         finally:

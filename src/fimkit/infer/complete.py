@@ -63,7 +63,10 @@ def prepare(engine: Engine, request: CompletionRequest, budget: ContextBudget,
         request.prefix, request.suffix, extra, n_ctx=engine.n_ctx,
         max_tokens=sampling.max_tokens + engine.count_tokens(request.middle_start) if request.middle_start else sampling.max_tokens,
         count=engine.count_tokens, budget=budget, language=language, use_suffix=fmt.is_fim,
-        use_extra=bool(extra), extra_first=not uses_file_separator(fmt),
+        # Without a file separator, chunks become text before the prefix, which measured no gain with
+        # the embedded model: only when repository context is on (a ``context``: --workspace).
+        use_extra=bool(extra) and (uses_file_separator(fmt) or context is not None),
+        extra_first=not uses_file_separator(fmt),
     )
     prompt, held = render_prompt(fmt, fitted.prefix, fitted.suffix, request.middle_start, fitted.extra,
                                  filename=filename, language=language)
