@@ -109,6 +109,10 @@ def test_missing_package_names_the_extra_to_install(tmp_path, fimkit_home):
     (["serve", "--threads", "0"], "threads"),
     (["complete", "{file}", "--line", "1", "--col", "1", "--prompt-tokens", "-5"], "prompt_tokens"),
     (["eval", "--benchmark", "humaneval-single", "--prompt-tokens", "0"], "prompt_tokens"),
+    (["serve", "--candidates", "0"], "candidates"),
+    (["serve", "--workspace", "{file}"], "workspace"),
+    (["index", "{file}/nowhere"], "workspace"),
+    (["complete", "{file}", "--line", "1", "--col", "1", "--workspace", "{file}"], "workspace"),
 ])
 def test_engine_settings_out_of_range_are_one_line_errors(args, field, capsys, tmp_path):
     code = tmp_path / "x.py"

@@ -139,6 +139,8 @@ def cmd_serve(args) -> int:
     config = build(ServerConfig, values, "command line")
     if not config.host.strip():
         raise FimkitError("--host is empty (an unset variable?): give an address, e.g. --host 127.0.0.1")
+    if config.workspace and not Path(config.workspace).expanduser().is_dir():
+        raise FimkitError(f"workspace {config.workspace}: not a folder; give the project's root folder")
     if not _is_loopback(config.host) and not config.api_key:
         raise FimkitError(f"binding {config.host} exposes the server beyond this machine: set --api-key (or FIMKIT_API_KEY)")
     engine_config = _engine_config(args)
