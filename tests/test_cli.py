@@ -7,7 +7,7 @@ import pytest
 from fimkit.cli import build_parser, main
 
 VERBS = ["fim", "tokenize", "samples", "train", "merge", "export", "pipeline", "serve", "complete", "eval", "lsp", "models",
-         "index"]
+         "index", "adapt"]
 HEAVY = ("torch", "transformers", "llama_cpp", "numpy", "peft")
 
 

@@ -19,7 +19,7 @@ LAYERS = [
     {"infer"},
     {"eval"},  # below train: training's held-out check scores through eval's completion path
     {"train", "export"},
-    {"pipeline", "demo"},
+    {"pipeline", "demo", "adapt"},
     {"serve", "editor"},
     {"cli"},
 ]

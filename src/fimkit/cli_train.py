@@ -96,6 +96,38 @@ def register(sub, formatter, dedent) -> None:
     p.add_argument("--dir", default=".", help="where to write the files (default: here)")
     p.set_defaults(func=cmd_pipeline)
 
+    p = sub.add_parser(
+        "adapt", formatter_class=formatter, help="adapt the model to your repositories, judged on held-out code",
+        description=dedent("""
+            Fine-tune a LoRA on your own repositories and find out, honestly, whether it helps. The split
+            is decided before training: with git history, train on the code as of a past commit and judge
+            on the lines written since; otherwise whole files are held out. Training fits a time budget
+            (--minutes; the learning-rate schedule ends when the budget does). Then the base and the
+            adapted model complete the same held-out holes (lines, blocks, conditions, arguments) through
+            the completion path the server uses, plus HumanEval single-line to catch forgetting, and a
+            paired test decides. DIR becomes a model reference for every verb: it serves the adapted
+            model only when it was significantly better, and the base otherwise.
+            Run the same command again to resume after an interruption.
+        """),
+        epilog=dedent("""
+            examples:
+              fimkit adapt ~/src/myproject --output myproject-adapted
+              fimkit serve --model myproject-adapted          (the recommended model)
+              fimkit eval --model myproject-adapted --benchmark holes:~/src/myproject
+              fimkit adapt ~/src/api ~/src/web --output team --minutes 60 --holes 400
+
+            Outputs in DIR: report.md (the table), adapt-summary.json, adapter.gguf (megabytes, applied
+            on top of the base; `fimkit serve --lora DIR/adapter.gguf` forces it on), split.json,
+            data/train.jsonl, run/ (the training run), eval/ and eval-general/ (every completion).
+        """),
+    )
+    p.add_argument("repos", nargs="+", metavar="REPO", help="folders of your repositories (git checkouts or plain folders)")
+    p.add_argument("--output", "-o", required=True, metavar="DIR", help="the run folder (resumed when it exists)")
+    from fimkit.adapt.config import AdaptConfig
+
+    add_flags(p, AdaptConfig)
+    p.set_defaults(func=cmd_adapt)
+
 
 def _log(msg: str) -> None:
     print(f"fimkit: {msg}", file=sys.stderr)
@@ -149,4 +181,17 @@ def cmd_pipeline(args) -> int:
     else:
         print(f"RECOMMENDED: the fine-tuned model (fimkit serve --model {r['fine_tuned']['gguf']}).")
     print("timings (s): " + ", ".join(f"{k} {v}" for k, v in r["timings_s"].items()))
+    return 0
+
+
+def cmd_adapt(args) -> int:
+    from fimkit.adapt.config import AdaptConfig
+    from fimkit.adapt.report import report_markdown
+    from fimkit.adapt.run import run_adapt
+    from fimkit.settings import load_settings
+
+    config = load_settings(AdaptConfig, None, overrides_from_args(args, AdaptConfig))
+    summary = run_adapt(args.repos, args.output, config, progress=sys.stderr.isatty(), log=_log)
+    print(report_markdown(summary))
+    print(f"fimkit serve --model {args.output}   serves the {summary['recommended']} model")
     return 0

@@ -102,3 +102,27 @@ def test_accumulation_resume_and_schedule(tmp_path):
     assert any("changed settings: optim.lr: 0.0002 -> 0.0001" in m for m in logged)
     assert "lr: 0.0001" in (tmp_path / "run" / "hyperparameters.yaml").read_text()
     assert (tmp_path / "run" / "adapter" / "adapter_config.json").exists()
+
+
+def test_a_time_budget_ends_the_schedule_where_the_budget_ends():
+    from types import SimpleNamespace
+
+    from fimkit.train.trainer import _Training
+
+    logged = []
+    t = SimpleNamespace(cfg=SimpleNamespace(max_minutes=10.0), state={"step": 3, "elapsed": 30.0}, total=500,
+                        planned=500, steps_per_epoch=100, log=logged.append, bar=None)
+    _Training.fit_schedule(t)  # 10 s a step: 60 steps fit in 10 minutes
+    assert t.total == 60 and "fits about 60 of 500 steps (0.60 epochs)" in logged[0]
+    t.state = {"step": 30, "elapsed": 200.0}  # faster than first timed: the schedule stretches again
+    _Training.fit_schedule(t)
+    assert t.total == 90 and len(logged) == 1
+    t.state = {"step": 50, "elapsed": 590.0}  # slower: never ends before the next step
+    _Training.fit_schedule(t)
+    assert t.total == 51
+    t.state = {"step": 3, "elapsed": 0.3}  # fast hardware: never past the epochs asked for
+    _Training.fit_schedule(t)
+    assert t.total == 500
+    t.cfg, t.total = SimpleNamespace(max_minutes=None), 77  # no budget: untouched
+    _Training.fit_schedule(t)
+    assert t.total == 77

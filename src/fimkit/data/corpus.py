@@ -134,6 +134,13 @@ def read_source(path: Path, config: CorpusConfig) -> tuple[str | None, str | Non
         data = path.read_bytes()
     except OSError:
         return None, "unreadable"
+    return source_text(data, config)
+
+
+def source_text(data: bytes, config: CorpusConfig) -> tuple[str | None, str | None]:
+    """``read_source``'s checks on bytes from anywhere (a file, or ``git show`` of an old version)."""
+    if not config.min_file_bytes <= len(data) <= config.max_file_bytes:
+        return None, "too large" if len(data) > config.max_file_bytes else "too small"
     if b"\0" in data[:8192]:
         return None, "binary"
     try:

@@ -26,13 +26,16 @@ KINDS = ("line", "block", "body", "condition", "arguments")
 
 @dataclass(frozen=True)
 class HoleConfig:
-    """per_file: most holes per file. max_files: files to use. max_middle_lines: longest hole."""
+    """per_file: most holes per file, one per kind in turn (kinds come round again only when per_file
+    is larger than the number of kinds). max_files: files to use. max_middle_lines: longest hole.
+    kinds: which KINDS to cut."""
 
     per_file: int = 4
     max_files: int = 300
     max_middle_lines: int = 15
     seed: int = 0
     languages: tuple[str, ...] = ("python", "javascript")
+    kinds: tuple[str, ...] = KINDS
 
 
 def candidates(code: bytes, language: str) -> dict[str, list[tuple[int, int]]]:
@@ -70,28 +73,54 @@ def candidates(code: bytes, language: str) -> dict[str, list[tuple[int, int]]]:
     return found
 
 
+def holes_in(code: bytes, rel: str, language: str, config: HoleConfig, rng: random.Random,
+             lines: set[int] | None = None) -> list[Task]:
+    """Holes of one file; with ``lines`` (0-based line numbers), only holes lying wholly on them, such
+    as the lines written after a commit."""
+    found = candidates(code, language)
+    if lines is not None:
+        found = {k: [(a, b) for a, b in spans if _on_lines(code, a, b, lines)] for k, spans in found.items()}
+    kinds = [k for k in KINDS if k in config.kinds and found.get(k)]
+    rng.shuffle(kinds)
+    tasks: list[Task] = []
+    used: set[tuple[int, int]] = set()
+    # Kinds come round again only when more holes than kinds are asked for: task sets cut before
+    # (per_file <= kinds) stay the same, so earlier reports remain comparable.
+    rounds = config.per_file if config.per_file > len(config.kinds) else min(config.per_file, len(kinds))
+    for i in range(rounds):
+        if not kinds:
+            break
+        kind = kinds[i % len(kinds)]
+        spans = [span for span in found[kind] if span not in used] if i >= len(kinds) else found[kind]
+        if not spans:
+            continue
+        start, end = spans[rng.randrange(len(spans))]
+        used.add((start, end))
+        middle = code[start:end].decode("utf-8")
+        if not middle.strip() or middle.count("\n") >= config.max_middle_lines:
+            continue
+        tasks.append(Task(f"{rel}:{kind}:{start}", code[:start].decode("utf-8"), code[end:].decode("utf-8"),
+                          middle, language=language, kind=kind, path=rel))
+    return tasks
+
+
+def _on_lines(code: bytes, start: int, end: int, lines: set[int]) -> bool:
+    first = code.count(b"\n", 0, start)
+    return all(n in lines for n in range(first, first + code.count(b"\n", start, end) + 1))
+
+
 def cut_holes(path: str, config: HoleConfig = HoleConfig()) -> list[Task]:
     table = extension_table()
     rng = random.Random(config.seed)
     tasks: list[Task] = []
     files = sorted((p, rel) for p, rel, _ in iter_sources([path]) if table.get(p.suffix.lower()) in config.languages)
     for path_, rel in files[: config.max_files]:
-        language = table[path_.suffix.lower()]
         try:
             code = path_.read_bytes()
             code.decode("utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        found = candidates(code, language)
-        kinds = [k for k in KINDS if found.get(k)]
-        rng.shuffle(kinds)
-        for kind in kinds[: config.per_file]:
-            start, end = found[kind][rng.randrange(len(found[kind]))]
-            middle = code[start:end].decode("utf-8")
-            if not middle.strip() or middle.count("\n") >= config.max_middle_lines:
-                continue
-            tasks.append(Task(f"{rel}:{kind}:{start}", code[:start].decode("utf-8"), code[end:].decode("utf-8"),
-                              middle, language=language, kind=kind, path=rel))
+        tasks += holes_in(code, rel, table[path_.suffix.lower()], config, rng)
     if not tasks:
         raise FimkitError(f"no holes could be cut from {path}: it needs Python or JavaScript files with functions")
     return tasks

@@ -38,12 +38,14 @@ class Contender:
     backend: str = "llama-cpp"
     candidates: int = 1  # middles ranked per completion (fimkit.infer.candidates)
     context: str = "none"  # repository context (CONTEXTS), from an index of the tasks' repository
+    lora: str | None = None  # a LoRA adapter GGUF on top of the model (llama-cpp backend)
 
     @property
     def label(self) -> str:
         ranked = f":c{self.candidates}" if self.candidates > 1 else ""
         context = f":{self.context}" if self.context != "none" else ""
-        return f"{Path(self.model).name}:{self.mode}{ranked}{context}"
+        adapter = f"+{Path(self.lora).stem}" if self.lora else ""
+        return f"{Path(self.model).name}{adapter}:{self.mode}{ranked}{context}"
 
 
 def fim_spec_for(model: str, mode: str) -> str | None:
@@ -184,7 +186,7 @@ def run_eval(contenders: list[Contender], tasks: list[Task], config: EvalConfig 
             engine = load_engine(EngineConfig(model=contender.model, backend=contender.backend, n_ctx=config.n_ctx,
                                               fim_format=fim_spec_for(contender.model, contender.mode),
                                               prompt_tokens=config.prompt_tokens, threads=config.threads,
-                                              candidates=contender.candidates))
+                                              candidates=contender.candidates, lora=contender.lora))
             context = None
             if contender.context != "none":
                 from fimkit.infer.repo_context import RepoContext

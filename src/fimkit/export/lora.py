@@ -33,8 +33,12 @@ def export_lora(run_dir: str | Path, output: str | Path, *, log=print) -> Path:
     base = resolve_model(base_ref(meta))
     if base.kind == "hf":
         config = json.loads((base.path / "config.json").read_text())
-    else:
-        raise FimkitError("--lora-only needs a Hugging Face base model folder (its architecture and head counts)")
+    else:  # a GGUF base (the embedded model): its architecture and head counts as transformers reads them
+        transformers = require("transformers", extra="train", purpose="GGUF export")
+        try:
+            config = transformers.AutoConfig.from_pretrained(str(base.path.parent), gguf_file=base.path.name).to_dict()
+        except (ValueError, OSError, KeyError) as exc:
+            raise FimkitError(f"--lora-only: transformers cannot read the architecture of {base.path} ({exc})") from exc
     arch = config.get("model_type")
     if arch not in ARCHES:
         raise FimkitError(f"--lora-only supports {', '.join(sorted(ARCHES))}, not {arch!r}")

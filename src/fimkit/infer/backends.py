@@ -26,6 +26,8 @@ def load_engine(config: EngineConfig, *, log=None) -> Engine:
                                          api_key=config.remote_api_key, n_ctx=config.n_ctx), config)
 
     resolved = resolve_model(config.model, log=log)
+    if resolved.lora is not None and config.backend != "llama-cpp":
+        raise FimkitError(f"{config.model} is adapted with a LoRA adapter, which needs the llama-cpp backend")
     if config.backend == "transformers":
         from fimkit.infer.hf_engine import TransformersEngine
 

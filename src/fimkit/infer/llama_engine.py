@@ -59,8 +59,8 @@ class LlamaCppEngine(Engine):
         self.fim_format = fim_format or serving_format(self.model_info.detection)
         self.want_logprobs = logprobs
         self.cache_reuse = cache_reuse
-        self.lora = self._adapter(lora)
-        if self.lora is not None:
+        self.lora = self._adapter(lora) or model.lora  # --lora, else an adapted folder's own adapter
+        if lora:
             self.name = f"{model.name}+{self.lora.stem}"
         self.llm = self._load(llama_cpp, n_ctx, n_threads or max(1, os.cpu_count() or 1), verbose)
         self.n_ctx = self.llm.n_ctx()

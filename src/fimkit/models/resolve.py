@@ -4,7 +4,9 @@ A reference is one of:
 - the name of an embedded model (``gemma-3-270m``, alias ``default``), assembled on first use;
 - a path to a ``.gguf`` file;
 - a path to a Hugging Face model directory (``config.json``), or a directory holding one ``.gguf``;
-- a Hugging Face Hub id (``org/name``) that is already in the local Hub cache.
+- a Hugging Face Hub id (``org/name``) that is already in the local Hub cache;
+- a folder ``fimkit adapt`` wrote: the model its report recommends (the base, with the adapter on top
+  only when the adapted model measured significantly better).
 Anything else is an error that says where fimkit looked and what to do.
 """
 
@@ -32,6 +34,7 @@ class ResolvedModel:
     kind: Kind
     path: Path  # the .gguf file, or the HF directory
     embedded: EmbeddedModel | None = None
+    lora: Path | None = None  # a LoRA adapter GGUF applied on top (an adapted folder's recommendation)
 
 
 def resolve_model(ref: str, *, progress: bool = False, log=None) -> ResolvedModel:
@@ -74,6 +77,9 @@ def resolve_model(ref: str, *, progress: bool = False, log=None) -> ResolvedMode
 
 
 def _resolve_dir(ref: str, path: Path) -> ResolvedModel:
+    adapted = _adapted(ref, path)
+    if adapted is not None:
+        return adapted
     if (path / "config.json").is_file():
         return ResolvedModel(ref, path.name, "hf", path)
     ggufs = sorted(path.glob("*.gguf"))
@@ -85,6 +91,34 @@ def _resolve_dir(ref: str, path: Path) -> ResolvedModel:
     raise ModelNotFoundError(
         f"{path} is neither a Hugging Face model directory (no config.json) nor a folder with a .gguf file"
     )
+
+
+def _adapted(ref: str, path: Path) -> ResolvedModel | None:
+    """The model a ``fimkit adapt`` folder recommends (its fimkit.json ``serve`` entry), or None when
+    the folder is not one."""
+    meta_path = path / "fimkit.json"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CorruptFileError(f"{meta_path}: unreadable ({exc})") from exc
+    if not isinstance(meta, dict) or meta.get("kind") != "adapted":
+        return None
+    serve = meta.get("serve")
+    if not isinstance(serve, dict) or not isinstance(serve.get("model"), str):
+        raise ModelNotFoundError(f"{path}: fimkit adapt has not finished there (no recommendation yet); run the "
+                                 "same fimkit adapt command again to resume it")
+    model = serve["model"]
+    local = path / model
+    base = resolve_model(str(local) if local.is_file() else model)
+    lora = serve.get("lora")
+    if lora is None:
+        return base
+    adapter = path / str(lora)
+    if not adapter.is_file():
+        raise ModelNotFoundError(f"{path}: its adapter {adapter.name} is missing; run fimkit adapt again to rebuild it")
+    return ResolvedModel(ref, f"{base.name}+{path.name}", base.kind, base.path, base.embedded, adapter)
 
 
 def _hub_cache_snapshot(ref: str) -> Path | None:

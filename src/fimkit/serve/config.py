@@ -34,3 +34,6 @@ class ServerConfig:
                                     "model as repository context on every API (indexed in the background at "
                                     "start, saved under $FIMKIT_HOME/workspaces)")
     telemetry_path: str | None = setting(None, "SQLite file for /v1/events telemetry (None: telemetry off)")
+    telemetry_context: bool = setting(True, "keep each completion's nearby code and text in the telemetry "
+                                      "database (on this machine), so `fimkit adapt --usage` learns from the "
+                                      "completions you accepted; --no-telemetry-context keeps counts only")

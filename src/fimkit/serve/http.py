@@ -165,7 +165,8 @@ class Service:
             await asyncio.to_thread(  # SQLite may wait on a lock; the event loop must not
                 self.telemetry.record_completion, completion_id, endpoint=endpoint, model=self.engine.name,
                 mid_line=cursor_mid_line(creq.suffix, creq.prefix), language=creq.language, chars=len(result.text),
-                latency_ms=st.prompt_ms + st.predicted_ms)
+                latency_ms=st.prompt_ms + st.predicted_ms,
+                context=(creq.prefix, creq.suffix, result.text, creq.filename) if self.config.telemetry_context else None)
 
     async def complete(self, request: Request, creq: CompletionRequest, endpoint: str,
                        completion_id: str | None = None) -> tuple[str, CompletionResult]:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from fimkit.data.usage import PRUNE_EVERY, SCHEMA, bounded_context, prune_contexts
 from fimkit.errors import FimkitError
 
 MAX_MS = 86_400_000.0  # a day: any larger time is not a measurement
@@ -51,15 +52,6 @@ EVENT_TYPES = {
     "dismiss": "dismiss", "dismissed": "dismiss", "reject": "dismiss", "rejected": "dismiss",
 }
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS completions (
-    id TEXT PRIMARY KEY, created REAL, endpoint TEXT, model TEXT, mid_line INTEGER, language TEXT,
-    chars INTEGER, latency_ms REAL);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL, type TEXT, completion_id TEXT, choice_index INTEGER,
-    elapsed_ms REAL, mid_line INTEGER, accepted_chars INTEGER, language TEXT, raw TEXT);
-CREATE INDEX IF NOT EXISTS events_completion ON events (completion_id);
-"""
 
 
 log = logging.getLogger("fimkit.telemetry")
@@ -75,11 +67,12 @@ class Telemetry:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.errors = 0  # writes that failed since start (shown in /metrics)
+        self.contexts_kept = 0
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
-                db.executescript(_SCHEMA)
+                db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise FimkitError(f"{self.path}: not a usable telemetry database ({exc}); move it away or pass --no-telemetry") from exc
 
@@ -99,8 +92,10 @@ class Telemetry:
         return db
 
     def record_completion(self, completion_id: str, *, endpoint: str, model: str, mid_line: bool,
-                          language: str | None, chars: int, latency_ms: float) -> bool:
-        """Best effort: False (logged and counted) when the database refused the row."""
+                          language: str | None, chars: int, latency_ms: float,
+                          context: tuple[str, str, str, str | None] | None = None) -> bool:
+        """Best effort: False (logged and counted) when the database refused the row. ``context``
+        (prefix, suffix, text, filename) is kept, bounded, for ``fimkit adapt --usage``."""
         try:
             with self._lock, self._connect() as db:
                 db.execute(
@@ -108,6 +103,12 @@ class Telemetry:
                     (completion_id, time.time(), endpoint, model, int(mid_line), (language or "")[:64] or None,
                      chars, _finite(latency_ms)),
                 )
+                if context is not None:
+                    db.execute("INSERT OR REPLACE INTO contexts VALUES (?, ?, ?, ?, ?)",
+                               (completion_id, *bounded_context(*context)))
+                    self.contexts_kept += 1
+                    if self.contexts_kept % PRUNE_EVERY == 0:
+                        prune_contexts(db)
             return True
         except (sqlite3.Error, OSError) as exc:
             self.errors += 1

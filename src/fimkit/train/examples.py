@@ -5,7 +5,8 @@
   and the model then writes, and the middle ends with the family's EOT so the model learns to stop.
   Too-long examples lose prefix lines from the top and suffix lines from the bottom.
 - JSON lines with only ``text`` (``fimkit fim`` output): the text as is; with ``loss: middle`` the
-  labels start after the middle sentinel.
+  labels start after the middle sentinel. ``"eos": false`` leaves out the end-of-text token, for a
+  piece cut from a longer file (the model must not learn to stop where the cut fell).
 - A ``fimkit tokenize`` folder: packed windows of ``seq_len`` tokens, loss on all of them.
 Examples are held out by their source file, so evaluation never sees a file training saw.
 """
@@ -79,7 +80,7 @@ def load_examples(path: str, tok, fmt: FimFormat, *, seq_len: int, loss: str, ev
                 ex = _hole_example(tok, fmt, r["prefix"], r["middle"], r["suffix"], seq_len, loss, source)
             elif isinstance(r.get("text"), str):
                 ids = ([tok.bos_id] if tok.bos_id is not None else []) + tok.encode(r["text"])[: seq_len - 2]
-                ids += [tok.eos_id] if tok.eos_id is not None else []
+                ids += [tok.eos_id] if tok.eos_id is not None and r.get("eos", True) is not False else []
                 labels = list(ids)
                 if loss == "middle" and mid_id in ids:
                     cut = ids.index(mid_id) + 1

@@ -47,6 +47,9 @@ def load_base(model_ref: str, fim_format: FimFormat, *, dtype: str = "fp32", loa
     transformers = require("transformers", extra="train", purpose="training")
 
     resolved = resolve_model(model_ref)
+    if resolved.lora is not None:
+        raise FimkitError(f"{model_ref} is a fimkit adapt folder (a base with a LoRA adapter on top); train from its "
+                          f"base model ({resolved.path}), or run fimkit adapt again")
     tok = load_tokenizer(model_ref, fim_format.family if fim_format.is_fim else None)
     kwargs: dict = {"torch_dtype": torch.float32}
     if load_in != "none":

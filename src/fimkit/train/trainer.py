@@ -36,6 +36,8 @@ from fimkit.train.config import TrainConfig, check_same_settings, to_yaml
 from fimkit.train.examples import IGNORE, Example, load_examples
 from fimkit.train.model import load_base
 
+SIZING_STEPS = 3  # optimizer steps timed before a time budget sizes the schedule
+
 
 def _precision(requested: str, torch) -> str:
     """bf16, fp16 or fp32 for this hardware: bf16 autocast on CPUs that do bf16 in hardware."""
@@ -209,7 +211,7 @@ class _Training:
         per_step = cfg.optim.batch_size * cfg.optim.grad_accum * self.acc.num_processes
         self.steps_per_epoch = max(1, math.ceil(len(self.train_ex) / per_step))
         total = max(1, int(self.steps_per_epoch * cfg.optim.epochs))
-        self.total = min(total, cfg.max_steps) if cfg.max_steps else total
+        self.total = self.planned = min(total, cfg.max_steps) if cfg.max_steps else total
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: lr_factor(step, self.total, cfg.optim.warmup_steps))
 
@@ -220,11 +222,31 @@ class _Training:
         self.state = state = self.ckpt.load(checkpoint, self.peft_model, self.optimizer, self.torch, self.scheduler)
         # The settings win over the checkpoint's copies of them: a new budget reshapes the rest of the
         # cosine, and a new lr or weight decay (with --allow-config-change) applies from this step on.
+        self.fit_schedule()  # before the rate is set: it depends on where the schedule ends
         self.scheduler.base_lrs = [optim.lr for _ in self.optimizer.param_groups]
         for group in self.optimizer.param_groups:
             group.update(initial_lr=optim.lr, weight_decay=optim.weight_decay,
                          lr=optim.lr * lr_factor(state["step"], self.total, optim.warmup_steps))
         self.log(f"resuming from {checkpoint} (step {state['step']})")
+
+    def fit_schedule(self) -> None:
+        """With a time budget, end the cosine where the budget will end, once the first steps have
+        shown how long a step takes: a budget that cut training halfway through the schedule would
+        stop it at a high learning rate, and the last weights would be its noisiest."""
+        cfg, state = self.cfg, self.state
+        if not cfg.max_minutes or state["step"] < SIZING_STEPS or state["elapsed"] <= 0:
+            return
+        fit = max(state["step"] + 1, int(state["step"] * cfg.max_minutes * 60 / state["elapsed"]))
+        fit = min(fit, self.planned)  # never past the epochs asked for
+        if fit == self.total:
+            return
+        if self.total == self.planned:
+            self.log(f"a {cfg.max_minutes:g}-minute budget fits about {fit} of {self.planned} steps "
+                     f"({fit / self.steps_per_epoch:.2f} epochs): the learning-rate schedule ends there")
+        self.total = fit
+        if getattr(self, "bar", None) is not None:
+            self.bar.total = fit
+            self.bar.refresh()
 
     def prepare(self) -> None:
         # load_base put the model on its device already; accelerate moving it again would fail on a
@@ -299,12 +321,14 @@ class _Training:
         """Schedule, log, evaluate and checkpoint after an optimizer step; a reason when training must stop."""
         cfg, acc, state = self.cfg, self.acc, self.state
         lr = self.optimizer.param_groups[0]["lr"]  # the rate this step used
-        self.scheduler.step()
         now = time.perf_counter()
         loss, tokens, elapsed = step_stats(self.window, self.window_tokens, now - self.start, self.torch,
                                            lambda t: acc.reduce(t, "sum"), acc.num_processes)
         step = state["step"] + 1
         state.update(step=step, tokens=state["tokens"] + tokens, elapsed=elapsed)
+        if step == SIZING_STEPS or step % cfg.save_every == 0:  # refitted as evaluations and checkpoints take time
+            self.fit_schedule()
+        self.scheduler.step()  # after the fit: the next step's rate depends on where the schedule ends
         row = {"step": step, "loss": round(loss, 4), "lr": lr, "tokens": state["tokens"],
                "tokens_per_s": round(tokens / max(now - self.window_start, 1e-9), 1), "elapsed_s": round(elapsed, 1)}
         if self.main and self.held and (step % cfg.eval_every == 0 or step == self.total):

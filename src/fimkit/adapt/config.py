@@ -1,0 +1,67 @@
+"""The settings of ``fimkit adapt``, declared once: flags, the saved adapt.yaml and checks come from here.
+
+Defaults are the configuration measured best on a 2-core CPU (README, "Adapting to your code"):
+plain next-token LoRA on the repository, so the model stays prefix-only as the base is served,
+and the adapter is a few megabytes applied on top of the base at load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fimkit.adapt.records import OBJECTIVES
+from fimkit.adapt.split import SPLITS
+from fimkit.errors import FimkitError
+from fimkit.settings import setting
+
+# Budgets and bookkeeping: a resumed run may change them and stay the same run.
+FREE_ON_RESUME = ("minutes", "threads")
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    model: str = setting("gemma-3-270m", "the base model to adapt (an embedded name, a .gguf or a Hugging Face folder)")
+    minutes: float = setting(30.0, "training budget in minutes; the learning-rate schedule is fitted to it "
+                             "(on a GPU the same minutes train far more tokens)")
+    objective: str = setting("next-token", "next-token: plain text, the model stays prefix-only and the adapter "
+                             "needs no new tokens; fim: SPM holes mixed with plain text at --fim-rate (adds FIM "
+                             "tokens, so a merged GGUF is written)", choices=OBJECTIVES)
+    fim_rate: float = setting(0.5, "fim objective: share of pieces turned into holes")
+    loss: str = setting("all", "fim objective: all (every section and EOT, as Bavarian et al. advise) or middle",
+                        choices=("all", "middle"))
+    split: str = setting("auto", "how held-out code is chosen: history (train on the code as of a past commit, "
+                         "judge on lines written since), files (whole files held out by a hash of their path), "
+                         "auto (history where every repository is a git checkout with enough of it)",
+                         choices=SPLITS)
+    heldout_fraction: float = setting(0.2, "share of the code held out: files (split files) or lines written "
+                                      "after the cut (split history)")
+    holes: int = setting(200, "held-out holes the base and the adapted model are judged on")
+    general_tasks: int = setting(200, "HumanEval single-line tasks checking the adapted model did not forget "
+                                 "general code (0 skips the check)")
+    rank: int = setting(16, "LoRA rank")
+    lr: float = setting(4e-4, "peak learning rate (a short run needs a higher one than the seed's 2e-4)")
+    seq_len: int = setting(512, "training window in tokens")
+    batch_size: int = setting(2, "examples per micro-batch")
+    grad_accum: int = setting(2, "micro-batches per optimizer step")
+    seed: int = setting(0, "seed of the split, the records, training and the hole sample")
+    threads: int | None = setting(None, "CPU threads for evaluation (default: all cores)")
+    usage: str | None = setting(None, "a telemetry database of fimkit serve ($FIMKIT_HOME/telemetry.sqlite): the "
+                                "completions you accepted become training examples (half) and held-out holes "
+                                "(the other half), and the report shows accept rates per model and language")
+
+    def __post_init__(self):
+        if not self.minutes > 0:
+            raise FimkitError(f"minutes must be greater than 0, got {self.minutes}")
+        if not 0 < self.heldout_fraction < 0.5:
+            raise FimkitError(f"heldout_fraction must be in (0, 0.5), got {self.heldout_fraction}")
+        if not 0 <= self.fim_rate <= 1:
+            raise FimkitError(f"fim_rate must be in [0, 1], got {self.fim_rate}")
+        for key in ("holes", "rank", "seq_len", "batch_size", "grad_accum"):
+            if getattr(self, key) < 1:
+                raise FimkitError(f"{key} must be 1 or more, got {getattr(self, key)}")
+        if self.general_tasks < 0:
+            raise FimkitError(f"general_tasks must be 0 or more, got {self.general_tasks}")
+        if not self.lr > 0:
+            raise FimkitError(f"lr must be greater than 0, got {self.lr}")
+        if self.threads is not None and self.threads < 1:
+            raise FimkitError(f"threads must be 1 or more, got {self.threads}")
