@@ -115,6 +115,7 @@ def register(sub, formatter, dedent) -> None:
               fimkit serve --model myproject-adapted          (the recommended model)
               fimkit eval --model myproject-adapted --benchmark holes:~/src/myproject
               fimkit adapt ~/src/api ~/src/web --output team --minutes 60 --holes 400
+              fimkit adapt ~/src/myproject -o v2 --usage ~/.cache/fimkit/telemetry.sqlite   (learn from accepts)
 
             Outputs in DIR: report.md (the table), adapt-summary.json, adapter.gguf (megabytes, applied
             on top of the base; `fimkit serve --lora DIR/adapter.gguf` forces it on), split.json,
