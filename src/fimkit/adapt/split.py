@@ -66,12 +66,14 @@ def split_repositories(repos: list[str], *, method: str = "auto", heldout_fracti
     for root in roots:
         if not root.is_dir():
             raise FimkitError(f"{root}: not a folder; fimkit adapt takes the folders of your repositories")
+    # Finding a cut reads every file and diffs several commits: once per repository, for both uses.
+    cuts = {r: _history_cut(r, heldout_fraction, corpus) for r in roots} if method != "files" else {}
     if method == "auto":
-        method = "history" if all(_history_cut(r, heldout_fraction, corpus) for r in roots) else "files"
+        method = "history" if all(cuts.values()) else "files"
     split = Split(method)
     for root in roots:
         if method == "history":
-            cut = _history_cut(root, heldout_fraction, corpus)
+            cut = cuts[root]
             if cut is None:
                 raise FimkitError(f"{root}: no git history to split by (a git checkout with a few commits); "
                                   "use --split files")
