@@ -297,7 +297,10 @@ def _add_flags(parser, cls, key_prefix: str, flag_prefix: str, skip) -> None:
         names = ["--" + (meta.get("flag") or flag_prefix + f.name.replace("_", "-"))]
         names += [f"-{meta['short']}"] if meta.get("short") else []
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
-        help_text = f"{meta.get('help', '')} (default: {_show(default, quote=False)})".replace("%", "%%")
+        help_text = meta.get("help", "")
+        if "(default:" not in help_text:  # a help that explains its own default says it better
+            help_text += f" (default: {_show(default, quote=False)})"
+        help_text = help_text.replace("%", "%%")
         if base is bool:
             parser.add_argument(*names, dest=key, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:

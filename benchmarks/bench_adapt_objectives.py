@@ -1,0 +1,115 @@
+"""Which training objective ``fimkit adapt`` should use: rows of the same repository, split, budget,
+held-out holes and HumanEval tasks, differing only in the objective or the LoRA rank.
+
+    .venv/bin/python benchmarks/bench_adapt_objectives.py                 # peft, every row: ~1 hour a row on 2 cores
+    .venv/bin/python benchmarks/bench_adapt_objectives.py --rows next-token,fim50 --repo PATH
+
+Each row is a ``fimkit adapt`` run folder under --work (interrupted rows resume). The base model's
+completions do not depend on the row (same split, seed and greedy decoding), so they are computed
+once, by the first row, and copied into the others' eval folders when their evaluation starts.
+Prints, per row: exact match and edit similarity against the base with paired 95% intervals, the
+paired exact-match difference against the first row (the default objective), HumanEval single-line
+pass@1 against the base, the training tokens reached within the budget, and adapt's verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sysconfig
+from pathlib import Path
+
+from fimkit.adapt.config import AdaptConfig
+from fimkit.adapt.report import paired
+from fimkit.adapt.run import run_adapt
+from fimkit.eval.runner import ResultLog
+
+# Every row names its objective and rank, so a row means the same when adapt's defaults change.
+# The first row asked for is the reference the others are compared with.
+ROWS = {
+    "next-token": {"objective": "next-token", "rank": 16},
+    "fim50": {"objective": "fim", "fim_rate": 0.5, "loss": "all", "rank": 16},
+    "fim50-middle": {"objective": "fim", "fim_rate": 0.5, "loss": "middle", "rank": 16},
+    "fim90": {"objective": "fim", "fim_rate": 0.9, "loss": "all", "rank": 16},
+    "rank64": {"objective": "next-token", "rank": 64},
+}
+BASE = "gemma-3-270m:auto"
+
+
+def seed_base_rows(reference: Path, folder: Path, stage: str) -> None:
+    """Copy the base model's rows of ``reference`` into ``folder`` before ``stage`` evaluates."""
+    name = {"eval": "eval", "general": "eval-general"}.get(stage)
+    if name is None or folder == reference or not (reference / name / "results.jsonl").is_file():
+        return
+    if json.loads((reference / "split.json").read_text()) != json.loads((folder / "split.json").read_text()):
+        raise SystemExit(f"{folder} and {reference} split the repository differently; their base rows differ")
+    target = folder / name / "results.jsonl"
+    if target.is_file():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rows = [line for line in (reference / name / "results.jsonl").read_text().splitlines()
+            if line.strip() and json.loads(line)["contender"] == BASE]
+    target.write_text("".join(r + "\n" for r in rows))
+
+
+def adapted_rows(folder: Path, name: str, row: str) -> list:
+    """The adapted model's rows of one row's folder, relabelled with the row's name."""
+    rows = ResultLog(folder / name / "results.jsonl").rows.values()
+    return [dataclasses.replace(r, contender=row if r.contender != BASE else BASE) for r in rows]
+
+
+def pct(block: dict | None, key_a="base", key_b="adapted") -> str:
+    if not block:
+        return "-"
+    return (f"{100 * block[key_a]:.1f}% -> {100 * block[key_b]:.1f}% "
+            f"({100 * block['ci_low']:+.1f} to {100 * block['ci_high']:+.1f})")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repo", default=str(Path(sysconfig.get_paths()["purelib"]) / "peft"))
+    ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, from {', '.join(ROWS)}")
+    ap.add_argument("--work", default="bench-adapt-objectives", help="where the run folders go (resumed when present)")
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--holes", type=int, default=200)
+    ap.add_argument("--general-tasks", type=int, default=200)
+    args = ap.parse_args()
+    names = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = [r for r in names if r not in ROWS]
+    if unknown or not names:
+        raise SystemExit(f"--rows: unknown {unknown}; choose from {', '.join(ROWS)}")
+    repo = Path(args.repo)
+    folders = {r: Path(args.work) / f"{repo.name}-{r}" for r in names}
+    reference = folders[names[0]]
+    summaries = {}
+    for r in names:
+        config = AdaptConfig(minutes=args.minutes, holes=args.holes, general_tasks=args.general_tasks, **ROWS[r])
+
+        def log(message: str, r=r) -> None:
+            print(f"[{r}] {message}", flush=True)
+            if message.startswith("== "):
+                seed_base_rows(reference, folders[r], message[3:])
+
+        summaries[r] = run_adapt([str(repo)], folders[r], config, log=log)
+
+    ref = names[0]
+    lines = [f"| row | exact match base -> row (paired 95% CI) | row - {ref} exact match (paired 95% CI) | "
+             "edit similarity base -> row | HumanEval single-line pass@1 base -> row | training tokens (steps) | "
+             "adapt's verdict |", "|---|---|---|---|---|---|---|"]
+    reference_rows = [x for x in adapted_rows(folders[ref], "eval", ref) if x.contender == ref and x.kind != "accepted"]
+    for r in names:
+        s = summaries[r]
+        em, es = s["heldout"]["exact_match"], s["heldout"]["edit_similarity"]
+        mine = [x for x in adapted_rows(folders[r], "eval", r) if x.contender == r and x.kind != "accepted"]
+        versus = paired(reference_rows + mine, ref, r, "exact_match") if r != ref else None
+        vs_text = "-" if versus is None else (f"{100 * versus['difference']:+.1f} "
+                                              f"({100 * versus['ci_low']:+.1f} to {100 * versus['ci_high']:+.1f})")
+        t = s["training"]
+        lines.append(f"| {r} | {pct(em)} | {vs_text} | {es['base']:.3f} -> {es['adapted']:.3f} | "
+                     f"{pct(s['general'].get('pass@1'))} | {t['tokens']} ({t['steps']}) | {s['recommended']} |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
