@@ -69,7 +69,7 @@ def test_adapt_trains_judges_and_recommends(tmp_path, tiny_base):
     # Resuming redoes nothing; other settings are refused; the budget may change.
     again = run_adapt([str(repo)], out, config, log=logged.append)
     assert again["training"] == summary["training"] and any("trained already" in m for m in logged)
-    with pytest.raises(FimkitError, match="other settings.*rank: 16 -> 4"):
+    with pytest.raises(FimkitError, match="other settings.*rank: 64 -> 4"):
         run_adapt([str(repo)], out, AdaptConfig(model=str(tiny_base), minutes=0.05, rank=4, holes=24,
                                                  general_tasks=3, seq_len=128, heldout_fraction=0.3))
 
