@@ -167,3 +167,14 @@ def test_diff_settings():
     new = {"a": 1, "g": {"x": [1, 3], "y": 5}, "added": 2}
     assert diff_settings(old, new, ignore=("g.y",)) == {"g.x": ([1, 2], [1, 3]), "gone": (1, "(unset)"),
                                                         "added": ("(unset)", 2)}
+
+
+def test_a_help_that_states_its_default_is_not_given_a_second_one():
+    @dataclass
+    class Threads:
+        threads: int | None = setting(None, "CPU threads (default: all cores)")
+
+    parser = argparse.ArgumentParser(prog="t")
+    add_flags(parser, Threads)
+    (action,) = [a for a in parser._actions if a.dest == "threads"]
+    assert action.help == "CPU threads (default: all cores)"
