@@ -8,7 +8,7 @@ Each row is a ``fimkit adapt`` run folder under --work (interrupted rows resume)
 completions do not depend on the row (same split, seed and greedy decoding), so they are computed
 once, by the first row, and copied into the others' eval folders when their evaluation starts.
 Prints, per row: exact match and edit similarity against the base with paired 95% intervals, the
-paired exact-match difference against the first row (the default objective), HumanEval single-line
+paired exact-match difference against the first row asked for (the reference), HumanEval single-line
 pass@1 against the base, the training tokens reached within the budget, and adapt's verdict.
 """
 
@@ -53,16 +53,17 @@ def seed_base_rows(reference: Path, folder: Path, stage: str) -> None:
     target.write_text("".join(r + "\n" for r in rows))
 
 
-def adapted_rows(folder: Path, name: str, row: str) -> list:
-    """The adapted model's rows of one row's folder, relabelled with the row's name."""
-    rows = ResultLog(folder / name / "results.jsonl").rows.values()
-    return [dataclasses.replace(r, contender=row if r.contender != BASE else BASE) for r in rows]
+def adapted_rows(folder: Path, row: str) -> list:
+    """The adapted model's held-out rows of one row's folder, relabelled with the row's name
+    (every row's adapter has the same label inside its own folder)."""
+    rows = ResultLog(folder / "eval" / "results.jsonl").rows.values()
+    return [dataclasses.replace(r, contender=row) for r in rows if r.contender != BASE and r.kind != "accepted"]
 
 
-def pct(block: dict | None, key_a="base", key_b="adapted") -> str:
+def pct(block: dict | None) -> str:
     if not block:
         return "-"
-    return (f"{100 * block[key_a]:.1f}% -> {100 * block[key_b]:.1f}% "
+    return (f"{100 * block['base']:.1f}% -> {100 * block['adapted']:.1f}% "
             f"({100 * block['ci_low']:+.1f} to {100 * block['ci_high']:+.1f})")
 
 
@@ -97,12 +98,11 @@ def main() -> None:
     lines = [f"| row | exact match base -> row (paired 95% CI) | row - {ref} exact match (paired 95% CI) | "
              "edit similarity base -> row | HumanEval single-line pass@1 base -> row | training tokens (steps) | "
              "adapt's verdict |", "|---|---|---|---|---|---|---|"]
-    reference_rows = [x for x in adapted_rows(folders[ref], "eval", ref) if x.contender == ref and x.kind != "accepted"]
+    reference_rows = adapted_rows(folders[ref], ref)
     for r in names:
         s = summaries[r]
         em, es = s["heldout"]["exact_match"], s["heldout"]["edit_similarity"]
-        mine = [x for x in adapted_rows(folders[r], "eval", r) if x.contender == r and x.kind != "accepted"]
-        versus = paired(reference_rows + mine, ref, r, "exact_match") if r != ref else None
+        versus = paired(reference_rows + adapted_rows(folders[r], r), ref, r, "exact_match") if r != ref else None
         vs_text = "-" if versus is None else (f"{100 * versus['difference']:+.1f} "
                                               f"({100 * versus['ci_low']:+.1f} to {100 * versus['ci_high']:+.1f})")
         t = s["training"]
