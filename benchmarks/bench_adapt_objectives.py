@@ -1,5 +1,5 @@
 """Which training objective ``fimkit adapt`` should use: rows of the same repository, split, budget,
-held-out holes and HumanEval tasks, differing only in the objective or the LoRA rank.
+held-out holes and HumanEval tasks, differing only in the objective, the LoRA rank, or full fine-tuning instead of LoRA.
 
     .venv/bin/python benchmarks/bench_adapt_objectives.py                 # peft, every row: ~1 hour a row on 2 cores
     .venv/bin/python benchmarks/bench_adapt_objectives.py --rows next-token,fim50 --repo PATH
@@ -25,14 +25,16 @@ from fimkit.adapt.report import paired
 from fimkit.adapt.run import run_adapt
 from fimkit.eval.runner import ResultLog
 
-# Every row names its objective and rank, so a row means the same when adapt's defaults change.
+# Every row names its objective, method and rank (and full's learning rate), so a row means the same
+# when adapt's defaults change.
 # The first row asked for is the reference the others are compared with.
 ROWS = {
-    "next-token": {"objective": "next-token", "rank": 16},
-    "fim50": {"objective": "fim", "fim_rate": 0.5, "loss": "all", "rank": 16},
-    "fim50-middle": {"objective": "fim", "fim_rate": 0.5, "loss": "middle", "rank": 16},
-    "fim90": {"objective": "fim", "fim_rate": 0.9, "loss": "all", "rank": 16},
-    "rank64": {"objective": "next-token", "rank": 64},
+    "next-token": {"objective": "next-token", "method": "lora", "rank": 16},
+    "fim50": {"objective": "fim", "fim_rate": 0.5, "loss": "all", "method": "lora", "rank": 16},
+    "fim50-middle": {"objective": "fim", "fim_rate": 0.5, "loss": "middle", "method": "lora", "rank": 16},
+    "fim90": {"objective": "fim", "fim_rate": 0.9, "loss": "all", "method": "lora", "rank": 16},
+    "rank64": {"objective": "next-token", "method": "lora", "rank": 64},
+    "full": {"objective": "next-token", "method": "full", "lr": 5e-5},
 }
 BASE = "gemma-3-270m:auto"
 

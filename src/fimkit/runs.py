@@ -2,7 +2,8 @@
 
 A training run folder describes itself in ``fimkit.json`` (kind "lora-run": the base model, its
 hash, the FIM format, added tokens...), beside hyperparameters.yaml, tokenizer/, metrics.jsonl,
-checkpoints/ and, once training ends, adapter/. A merged model folder has its own fimkit.json
+checkpoints/ and, once training ends, adapter/ (or model/, every weight, for a full fine-tune:
+kind "full-run", ``"method": "full"``). A merged model folder has its own fimkit.json
 (kind "merged"). This module owns those names and the reading and writing of the description.
 """
 
@@ -18,6 +19,7 @@ from fimkit.models import find_embedded
 META = "fimkit.json"
 HYPERPARAMETERS = "hyperparameters.yaml"
 ADAPTER = "adapter"
+MODEL = "model"  # a full fine-tune's weights: a model folder like fimkit merge writes
 TOKENIZER = "tokenizer"
 METRICS = "metrics.jsonl"
 CHECKPOINTS = "checkpoints"
@@ -52,9 +54,20 @@ def read_run(run_dir: str | Path) -> dict:
     if not (run_dir / META).is_file():
         raise FimkitError(f"{run_dir} is not a fimkit training run (no {META}); pass the folder `fimkit train` wrote")
     meta = read_meta(run_dir)
-    if not (run_dir / ADAPTER).is_dir():
-        raise FimkitError(f"{run_dir} has no {ADAPTER}/ folder: training did not finish (resume it with the same "
+    finished = MODEL if meta.get("method") == "full" else ADAPTER
+    if not (run_dir / finished).is_dir():
+        raise FimkitError(f"{run_dir} has no {finished}/ folder: training did not finish (resume it with the same "
                           "`fimkit train` command)")
+    return meta
+
+
+def read_lora_run(run_dir: str | Path) -> dict:
+    """A finished LoRA run's description: a full fine-tune has no adapter to merge or export alone."""
+    meta = read_run(run_dir)
+    if meta.get("method") == "full":
+        model = Path(run_dir) / MODEL
+        raise FimkitError(f"{run_dir} is a full fine-tune: it has no adapter, its weights are the model folder {model}; "
+                          f"export that: fimkit export {model} --output model.gguf")
     return meta
 
 

@@ -74,6 +74,41 @@ def test_adapt_trains_judges_and_recommends(tmp_path, tiny_base):
                                                  general_tasks=3, seq_len=128, heldout_fraction=0.3))
 
 
+def test_full_fine_tune_is_judged_as_a_merged_gguf(tmp_path, tiny_base):
+    """method full: every weight trained at its own rate, served as a quantized GGUF, never as an adapter."""
+    from fimkit.adapt.run import run_adapt
+
+    repo = make_repo(tmp_path / "proj", 0)
+    for i in range(70):
+        (repo / f"mod_{i}.py").write_text(module(i) * 4)
+    config = AdaptConfig(model=str(tiny_base), method="full", minutes=0.03, holes=20, general_tasks=0, seq_len=128,
+                         heldout_fraction=0.3)
+    assert config.lr == 5e-5 and AdaptConfig().lr == 4e-4 and AdaptConfig(method="full", lr=1e-3).lr == 1e-3
+    out = tmp_path / "adapted"
+    summary = run_adapt([str(repo)], out, config, log=lambda m: None)
+    assert summary["served_file"] == "model.gguf" and not (out / "adapter.gguf").exists()
+    assert (out / "run" / "model" / "config.json").is_file() and summary["training"]["steps"] >= 1
+    rows = [json.loads(line) for line in (out / "eval" / "results.jsonl").read_text().splitlines()]
+    assert {r["contender"] for r in rows} == {"tiny-base.gguf:auto", "model.gguf:auto"}
+    resolved = resolve_model(str(out))
+    assert resolved.lora is None
+    assert resolved.path == (out / "model.gguf" if summary["recommended"] == "adapted" else tiny_base)
+
+
+def test_a_folder_from_before_a_new_setting_still_resumes(tmp_path, tiny_base):
+    """adapt.yaml written before ``method`` existed: the run was a LoRA run, which is the default."""
+    from fimkit.adapt.run import _check_resume
+
+    config = AdaptConfig(model=str(tiny_base))
+    _check_resume(tmp_path / "out", [str(tmp_path)], config)
+    saved = (tmp_path / "out" / "adapt.yaml").read_text()
+    assert "method: lora" in saved and "lr: 0.0004" in saved
+    (tmp_path / "out" / "adapt.yaml").write_text(saved.replace("method: lora\n", ""))
+    _check_resume(tmp_path / "out", [str(tmp_path)], config)
+    with pytest.raises(FimkitError, match="method: 'lora' -> 'full'"):
+        _check_resume(tmp_path / "out", [str(tmp_path)], AdaptConfig(model=str(tiny_base), method="full"))
+
+
 def accepted_usage(tmp_path):
     """A telemetry database in which a user accepted eight completions, through a real fimkit serve app."""
     from fastapi.testclient import TestClient

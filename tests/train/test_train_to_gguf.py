@@ -84,6 +84,45 @@ def test_merge_export_and_llama_cpp_infill(work):
     assert "FROM ./m-f16.gguf" in modelfile and "{{ .Suffix }}" in modelfile and 'PARAMETER stop "<|endoftext|>"' in modelfile
 
 
+def test_full_fine_tune_resumes_and_exports_without_merging(work, tmp_path):
+    """method full: every weight trains, checkpoints hold the whole model, the run ends with a model
+    folder that exports straight to a GGUF (the run folder is accepted), and LoRA-only verbs refuse it."""
+    import torch
+
+    from fimkit.export.exporter import export
+    from fimkit.export.lora import export_lora
+    from fimkit.train.config import load_config
+    from fimkit.train.merge import merge
+    from fimkit.train.trainer import train
+
+    settings = {"model": str(work / "base"), "data": str(work / "data.jsonl"), "output": str(tmp_path / "full"),
+                "method": "full", "seq_len": 256, "max_steps": 2, "save_every": 1, "eval_every": 100,
+                "optim.batch_size": 2, "optim.grad_accum": 1, "optim.warmup_steps": 1, "optim.lr": 1e-3}
+    run = train(load_config(None, settings), log=lambda m: None)
+    first = torch.load(sorted((run / "checkpoints").glob("step-*"))[-1] / "model.pt", weights_only=False)
+    # Not only adapters: a layer no LoRA would touch (the norms) moved too.
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(work / "base").state_dict()
+    norm = next(k for k in first if "norm" in k)
+    assert not torch.equal(first[norm], base[norm])
+    logged = []
+    train(load_config(None, {**settings, "max_steps": 3}), log=logged.append)
+    assert any("resuming from" in m for m in logged)
+    meta = json.loads((run / "fimkit.json").read_text())
+    assert meta["kind"] == "full-run" and meta["method"] == "full" and meta["steps"] == 3
+    assert not (run / "adapter").exists()
+    model_meta = json.loads((run / "model" / "fimkit.json").read_text())
+    assert model_meta["method"] == "full" and model_meta["added_tokens"] == meta["added_tokens"]
+    report = export(run, tmp_path / "full-f16.gguf", quant="f16", log=lambda m: None)
+    assert report.agreement == 1.0 and report.fim_keys["fimkit.fim_format"] == "fimkit:spm-paper"
+    for verb in (lambda: merge(run, tmp_path / "merged"), lambda: export_lora(run, tmp_path / "a.gguf")):
+        with pytest.raises(FimkitError, match="full fine-tune.*fimkit export .*model"):
+            verb()
+    with pytest.raises(FimkitError, match="method full.*load_in"):
+        load_config(None, {**settings, "load_in": "4bit"})
+
+
 def test_full_disk_during_a_checkpoint_is_a_clear_error(work, monkeypatch):
     import torch
 

@@ -3,7 +3,7 @@
 The stages are today's, in one resumable run folder that describes itself:
 split (split.json: decided before training) -> training records (data/train.jsonl) -> LoRA within
 the time budget (run/) -> the adapter as a llama.cpp GGUF (adapter.gguf; with the fim objective,
-which adds tokens, a merged model.gguf) -> base vs adapted on held-out holes of the same
+which adds tokens, or a full fine-tune, a merged model.gguf) -> base vs adapted on held-out holes of the same
 repositories, and on HumanEval single-line for forgetting, through ``run_completion`` as served
 (eval/, eval-general/) -> report.md, adapt-summary.json and fimkit.json.
 
@@ -32,7 +32,7 @@ from fimkit.eval.holes import HoleConfig, holes_in
 from fimkit.eval.runner import Contender, EvalConfig, run_eval
 from fimkit.eval.task import Task
 from fimkit.fileio import write_json, write_text
-from fimkit.runs import read_meta, write_meta
+from fimkit.runs import ADAPTER, MODEL, read_meta, write_meta
 from fimkit.settings import diff_settings, read_yaml_mapping, to_mapping
 from fimkit.train.examples import is_held_out
 
@@ -67,7 +67,9 @@ def _check_resume(out: Path, repos: list[str], config: AdaptConfig) -> None:
     saved = out / "adapt.yaml"
     mapping = {"repos": [str(Path(r).expanduser().resolve()) for r in repos], **to_mapping(config)}
     if saved.is_file():
-        changes = diff_settings(read_yaml_mapping(saved), mapping, ignore=FREE_ON_RESUME)
+        # A setting added since the run was started was then what its default is now.
+        changes = diff_settings(read_yaml_mapping(saved), mapping, ignore=FREE_ON_RESUME,
+                                defaults=to_mapping(AdaptConfig()))
         if changes:
             listing = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items())
             raise FimkitError(f"{out} holds an adapt run with other settings ({listing}); use a new --output, "
@@ -178,7 +180,7 @@ class _Adapt:
         from fimkit.train.trainer import train
 
         cfg, run_dir = self.cfg, self.out / "run"
-        if (run_dir / "adapter").is_dir():
+        if (run_dir / (MODEL if cfg.method == "full" else ADAPTER)).is_dir():
             self.log(f"{run_dir} is trained already")
             return run_dir
         fim = cfg.objective == "fim"
@@ -186,16 +188,17 @@ class _Adapt:
             "model": cfg.model, "data": str(self.out / "data" / "train.jsonl"), "output": str(run_dir),
             "fim_format": "fimkit:spm-paper" if fim else "prefix-only", "loss": cfg.loss if fim else "all",
             "seq_len": cfg.seq_len, "max_minutes": cfg.minutes, "seed": cfg.seed, "eval_fraction": 0.02,
-            "eval_every": 10_000, "save_every": 10, "lora.rank": cfg.rank, "lora.alpha": 2 * cfg.rank,
-            "optim.lr": cfg.lr, "optim.epochs": 1.0, "optim.warmup_steps": 5,
+            "eval_every": 10_000, "save_every": 30 if cfg.method == "full" else 10, "lora.rank": cfg.rank, "lora.alpha": 2 * cfg.rank,
+            "method": cfg.method, "optim.lr": cfg.lr, "optim.epochs": 1.0, "optim.warmup_steps": 5,
             "optim.batch_size": cfg.batch_size, "optim.grad_accum": cfg.grad_accum})
         return train(tcfg, progress=self.progress, log=self.log, allow_config_change=True)
 
     def adapter(self, run_dir: Path) -> Path:
         """The adapter GGUF llama.cpp applies on top of the base; a merged, quantized GGUF when the
-        run added FIM tokens (an adapter cannot carry them)."""
+        run added FIM tokens (an adapter cannot carry them) or trained every weight."""
         meta = read_meta(run_dir)
-        if not meta.get("added_tokens"):
+        full = meta.get("method") == "full"
+        if not meta.get("added_tokens") and not full:
             path = self.out / "adapter.gguf"
             if not path.is_file():
                 from fimkit.export.lora import export_lora
@@ -207,7 +210,7 @@ class _Adapt:
             from fimkit.export.exporter import export
             from fimkit.train.merge import merge
 
-            merged = self.out / "merged"
+            merged = run_dir / MODEL if full else self.out / "merged"
             if not (merged / "fimkit.json").is_file():
                 merge(run_dir, merged, log=self.log)
             export(merged, path, quant="q4_k_m", log=self.log)

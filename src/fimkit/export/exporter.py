@@ -27,6 +27,7 @@ from fimkit.infer.hf_engine import TransformersEngine
 from fimkit.infer.llama_engine import LlamaCppEngine
 from fimkit.models import resolve_model
 from fimkit.models.gguf_meta import read_gguf_header
+from fimkit.runs import MODEL
 
 # --quant name -> gguf-py's name of llama.cpp's file type (llama_ftype), looked up when quantizing.
 QUANTS = {"f16": "MOSTLY_F16", "q8_0": "MOSTLY_Q8_0", "q4_0": "MOSTLY_Q4_0", "q4_k_m": "MOSTLY_Q4_K_M",
@@ -92,6 +93,8 @@ def export(merged_dir: str | Path, output: str | Path, *, quant: str = "q4_0", m
     merged_dir, output = Path(merged_dir), Path(output)
     if quant not in QUANTS:
         raise FimkitError(f"unknown --quant {quant!r}; choose one of: {', '.join(QUANTS)}")
+    if not (merged_dir / "config.json").is_file() and (merged_dir / MODEL / "config.json").is_file():
+        merged_dir = merged_dir / MODEL  # a full fine-tune's run folder: its weights are already a model folder
     meta_path = merged_dir / "fimkit.json"
     if not (merged_dir / "config.json").is_file():
         raise FimkitError(f"{merged_dir} is not a merged model folder (no config.json); run `fimkit merge` first")

@@ -13,7 +13,7 @@ from pathlib import Path
 from fimkit.errors import FimkitError, require
 from fimkit.export.gguf_writer import _permute, gguf_file
 from fimkit.models import resolve_model
-from fimkit.runs import base_ref, read_run
+from fimkit.runs import base_ref, read_lora_run
 
 ARCHES = {"llama": "LLAMA", "mistral": "LLAMA", "qwen2": "QWEN2", "gemma3": "GEMMA3", "gemma3_text": "GEMMA3"}
 
@@ -23,7 +23,7 @@ def export_lora(run_dir: str | Path, output: str | Path, *, log=print) -> Path:
     np = require("numpy", extra="train", purpose="GGUF export")
     st = require("safetensors.numpy", package="safetensors", extra="train", purpose="GGUF export")
     run_dir, output = Path(run_dir), Path(output)
-    meta = read_run(run_dir)
+    meta = read_lora_run(run_dir)
     if meta.get("added_tokens"):
         raise FimkitError(
             f"{run_dir} added {len(meta['added_tokens'])} FIM tokens to the vocabulary, which a llama.cpp LoRA adapter "

@@ -1,5 +1,6 @@
-"""Training checkpoints: checkpoints/step-N folders with the adapter, optimizer, schedule, RNG and loop
-state, each written to a temporary name and renamed, so a kill at any moment leaves whole ones."""
+"""Training checkpoints: checkpoints/step-N folders with the trained weights (the adapter, or every
+weight of a full fine-tune), optimizer, schedule, RNG and loop state, each written to a temporary
+name and renamed, so a kill at any moment leaves whole ones."""
 
 from __future__ import annotations
 
@@ -16,21 +17,27 @@ from fimkit.fileio import atomic_output
 class Checkpoints:
     """checkpoints/step-N folders, written whole or not at all; the two newest are kept."""
 
-    def __init__(self, run: Path):
+    def __init__(self, run: Path, *, full: bool = False):
         self.root = run / runs.CHECKPOINTS
+        self.weights = "model.pt" if full else "adapter.pt"
+
+    def _state_dict(self, model) -> dict:
+        if self.weights == "model.pt":
+            return model.state_dict()
+        from peft import get_peft_model_state_dict
+
+        return get_peft_model_state_dict(model)
 
     def latest(self) -> Path | None:
         done = sorted(p for p in self.root.glob("step-*") if p.is_dir() and (p / "state.json").is_file())
         return done[-1] if done else None
 
     def save(self, step: int, model, optimizer, state: dict, torch, scheduler=None) -> Path:
-        from peft import get_peft_model_state_dict
-
         final = self.root / f"step-{step:07d}"
         try:
             with atomic_output(final) as tmp:
                 tmp.mkdir()
-                torch.save(get_peft_model_state_dict(model), tmp / "adapter.pt")
+                torch.save(self._state_dict(model), tmp / self.weights)
                 torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
                 if scheduler is not None:
                     torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
@@ -48,9 +55,13 @@ class Checkpoints:
         return final
 
     def load(self, path: Path, model, optimizer, torch, scheduler) -> dict:
-        from peft import set_peft_model_state_dict
+        weights = torch.load(path / self.weights, weights_only=False)
+        if self.weights == "model.pt":
+            model.load_state_dict(weights)
+        else:
+            from peft import set_peft_model_state_dict
 
-        set_peft_model_state_dict(model, torch.load(path / "adapter.pt", weights_only=False))
+            set_peft_model_state_dict(model, weights)
         optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
         rng = torch.load(path / "rng.pt", weights_only=False)
         random.setstate(rng["python"])

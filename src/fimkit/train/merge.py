@@ -13,7 +13,7 @@ from pathlib import Path
 from fimkit.errors import FimkitError, require
 from fimkit.fileio import atomic_output
 from fimkit.formats import FimFormat
-from fimkit.runs import base_ref, read_run
+from fimkit.runs import base_ref, read_lora_run
 from fimkit.train.model import load_base
 
 PARITY_TOLERANCE = 1e-3  # fp32; merging reorders additions, nothing more
@@ -48,7 +48,7 @@ def merge(run_dir: str | Path, output: str | Path, *, log=print) -> dict:
     torch = require("torch", extra="train", purpose="merging")
     peft = require("peft", extra="train", purpose="merging")
     run_dir, output = Path(run_dir), Path(output)
-    meta = read_run(run_dir)
+    meta = read_lora_run(run_dir)
     fmt = FimFormat.parse_spec(meta["fim_format"])
     ref = base_ref(meta)
     base = load_base(ref, fmt)

@@ -1,4 +1,4 @@
-"""`fimkit train`: LoRA fine-tuning for FIM, resumable, with a self-describing run folder.
+"""`fimkit train`: LoRA (or full) fine-tuning for FIM, resumable, with a self-describing run folder.
 
 Why a loop of our own rather than transformers' Trainer: the loss is computed from logits only
 at the positions that carry a label. Gemma's output layer has 262k rows; with ``loss: middle``
@@ -9,7 +9,8 @@ the gradients across processes (gloo on CPU).
 
 Run folder: hyperparameters.yaml, fimkit.json (base model and its hash, FIM format, added
 tokens), tokenizer/, metrics.jsonl, checkpoints/step-N (adapter, optimizer, scheduler, RNG;
-written to a temporary name and renamed), and adapter/ when training ends. A run resumes only
+written to a temporary name and renamed), and adapter/ when training ends (model/, a whole model
+folder as `fimkit merge` writes, for ``method: full``). A run resumes only
 with the settings its checkpoints were trained with (``--allow-config-change`` to override).
 """
 
@@ -64,17 +65,22 @@ def label_loss(causal_lm, input_ids, attention_mask, labels, torch):
     return torch.nn.functional.cross_entropy(logits, targets[keep]), keep.sum()
 
 
-def label_loss_module(peft_model, torch):
-    """The label-only loss as a module around the PEFT model: DDP (``acc.prepare``) must see its
-    forward called to synchronize gradients, and unwrapping it gives the PEFT model back."""
+def causal_lm_of(trained):
+    """The causal LM under a PEFT model (LoRA), or the model itself (full fine-tuning)."""
+    return trained.get_base_model() if hasattr(trained, "peft_config") else trained
+
+
+def label_loss_module(trained, torch):
+    """The label-only loss as a module around the trained model (PEFT or full): DDP (``acc.prepare``)
+    must see its forward called to synchronize gradients, and unwrapping it gives the model back."""
 
     class LabelLoss(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.peft = peft_model
+            self.trained = trained
 
         def forward(self, input_ids, attention_mask, labels):
-            return label_loss(self.peft.get_base_model(), input_ids, attention_mask, labels, torch)
+            return label_loss(causal_lm_of(self.trained), input_ids, attention_mask, labels, torch)
 
     return LabelLoss()
 
@@ -179,13 +185,13 @@ class _Training:
         self.main = self.acc.is_main_process
         self.log = log if self.main else (lambda msg: None)
         self.cfg, self.run = cfg, Path(cfg.output)
-        self.ckpt = Checkpoints(self.run)
+        self.ckpt = Checkpoints(self.run, full=cfg.method == "full")
         self.state = {"step": 0, "tokens": 0, "elapsed": 0.0}
 
     def setup(self) -> None:
-        """The base model with its LoRA, the examples, the optimizer and the learning-rate schedule."""
+        """The base model with its LoRA (or all its weights trainable), the examples, the optimizer and
+        the learning-rate schedule."""
         cfg, torch = self.cfg, self.torch
-        peft = require("peft", extra="train", purpose="LoRA training")
 
         self.fmt = FimFormat.parse_spec(cfg.fim_format)
         random.seed(cfg.seed)
@@ -197,16 +203,13 @@ class _Training:
         self.train_ex, self.held = load_examples(cfg.data, self.tok, self.fmt, seq_len=cfg.seq_len, loss=cfg.loss,
                                                  eval_fraction=cfg.eval_fraction, seed=cfg.seed, log=self.log)
         self.holes = [e.hole for e in self.held if e.hole][: cfg.eval_holes]
-        new_ids = self.base.new_token_ids
-        peft_model = peft.get_peft_model(self.base.model, peft.LoraConfig(
-            r=cfg.lora.rank, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout, target_modules=list(cfg.lora.targets),
-            trainable_token_indices={"embed_tokens": new_ids} if new_ids else None, task_type="CAUSAL_LM"))
+        trained = self.base.model if cfg.method == "full" else self._with_lora(self.base.model)
         if cfg.gradient_checkpointing:
-            causal_lm = peft_model.get_base_model()
+            causal_lm = causal_lm_of(trained)
             causal_lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             causal_lm.enable_input_require_grads()
-        self.module = label_loss_module(peft_model, torch)
-        self.params = [p for p in peft_model.parameters() if p.requires_grad]
+        self.module = label_loss_module(trained, torch)
+        self.params = [p for p in trained.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
         per_step = cfg.optim.batch_size * cfg.optim.grad_accum * self.acc.num_processes
         self.steps_per_epoch = max(1, math.ceil(len(self.train_ex) / per_step))
@@ -215,11 +218,18 @@ class _Training:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: lr_factor(step, self.total, cfg.optim.warmup_steps))
 
+    def _with_lora(self, model):
+        cfg, new_ids = self.cfg, self.base.new_token_ids
+        peft = require("peft", extra="train", purpose="LoRA training")
+        return peft.get_peft_model(model, peft.LoraConfig(
+            r=cfg.lora.rank, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout, target_modules=list(cfg.lora.targets),
+            trainable_token_indices={"embed_tokens": new_ids} if new_ids else None, task_type="CAUSAL_LM"))
+
     def resume(self, checkpoint: Path | None) -> None:
         if checkpoint is None:
             return
         optim = self.cfg.optim
-        self.state = state = self.ckpt.load(checkpoint, self.peft_model, self.optimizer, self.torch, self.scheduler)
+        self.state = state = self.ckpt.load(checkpoint, self.trained, self.optimizer, self.torch, self.scheduler)
         # The settings win over the checkpoint's copies of them: a new budget reshapes the rest of the
         # cosine, and a new lr or weight decay (with --allow-config-change) applies from this step on.
         self.fit_schedule()  # before the rate is set: it depends on where the schedule ends
@@ -254,9 +264,10 @@ class _Training:
         self.module, self.optimizer = self.acc.prepare(self.module, self.optimizer, device_placement=[False, True])
 
     @property
-    def peft_model(self):
-        """The PEFT model itself, not DDP's wrapper: its state dict has the keys merge and export expect."""
-        return self.acc.unwrap_model(self.module).peft
+    def trained(self):
+        """The PEFT model (or the fully trained one) itself, not DDP's wrapper: its state dict has the
+        keys merge and export expect."""
+        return self.acc.unwrap_model(self.module).trained
 
     def write_run_files(self) -> None:
         self.metrics = None
@@ -265,8 +276,9 @@ class _Training:
         cfg, tok = self.cfg, self.tok
         write_text(self.run / runs.HYPERPARAMETERS, to_yaml(cfg))
         runs.write_meta(self.run, {
-            "kind": "lora-run", "base_model": cfg.model, "base_path": str(self.base.model_path),
+            "kind": "full-run" if cfg.method == "full" else "lora-run", "base_model": cfg.model, "base_path": str(self.base.model_path),
             "base_kind": self.base.model_kind, "base_hash": self.base.base_hash, "fim_format": self.fmt.spec,
+            "method": cfg.method,
             "added_tokens": tok.added, "new_token_ids": self.base.new_token_ids, "vocab_size": tok.vocab_size,
             "precision": self.precision, "train_examples": len(self.train_ex), "heldout_examples": len(self.held),
         })
@@ -339,7 +351,7 @@ class _Training:
             self.report(step, loss, row["tokens_per_s"], elapsed, now)
         budget_hit = cfg.max_minutes is not None and elapsed / 60 >= cfg.max_minutes
         if self.main and (step % cfg.save_every == 0 or step == self.total or budget_hit):
-            self.ckpt.save(step, self.peft_model, self.optimizer, state, self.torch, self.scheduler)
+            self.ckpt.save(step, self.trained, self.optimizer, state, self.torch, self.scheduler)
         # Evaluation and checkpoints are not training: the next step's tokens/s starts after them.
         self.window, self.window_tokens, self.window_start = [], 0, time.perf_counter()
         if budget_hit:
@@ -364,7 +376,7 @@ class _Training:
     def evaluate(self) -> dict:
         """Held-out loss (on up to 32 examples) and single-line exact match."""
         torch = self.torch
-        causal_lm = self.peft_model.get_base_model()
+        causal_lm = causal_lm_of(self.trained)
         causal_lm.eval()
         losses = []
         with torch.no_grad(), self.acc.autocast():
@@ -379,10 +391,25 @@ class _Training:
             out["eval_exact_match"] = round(em, 4)
         return out
 
+    def save_trained(self) -> None:
+        """adapter/ for LoRA; for a full fine-tune, model/: a model folder as `fimkit merge` writes,
+        which `fimkit export` turns into a GGUF."""
+        if self.cfg.method != "full":
+            self.trained.save_pretrained(self.run / runs.ADAPTER)
+            return
+        from fimkit.train.merge import write_model_folder
+
+        model = self.trained
+        meta = runs.read_meta(self.run)
+        record = {"kind": "merged", "method": "full", "fim_format": self.fmt.spec, "run": str(self.run),
+                  "model_type": model.config.model_type,
+                  **{k: meta[k] for k in ("base_model", "base_path", "base_hash", "added_tokens")}}
+        write_model_folder(model, self.tok, self.fmt, self.run / runs.MODEL, record)
+
     def finish(self, stopped: str) -> None:
         state = self.state
         if self.main:
-            self.peft_model.save_pretrained(self.run / runs.ADAPTER)
+            self.save_trained()
             runs.update_meta(self.run, steps=state["step"], tokens=state["tokens"], stopped=stopped,
                              train_seconds=round(state["elapsed"], 1))
             self.metrics.close()
