@@ -25,16 +25,20 @@ from fimkit.adapt.report import paired
 from fimkit.adapt.run import run_adapt
 from fimkit.eval.runner import ResultLog
 
-# Every row names its objective, method and rank (and full's learning rate), so a row means the same
-# when adapt's defaults change.
+# Every row names its objective, method and rank (and full's learning rate, and the quantization of
+# a merged model), so a row means the same when adapt's defaults change.
 # The first row asked for is the reference the others are compared with.
 ROWS = {
     "next-token": {"objective": "next-token", "method": "lora", "rank": 16},
-    "fim50": {"objective": "fim", "fim_rate": 0.5, "loss": "all", "method": "lora", "rank": 16},
-    "fim50-middle": {"objective": "fim", "fim_rate": 0.5, "loss": "middle", "method": "lora", "rank": 16},
-    "fim90": {"objective": "fim", "fim_rate": 0.9, "loss": "all", "method": "lora", "rank": 16},
+    "fim50": {"objective": "fim", "fim_rate": 0.5, "loss": "all", "method": "lora", "rank": 16,
+              "quant": "q4_k_m"},
+    "fim50-middle": {"objective": "fim", "fim_rate": 0.5, "loss": "middle", "method": "lora", "rank": 16,
+                     "quant": "q4_k_m"},
+    "fim90": {"objective": "fim", "fim_rate": 0.9, "loss": "all", "method": "lora", "rank": 16,
+              "quant": "q4_k_m"},
     "rank64": {"objective": "next-token", "method": "lora", "rank": 64},
-    "full": {"objective": "next-token", "method": "full", "lr": 5e-5},
+    "full": {"objective": "next-token", "method": "full", "lr": 5e-5, "quant": "q4_k_m"},
+    "full-q8": {"objective": "next-token", "method": "full", "lr": 5e-5, "quant": "q8_0"},
 }
 BASE = "gemma-3-270m:auto"
 

@@ -240,7 +240,7 @@ def flatten(mapping: dict, prefix: str = "") -> dict:
 def diff_settings(old: dict, new: dict, *, ignore=(), defaults: dict | None = None) -> dict[str, tuple]:
     """{dotted key: (old, new)} for every setting that differs (a key missing on one side shows as
     "(unset)"), leaving out the keys in ``ignore``. With ``defaults``, a key missing from ``old``
-    takes its value there: a setting added after ``old`` was saved did what its default does."""
+    takes its value there: what a setting added after ``old`` was saved did before it existed."""
     a, b = {**flatten(defaults or {}), **flatten(old)}, flatten(new)
     out = {}
     for key in [*a, *(k for k in b if k not in a)]:

@@ -87,6 +87,9 @@ def test_full_fine_tune_is_judged_as_a_merged_gguf(tmp_path, tiny_base):
     out = tmp_path / "adapted"
     summary = run_adapt([str(repo)], out, config, log=lambda m: None)
     assert summary["served_file"] == "model.gguf" and not (out / "adapter.gguf").exists()
+    from fimkit.models.gguf_meta import read_gguf_header
+
+    assert read_gguf_header(out / "model.gguf").metadata["general.file_type"] == 7  # llama.cpp's MOSTLY_Q8_0
     assert (out / "run" / "model" / "config.json").is_file() and summary["training"]["steps"] >= 1
     rows = [json.loads(line) for line in (out / "eval" / "results.jsonl").read_text().splitlines()]
     assert {r["contender"] for r in rows} == {"tiny-base.gguf:auto", "model.gguf:auto"}
@@ -96,7 +99,7 @@ def test_full_fine_tune_is_judged_as_a_merged_gguf(tmp_path, tiny_base):
 
 
 def test_a_folder_from_before_a_new_setting_still_resumes(tmp_path, tiny_base):
-    """adapt.yaml written before ``method`` existed: the run was a LoRA run, which is the default."""
+    """adapt.yaml written before ``method`` and ``quant`` existed: a LoRA run, and merged models at q4_k_m."""
     from fimkit.adapt.run import _check_resume
 
     config = AdaptConfig(model=str(tiny_base))
@@ -107,6 +110,12 @@ def test_a_folder_from_before_a_new_setting_still_resumes(tmp_path, tiny_base):
     _check_resume(tmp_path / "out", [str(tmp_path)], config)
     with pytest.raises(FimkitError, match="method: 'lora' -> 'full'"):
         _check_resume(tmp_path / "out", [str(tmp_path)], AdaptConfig(model=str(tiny_base), method="full"))
+    # The quantization of a merged model means nothing to a run served as an adapter.
+    (tmp_path / "out" / "adapt.yaml").write_text(saved.replace("quant: q8_0\n", ""))
+    _check_resume(tmp_path / "out", [str(tmp_path)], config)
+    (tmp_path / "out" / "adapt.yaml").write_text(saved.replace("quant: q8_0\n", ""))  # rewritten on success
+    with pytest.raises(FimkitError, match="quant: 'q4_k_m' -> 'q8_0'"):  # a merged run from before --quant: 4-bit
+        _check_resume(tmp_path / "out", [str(tmp_path)], AdaptConfig(model=str(tiny_base), objective="fim"))
 
 
 def accepted_usage(tmp_path):

@@ -21,7 +21,7 @@ import random
 import time
 from pathlib import Path
 
-from fimkit.adapt.config import FREE_ON_RESUME, AdaptConfig
+from fimkit.adapt.config import BEFORE_THE_SETTING, FREE_ON_RESUME, AdaptConfig
 from fimkit.adapt.records import training_records
 from fimkit.adapt.report import recommend, report_markdown
 from fimkit.adapt.split import split_repositories
@@ -67,9 +67,8 @@ def _check_resume(out: Path, repos: list[str], config: AdaptConfig) -> None:
     saved = out / "adapt.yaml"
     mapping = {"repos": [str(Path(r).expanduser().resolve()) for r in repos], **to_mapping(config)}
     if saved.is_file():
-        # A setting added since the run was started was then what its default is now.
-        changes = diff_settings(read_yaml_mapping(saved), mapping, ignore=FREE_ON_RESUME,
-                                defaults=to_mapping(AdaptConfig()))
+        ignore = FREE_ON_RESUME if config.merges else (*FREE_ON_RESUME, "quant")  # an adapter is not quantized
+        changes = diff_settings(read_yaml_mapping(saved), mapping, ignore=ignore, defaults=BEFORE_THE_SETTING)
         if changes:
             listing = "; ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changes.items())
             raise FimkitError(f"{out} holds an adapt run with other settings ({listing}); use a new --output, "
@@ -213,7 +212,7 @@ class _Adapt:
             merged = run_dir / MODEL if full else self.out / "merged"
             if not (merged / "fimkit.json").is_file():
                 merge(run_dir, merged, log=self.log)
-            export(merged, path, quant="q4_k_m", log=self.log)
+            export(merged, path, quant=self.cfg.quant, log=self.log)
         return path
 
     def holes(self, split) -> list:
