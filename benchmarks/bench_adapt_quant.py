@@ -17,19 +17,13 @@ import json
 from pathlib import Path
 
 import yaml
+from bench_adapt_objectives import BASE, adapted_rows  # this folder: a script's own folder is on sys.path
 
 from fimkit.adapt.config import AdaptConfig
 from fimkit.adapt.report import paired
 from fimkit.adapt.run import _Adapt
 from fimkit.eval.runner import Contender, EvalConfig, ResultLog, run_eval
 from fimkit.export.exporter import export
-
-BASE = "gemma-3-270m:auto"
-
-
-def adapted_rows(folder: Path, name: str) -> list:
-    rows = ResultLog(folder / "eval" / "results.jsonl").rows.values()
-    return [dataclasses.replace(r, contender=name) for r in rows if r.contender != BASE and r.kind != "accepted"]
 
 
 def main() -> None:
