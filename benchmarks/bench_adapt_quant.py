@@ -5,8 +5,9 @@ judged on the same held-out holes, paired with the run's own served GGUF and wit
     .venv/bin/python benchmarks/bench_adapt_quant.py bench-adapt-objectives/peft-full --quant q8_0 \\
         --compare r16=bench-adapt-objectives/peft-next-token --compare r64=bench-adapt-objectives/peft-rank64
 
-No training: the export takes seconds and the judging ~10 minutes on 2 cores (the base's rows are
-reused from the run's eval/). Prints exact match and edit similarity with paired 95% intervals.
+No training: the export takes seconds and the judging ~15 minutes on 2 cores (the base's rows are
+reused from the run's eval/ and eval-general/). Prints exact match and edit similarity with paired
+95% intervals, and HumanEval single-line pass@1 against the base.
 """
 
 from __future__ import annotations
@@ -49,14 +50,22 @@ def main() -> None:
     adapt.accepted_train, adapt.accepted_eval = [], []
     adapt.split_ = adapt.split()
     tasks = adapt.holes(adapt.split_)
+    contenders = [Contender(config.model, "auto"), Contender(str(gguf), "auto")]
+    for folder in ("eval", "eval-general"):  # the base's rows are the run's: computed once
+        target = out / folder / "results.jsonl"
+        if not target.is_file() and (run / folder / "results.jsonl").is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            rows = [line for line in (run / folder / "results.jsonl").read_text().splitlines()
+                    if line.strip() and json.loads(line)["contender"] == BASE]
+            target.write_text("".join(r + "\n" for r in rows))
+    run_eval(contenders, tasks, EvalConfig(seed=config.seed), output=out / "eval", log=print)
+    general = None
+    if config.general_tasks:  # forgetting, as adapt checks it
+        from fimkit.eval.tasks import load_tasks
+
+        tasks = load_tasks("humaneval-single", limit=config.general_tasks, seed=config.seed)
+        general, _ = run_eval(contenders, tasks, EvalConfig(single_line=True), output=out / "eval-general", log=print)
     target = out / "eval" / "results.jsonl"
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        rows = [line for line in (run / "eval" / "results.jsonl").read_text().splitlines()
-                if line.strip() and json.loads(line)["contender"] == BASE]
-        target.write_text("".join(r + "\n" for r in rows))
-    run_eval([Contender(config.model, "auto"), Contender(str(gguf), "auto")], tasks, EvalConfig(seed=config.seed),
-             output=out / "eval", log=print)
 
     name = f"{run.name} {args.quant}"
     rows = [dataclasses.replace(r, contender=name) if r.contender != BASE else r
@@ -75,6 +84,10 @@ def main() -> None:
             cells.append(f"{scale * p['base']:{fmt}} -> {scale * p['adapted']:{fmt}} "
                          f"({scale * p['ci_low']:+{fmt}} to {scale * p['ci_high']:+{fmt}})")
         print(f"| {against} | {cells[0]} | {cells[1]} |")
+    if general is not None:
+        p = paired(list(general.rows.values()), BASE, Contender(str(gguf), "auto").label, "pass@1")
+        print(f"HumanEval single-line pass@1, base -> {name}: {100 * p['base']:.1f}% -> {100 * p['adapted']:.1f}% "
+              f"({100 * p['ci_low']:+.1f} to {100 * p['ci_high']:+.1f})")
 
 
 if __name__ == "__main__":
