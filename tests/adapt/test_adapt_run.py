@@ -162,7 +162,8 @@ def test_an_unfinished_adapt_folder_is_not_a_model(tmp_path):
 
 
 @pytest.mark.parametrize("field,value", [("minutes", 0), ("minutes", float("nan")), ("heldout_fraction", 0.6),
-                                         ("holes", 0), ("fim_rate", 2.0), ("lr", -1.0), ("general_tasks", -1)])
+                                         ("holes", 0), ("fim_rate", 2.0), ("lr", -1.0), ("general_tasks", -1),
+                                         ("method", "partial"), ("method", ["full"]), ("quant", "q3_bogus")])
 def test_bad_settings_name_the_field(field, value):
     with pytest.raises(FimkitError, match=field):
         AdaptConfig(**{field: value})

@@ -15,6 +15,8 @@ from fimkit.errors import FimkitError
 from fimkit.settings import setting
 
 DEFAULT_LR = {"lora": 4e-4, "full": 5e-5}  # --lr when not given, by --method
+METHODS = tuple(DEFAULT_LR)
+MERGED_QUANTS = ("q8_0", "q4_k_m", "f16")
 
 # What runs saved before these settings existed did: their adapt.yaml lacks the key.
 BEFORE_THE_SETTING = {"method": "lora", "quant": "q4_k_m"}
@@ -44,10 +46,10 @@ class AdaptConfig:
                                  "general code (0 skips the check)")
     method: str = setting("lora", "lora: a low-rank adapter applied on top of the base (megabytes); full: every "
                           "weight trained (4.3 GB of memory for 270M), served as a merged, quantized GGUF",
-                          choices=("lora", "full"))
+                          choices=METHODS)
     quant: str = setting("q8_0", "quantization of a merged model.gguf (fim objective, full method): q8_0 keeps what "
                          "a fine-tune changed (4-bit lost most of a full fine-tune's gain on peft); q4_k_m is ~15% "
-                         "smaller", choices=("q8_0", "q4_k_m", "f16"))
+                         "smaller", choices=MERGED_QUANTS)
     rank: int = setting(64, "LoRA rank (the adapter is ~1 MB a rank: 60 MB at 64)")
     lr: float | None = setting(None, "peak learning rate (default: 4e-4 for lora, since a short run needs more than "
                                "the seed's 2e-4; 5e-5 for full, transformers' default rate for full fine-tuning)")
@@ -66,6 +68,9 @@ class AdaptConfig:
         return self.method == "full" or self.objective == "fim"
 
     def __post_init__(self):
+        for key, allowed in (("method", METHODS), ("quant", MERGED_QUANTS)):
+            if getattr(self, key) not in allowed:  # flags check their choices; a library caller gets this
+                raise FimkitError(f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
         if self.lr is None:  # resolved here, so adapt.yaml records the rate the run used
             object.__setattr__(self, "lr", DEFAULT_LR[self.method])
         if not self.minutes > 0:
