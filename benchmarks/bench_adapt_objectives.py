@@ -47,16 +47,20 @@ def seed_base_rows(reference: Path, folder: Path, stage: str) -> None:
     """Copy the base model's rows of ``reference`` into ``folder`` before ``stage`` evaluates."""
     name = {"eval": "eval", "general": "eval-general"}.get(stage)
     if name is None or folder == reference or not (reference / name / "results.jsonl").is_file():
-        return
+        return  # nothing to copy yet: the reference computes them
     if json.loads((reference / "split.json").read_text()) != json.loads((folder / "split.json").read_text()):
         raise SystemExit(f"{folder} and {reference} split the repository differently; their base rows differ")
-    target = folder / name / "results.jsonl"
-    if target.is_file():
+    copy_base_rows(reference / name, folder / name)
+
+
+def copy_base_rows(source: Path, target: Path) -> None:
+    """The base model's rows of the eval folder ``source`` into ``target``, unless it has results already."""
+    if (target / "results.jsonl").is_file() or not (source / "results.jsonl").is_file():
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    rows = [line for line in (reference / name / "results.jsonl").read_text().splitlines()
+    target.mkdir(parents=True, exist_ok=True)
+    rows = [line for line in (source / "results.jsonl").read_text().splitlines()
             if line.strip() and json.loads(line)["contender"] == BASE]
-    target.write_text("".join(r + "\n" for r in rows))
+    (target / "results.jsonl").write_text("".join(r + "\n" for r in rows))
 
 
 def adapted_rows(folder: Path, row: str) -> list:

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 import yaml
-from bench_adapt_objectives import BASE, adapted_rows  # this folder: a script's own folder is on sys.path
+from bench_adapt_objectives import (  # this folder: a script's own folder is on sys.path
+    BASE,
+    adapted_rows,
+    copy_base_rows,
+)
 
 from fimkit.adapt.config import AdaptConfig
 from fimkit.adapt.report import paired
 from fimkit.adapt.run import _Adapt
-from fimkit.eval.runner import Contender, EvalConfig, ResultLog, run_eval
+from fimkit.eval.runner import Contender, EvalConfig, run_eval
 from fimkit.export.exporter import export
 
 
@@ -52,24 +55,17 @@ def main() -> None:
     tasks = adapt.holes(adapt.split_)
     contenders = [Contender(config.model, "auto"), Contender(str(gguf), "auto")]
     for folder in ("eval", "eval-general"):  # the base's rows are the run's: computed once
-        target = out / folder / "results.jsonl"
-        if not target.is_file() and (run / folder / "results.jsonl").is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            rows = [line for line in (run / folder / "results.jsonl").read_text().splitlines()
-                    if line.strip() and json.loads(line)["contender"] == BASE]
-            target.write_text("".join(r + "\n" for r in rows))
-    run_eval(contenders, tasks, EvalConfig(seed=config.seed), output=out / "eval", log=print)
+        copy_base_rows(run / folder, out / folder)
+    held, _ = run_eval(contenders, tasks, EvalConfig(seed=config.seed), output=out / "eval", log=print)
     general = None
     if config.general_tasks:  # forgetting, as adapt checks it
         from fimkit.eval.tasks import load_tasks
 
         tasks = load_tasks("humaneval-single", limit=config.general_tasks, seed=config.seed)
         general, _ = run_eval(contenders, tasks, EvalConfig(single_line=True), output=out / "eval-general", log=print)
-    target = out / "eval" / "results.jsonl"
 
     name = f"{run.name} {args.quant}"
-    rows = [dataclasses.replace(r, contender=name) if r.contender != BASE else r
-            for r in ResultLog(target).rows.values()]
+    rows = [dataclasses.replace(r, contender=name) if r.contender != BASE else r for r in held.rows.values()]
     rows += adapted_rows(run, f"{run.name} as served")
     others = dict(c.split("=", 1) for c in args.compare)
     for other, folder in others.items():
@@ -85,7 +81,7 @@ def main() -> None:
                          f"({scale * p['ci_low']:+{fmt}} to {scale * p['ci_high']:+{fmt}})")
         print(f"| {against} | {cells[0]} | {cells[1]} |")
     if general is not None:
-        p = paired(list(general.rows.values()), BASE, Contender(str(gguf), "auto").label, "pass@1")
+        p = paired(list(general.rows.values()), BASE, contenders[1].label, "pass@1")
         print(f"HumanEval single-line pass@1, base -> {name}: {100 * p['base']:.1f}% -> {100 * p['adapted']:.1f}% "
               f"({100 * p['ci_low']:+.1f} to {100 * p['ci_high']:+.1f})")
 

@@ -19,10 +19,11 @@ class Checkpoints:
 
     def __init__(self, run: Path, *, full: bool = False):
         self.root = run / runs.CHECKPOINTS
+        self.full = full
         self.weights = "model.pt" if full else "adapter.pt"
 
     def _state_dict(self, model) -> dict:
-        if self.weights == "model.pt":
+        if self.full:
             return model.state_dict()
         from peft import get_peft_model_state_dict
 
@@ -56,7 +57,7 @@ class Checkpoints:
 
     def load(self, path: Path, model, optimizer, torch, scheduler) -> dict:
         weights = torch.load(path / self.weights, weights_only=False)
-        if self.weights == "model.pt":
+        if self.full:
             model.load_state_dict(weights)
         else:
             from peft import set_peft_model_state_dict
