@@ -82,7 +82,7 @@ def test_full_fine_tune_is_judged_as_a_merged_gguf(tmp_path, tiny_base):
     for i in range(70):
         (repo / f"mod_{i}.py").write_text(module(i) * 4)
     config = AdaptConfig(model=str(tiny_base), method="full", minutes=0.03, holes=20, general_tasks=0, seq_len=128,
-                         heldout_fraction=0.3)
+                         heldout_fraction=0.3, softmax="seen")  # the trained output rows are the kept ones
     assert config.lr == 5e-5 and AdaptConfig().lr == 4e-4 and AdaptConfig(method="full", lr=1e-3).lr == 1e-3
     out = tmp_path / "adapted"
     summary = run_adapt([str(repo)], out, config, log=lambda m: None)
@@ -116,6 +116,10 @@ def test_a_folder_from_before_a_new_setting_still_resumes(tmp_path, tiny_base):
     (tmp_path / "out" / "adapt.yaml").write_text(saved.replace("quant: q8_0\n", ""))  # rewritten on success
     with pytest.raises(FimkitError, match="quant: 'q4_k_m' -> 'q8_0'"):  # a merged run from before --quant: 4-bit
         _check_resume(tmp_path / "out", [str(tmp_path)], AdaptConfig(model=str(tiny_base), objective="fim"))
+    (tmp_path / "out" / "adapt.yaml").write_text(saved.replace("softmax: full\n", ""))  # before --softmax: full
+    _check_resume(tmp_path / "out", [str(tmp_path)], config)
+    with pytest.raises(FimkitError, match="softmax: 'full' -> 'seen'"):
+        _check_resume(tmp_path / "out", [str(tmp_path)], AdaptConfig(model=str(tiny_base), softmax="seen"))
 
 
 def accepted_usage(tmp_path):
@@ -163,10 +167,16 @@ def test_an_unfinished_adapt_folder_is_not_a_model(tmp_path):
 
 @pytest.mark.parametrize("field,value", [("minutes", 0), ("minutes", float("nan")), ("heldout_fraction", 0.6),
                                          ("holes", 0), ("fim_rate", 2.0), ("lr", -1.0), ("general_tasks", -1),
-                                         ("method", "partial"), ("method", ["full"]), ("quant", "q3_bogus")])
+                                         ("method", "partial"), ("method", ["full"]), ("quant", "q3_bogus"),
+                                         ("softmax", "some"), ("softmax", None)])
 def test_bad_settings_name_the_field(field, value):
     with pytest.raises(FimkitError, match=field):
         AdaptConfig(**{field: value})
+
+
+def test_softmax_seen_is_refused_with_the_fim_objective():
+    with pytest.raises(FimkitError, match="softmax seen.*sentinel rows"):
+        AdaptConfig(softmax="seen", objective="fim")
 
 
 def _row(contender, task, exact, kind="line", passed=None):

@@ -13,13 +13,14 @@ from fimkit.adapt.records import OBJECTIVES
 from fimkit.adapt.split import SPLITS
 from fimkit.errors import FimkitError
 from fimkit.settings import setting
+from fimkit.train.config import SOFTMAXES
 
 DEFAULT_LR = {"lora": 4e-4, "full": 5e-5}  # --lr when not given, by --method
 METHODS = tuple(DEFAULT_LR)
 MERGED_QUANTS = ("q8_0", "q4_k_m", "f16")
 
 # What runs saved before these settings existed did: their adapt.yaml lacks the key.
-BEFORE_THE_SETTING = {"method": "lora", "quant": "q4_k_m"}
+BEFORE_THE_SETTING = {"method": "lora", "quant": "q4_k_m", "softmax": "full"}
 # Budgets and bookkeeping: a resumed run may change them and stay the same run.
 FREE_ON_RESUME = ("minutes", "threads")
 
@@ -50,6 +51,10 @@ class AdaptConfig:
     quant: str = setting("q8_0", "quantization of a merged model.gguf (fim objective, full method): q8_0 keeps what "
                          "a fine-tune changed (4-bit lost most of a full fine-tune's gain on peft); q4_k_m is ~15% "
                          "smaller", choices=MERGED_QUANTS)
+    softmax: str = setting("full", "full: the loss normalizes over the whole vocabulary; seen: over the tokens the "
+                           "repository's training text uses, which skips most of Gemma's 262k-row output layer "
+                           "(more tokens trained in the same minutes; not with the fim objective, whose new "
+                           "sentinel rows are trained)", choices=SOFTMAXES)
     rank: int = setting(64, "LoRA rank (the adapter is ~1 MB a rank: 60 MB at 64)")
     lr: float | None = setting(None, "peak learning rate (default: 4e-4 for lora, since a short run needs more than "
                                "the seed's 2e-4; 5e-5 for full, transformers' default rate for full fine-tuning)")
@@ -68,9 +73,12 @@ class AdaptConfig:
         return self.method == "full" or self.objective == "fim"
 
     def __post_init__(self):
-        for key, allowed in (("method", METHODS), ("quant", MERGED_QUANTS)):
+        for key, allowed in (("method", METHODS), ("quant", MERGED_QUANTS), ("softmax", SOFTMAXES)):
             if getattr(self, key) not in allowed:  # flags check their choices; a library caller gets this
                 raise FimkitError(f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
+        if self.softmax == "seen" and self.objective == "fim":
+            raise FimkitError("softmax seen cannot train the fim objective's new sentinel rows; use softmax full "
+                              "with objective fim")
         if self.lr is None:  # resolved here, so adapt.yaml records the rate the run used
             object.__setattr__(self, "lr", DEFAULT_LR[self.method])
         if not self.minutes > 0:

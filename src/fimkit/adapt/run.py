@@ -188,7 +188,7 @@ class _Adapt:
             "fim_format": "fimkit:spm-paper" if fim else "prefix-only", "loss": cfg.loss if fim else "all",
             "seq_len": cfg.seq_len, "max_minutes": cfg.minutes, "seed": cfg.seed, "eval_fraction": 0.02,
             "eval_every": 10_000, "save_every": 30 if cfg.method == "full" else 10, "lora.rank": cfg.rank, "lora.alpha": 2 * cfg.rank,
-            "method": cfg.method, "optim.lr": cfg.lr, "optim.epochs": 1.0, "optim.warmup_steps": 5,
+            "method": cfg.method, "softmax": cfg.softmax, "optim.lr": cfg.lr, "optim.epochs": 1.0, "optim.warmup_steps": 5,
             "optim.batch_size": cfg.batch_size, "optim.grad_accum": cfg.grad_accum})
         return train(tcfg, progress=self.progress, log=self.log, allow_config_change=True)
 

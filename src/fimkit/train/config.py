@@ -19,6 +19,7 @@ from fimkit.settings import diff_settings, dump_yaml, load_settings, read_yaml_m
 
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
+SOFTMAXES = ("full", "seen")
 # Budgets and bookkeeping: changing them does not change what the checkpoints are a run of.
 FREE_ON_RESUME = ("output", "max_steps", "max_minutes", "eval_every", "save_every")
 
@@ -55,6 +56,9 @@ class TrainConfig:
                           "model as model/", choices=("lora", "full"))
     loss: str = setting("middle", "middle: loss on the middle and EOT only; all: on every token",
                         choices=("middle", "all"))
+    softmax: str = setting("full", "full: the loss normalizes over the whole vocabulary; seen: over the tokens the "
+                           "training labels use, which skips most of a large output layer (Gemma: 262k rows) and "
+                           "makes loss-on-every-token training faster", choices=SOFTMAXES)
     precision: str = setting("auto", "auto: bf16 where the CPU/GPU has it, else fp16 on CUDA, else fp32",
                              choices=("auto", "bf16", "fp16", "fp32"))
     gradient_checkpointing: bool = setting(False, "recompute activations in the backward pass: less memory, slower")

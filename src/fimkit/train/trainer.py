@@ -1,9 +1,8 @@
 """`fimkit train`: LoRA (or full) fine-tuning for FIM, resumable, with a self-describing run folder.
 
 Why a loop of our own rather than transformers' Trainer: the loss is computed from logits only
-at the positions that carry a label. Gemma's output layer has 262k rows; with ``loss: middle``
-most positions are prompt, and skipping their logits is the largest saving on a CPU
-(fim-facts section 8). Batches are bucketed by length (little padding). accelerate does the rest:
+at the positions that carry a label, and optionally over the tokens the labels use (``loss.py``).
+Batches are bucketed by length (little padding). accelerate does the rest:
 gradient accumulation, mixed precision, and for ``accelerate launch`` runs DDP, which averages
 the gradients across processes (gloo on CPU).
 
@@ -35,6 +34,7 @@ from fimkit.infer.hf_engine import TransformersEngine
 from fimkit.train.checkpoints import Checkpoints
 from fimkit.train.config import TrainConfig, check_same_settings, to_yaml
 from fimkit.train.examples import IGNORE, Example, load_examples
+from fimkit.train.loss import Vocabulary, causal_lm_of, check_output_layer, label_loss, label_loss_module, seen_tokens
 from fimkit.train.model import load_base
 
 SIZING_STEPS = 3  # optimizer steps timed before a time budget sizes the schedule
@@ -50,39 +50,6 @@ def _precision(requested: str, torch) -> str:
     if requested == "bf16" or (requested == "auto" and ("avx512_bf16" in flags or "amx_bf16" in flags)):
         return "bf16"
     return "fp32"
-
-
-def label_loss(causal_lm, input_ids, attention_mask, labels, torch):
-    """(cross-entropy over labelled positions only, their count): the output layer runs on those rows only."""
-    hidden = causal_lm.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-    targets = labels[:, 1:]
-    keep = targets != IGNORE
-    rows = hidden[:, :-1][keep]
-    logits = causal_lm.get_output_embeddings()(rows).float()
-    cap = getattr(causal_lm.config, "final_logit_softcapping", None)
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
-    return torch.nn.functional.cross_entropy(logits, targets[keep]), keep.sum()
-
-
-def causal_lm_of(trained):
-    """The causal LM under a PEFT model (LoRA), or the model itself (full fine-tuning)."""
-    return trained.get_base_model() if hasattr(trained, "peft_config") else trained
-
-
-def label_loss_module(trained, torch):
-    """The label-only loss as a module around the trained model (PEFT or full): DDP (``acc.prepare``)
-    must see its forward called to synchronize gradients, and unwrapping it gives the model back."""
-
-    class LabelLoss(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.trained = trained
-
-        def forward(self, input_ids, attention_mask, labels):
-            return label_loss(causal_lm_of(self.trained), input_ids, attention_mask, labels, torch)
-
-    return LabelLoss()
 
 
 def batches(examples: list[Example], size: int, seed: int, epoch: int) -> list[list[Example]]:
@@ -208,7 +175,13 @@ class _Training:
             causal_lm = causal_lm_of(trained)
             causal_lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             causal_lm.enable_input_require_grads()
-        self.module = label_loss_module(trained, torch)
+        self.vocab = None
+        if cfg.softmax == "seen":
+            check_output_layer(causal_lm_of(trained), torch)
+            rows = causal_lm_of(trained).get_output_embeddings().weight.shape[0]
+            self.vocab = Vocabulary(seen_tokens(self.train_ex), rows, torch, self.acc.device)
+            self.log(f"softmax over the {len(self.vocab)} of {rows} tokens the training labels use")
+        self.module = label_loss_module(trained, torch, self.vocab)
         self.params = [p for p in trained.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
         per_step = cfg.optim.batch_size * cfg.optim.grad_accum * self.acc.num_processes
