@@ -1,5 +1,5 @@
 """Which training objective ``fimkit adapt`` should use: rows of the same repository, split, budget,
-held-out holes and HumanEval tasks, differing only in the objective, the LoRA rank, or full fine-tuning instead of LoRA.
+held-out holes and HumanEval tasks, differing only in the objective, the LoRA rank, the softmax, or full fine-tuning instead of LoRA.
 
     .venv/bin/python benchmarks/bench_adapt_objectives.py                 # peft, every row: ~1 hour a row on 2 cores
     .venv/bin/python benchmarks/bench_adapt_objectives.py --rows next-token,fim50 --repo PATH
@@ -25,20 +25,22 @@ from fimkit.adapt.report import paired
 from fimkit.adapt.run import run_adapt
 from fimkit.eval.runner import ResultLog
 
-# Every row names its objective, method and rank (and full's learning rate, and the quantization of
-# a merged model), so a row means the same when adapt's defaults change.
+# Every row names its objective, method, rank and softmax (and full's learning rate, and the
+# quantization of a merged model), so a row means the same when adapt's defaults change; the fim
+# rows' softmax is always full.
 # The first row asked for is the reference the others are compared with.
 ROWS = {
-    "next-token": {"objective": "next-token", "method": "lora", "rank": 16},
+    "next-token": {"objective": "next-token", "method": "lora", "rank": 16, "softmax": "full"},
     "fim50": {"objective": "fim", "fim_rate": 0.5, "loss": "all", "method": "lora", "rank": 16,
               "quant": "q4_k_m"},
     "fim50-middle": {"objective": "fim", "fim_rate": 0.5, "loss": "middle", "method": "lora", "rank": 16,
-                     "quant": "q4_k_m"},
+                     "quant": "q8_0"},
     "fim90": {"objective": "fim", "fim_rate": 0.9, "loss": "all", "method": "lora", "rank": 16,
-              "quant": "q4_k_m"},
-    "rank64": {"objective": "next-token", "method": "lora", "rank": 64},
-    "full": {"objective": "next-token", "method": "full", "lr": 5e-5, "quant": "q4_k_m"},
-    "full-q8": {"objective": "next-token", "method": "full", "lr": 5e-5, "quant": "q8_0"},
+              "quant": "q8_0"},
+    "rank64": {"objective": "next-token", "method": "lora", "rank": 64, "softmax": "full"},
+    "rank64-seen": {"objective": "next-token", "method": "lora", "rank": 64, "softmax": "seen"},
+    "full": {"objective": "next-token", "method": "full", "lr": 5e-5, "quant": "q4_k_m", "softmax": "full"},
+    "full-q8": {"objective": "next-token", "method": "full", "lr": 5e-5, "quant": "q8_0", "softmax": "full"},
 }
 BASE = "gemma-3-270m:auto"
 
