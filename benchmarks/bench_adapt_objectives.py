@@ -6,9 +6,10 @@ held-out holes and HumanEval tasks, differing only in the objective, the LoRA ra
 
 Each row is a ``fimkit adapt`` run folder under --work (interrupted rows resume). The base model's
 completions do not depend on the row (same split, seed and greedy decoding), so they are computed
-once, by the first row, and copied into the others' eval folders when their evaluation starts.
-Prints, per row: exact match and edit similarity against the base with paired 95% intervals, the
-paired exact-match difference against the first row asked for (the reference), HumanEval single-line
+once, by the first row that evaluates, and copied into the others' eval folders when their evaluation
+starts. Prints, per row: exact match and edit similarity against the base with paired 95% intervals, the
+paired exact-match difference against the reference row (``--reference``, default the first row asked
+for), HumanEval single-line
 pass@1 against the base, the training tokens reached within the budget, and adapt's verdict.
 """
 
@@ -28,7 +29,6 @@ from fimkit.eval.runner import ResultLog
 # Every row names its objective, method, rank and softmax (and full's learning rate, and the
 # quantization of a merged model), so a row means the same when adapt's defaults change; the fim
 # rows' softmax is always full.
-# The first row asked for is the reference the others are compared with.
 ROWS = {
     "next-token": {"objective": "next-token", "method": "lora", "rank": 16, "softmax": "full"},
     "fim50": {"objective": "fim", "fim_rate": 0.5, "loss": "all", "method": "lora", "rank": 16,
@@ -45,14 +45,17 @@ ROWS = {
 BASE = "gemma-3-270m:auto"
 
 
-def seed_base_rows(reference: Path, folder: Path, stage: str) -> None:
-    """Copy the base model's rows of ``reference`` into ``folder`` before ``stage`` evaluates."""
+def seed_base_rows(folders: list[Path], folder: Path, stage: str) -> None:
+    """Copy the base model's rows into ``folder`` before ``stage`` evaluates, from the first other
+    row folder that has them (any row will do: the split and the base model are the same)."""
     name = {"eval": "eval", "general": "eval-general"}.get(stage)
-    if name is None or folder == reference or not (reference / name / "results.jsonl").is_file():
-        return  # nothing to copy yet: the reference computes them
-    if json.loads((reference / "split.json").read_text()) != json.loads((folder / "split.json").read_text()):
-        raise SystemExit(f"{folder} and {reference} split the repository differently; their base rows differ")
-    copy_base_rows(reference / name, folder / name)
+    sources = [f for f in folders if f != folder and (f / name / "results.jsonl").is_file()] if name else []
+    if not sources:
+        return  # nothing to copy yet: this row computes them
+    source = sources[0]
+    if json.loads((source / "split.json").read_text()) != json.loads((folder / "split.json").read_text()):
+        raise SystemExit(f"{folder} and {source} split the repository differently; their base rows differ")
+    copy_base_rows(source / name, folder / name)
 
 
 def copy_base_rows(source: Path, target: Path) -> None:
@@ -84,6 +87,7 @@ def main() -> None:
     ap.add_argument("--repo", default=str(Path(sysconfig.get_paths()["purelib"]) / "peft"))
     ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, from {', '.join(ROWS)}")
     ap.add_argument("--work", default="bench-adapt-objectives", help="where the run folders go (resumed when present)")
+    ap.add_argument("--reference", help="the row the others are compared with, paired (default: the first of --rows)")
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--holes", type=int, default=200)
     ap.add_argument("--general-tasks", type=int, default=200)
@@ -94,7 +98,9 @@ def main() -> None:
         raise SystemExit(f"--rows: unknown {unknown}; choose from {', '.join(ROWS)}")
     repo = Path(args.repo)
     folders = {r: Path(args.work) / f"{repo.name}-{r}" for r in names}
-    reference = folders[names[0]]
+    ref = args.reference or names[0]
+    if ref not in names:
+        raise SystemExit(f"--reference: {ref!r} is not one of --rows ({', '.join(names)})")
     summaries = {}
     for r in names:
         config = AdaptConfig(minutes=args.minutes, holes=args.holes, general_tasks=args.general_tasks, **ROWS[r])
@@ -102,11 +108,10 @@ def main() -> None:
         def log(message: str, r=r) -> None:
             print(f"[{r}] {message}", flush=True)
             if message.startswith("== "):
-                seed_base_rows(reference, folders[r], message[3:])
+                seed_base_rows(list(folders.values()), folders[r], message[3:])
 
         summaries[r] = run_adapt([str(repo)], folders[r], config, log=log)
 
-    ref = names[0]
     lines = [f"| row | exact match base -> row (paired 95% CI) | row - {ref} exact match (paired 95% CI) | "
              "edit similarity base -> row | HumanEval single-line pass@1 base -> row | training tokens (steps) | "
              "adapt's verdict |", "|---|---|---|---|---|---|---|"]
