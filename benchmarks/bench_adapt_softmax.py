@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
-import sys
 import sysconfig
 import tempfile
 from pathlib import Path
 
-from common import print_table
+from common import print_result, print_table, run_role
 
 from fimkit.adapt.config import AdaptConfig
 
@@ -72,20 +69,14 @@ def main() -> int:
     if args.role:
         with tempfile.TemporaryDirectory() as tmp:
             result = role(Path(args.data), args.role, args.steps, Path(tmp) / "run")
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print("RESULT " + json.dumps(result))
+        print_result(result)
         return 0
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "train.jsonl"
         records = make_data(args.repo, data)
         for softmax in ("full", "seen"):
-            out = subprocess.run([sys.executable, __file__, "--role", softmax, "--data", str(data),
-                                  "--steps", str(args.steps)], capture_output=True, text=True)
-            line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
-            if line is None:
-                raise SystemExit(f"softmax {softmax} failed:\n{out.stderr[-3000:]}")
-            results[softmax] = json.loads(line[7:])
+            results[softmax] = run_role(__file__, softmax, "--data", str(data), "--steps", str(args.steps))
     f, s = results["full"], results["seen"]
     tf, ts = f["tokens"] / f["seconds"], s["tokens"] / s["seconds"]
     print()

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import print_table
+from common import print_result, print_table, run_role
 
 
 def make_data(path: Path, count: int) -> None:
@@ -95,20 +92,14 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             fn = role_ours if args.role == "ours" else role_baseline
             result = fn(Path(args.data), args.steps, Path(tmp) / "run")
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print("RESULT " + json.dumps(result))
+        print_result(result)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data.jsonl"
         make_data(data, 400)
         results = {}
         for role in ("baseline", "ours"):
-            out = subprocess.run([sys.executable, __file__, "--role", role, "--data", str(data), "--steps", str(args.steps)],
-                                 capture_output=True, text=True)
-            line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
-            if line is None:
-                raise SystemExit(f"{role} failed:\n{out.stderr[-3000:]}")
-            results[role] = json.loads(line[7:])
+            results[role] = run_role(__file__, role, "--data", str(data), "--steps", str(args.steps))
     b, o = results["baseline"], results["ours"]
     tb, to = b["tokens"] / b["seconds"], o["tokens"] / o["seconds"]
     print()
