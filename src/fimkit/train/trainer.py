@@ -175,13 +175,14 @@ class _Training:
             causal_lm = causal_lm_of(trained)
             causal_lm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             causal_lm.enable_input_require_grads()
-        self.vocab = None
+        vocab = None
         if cfg.softmax == "seen":
-            check_output_layer(causal_lm_of(trained), torch)
-            rows = causal_lm_of(trained).get_output_embeddings().weight.shape[0]
-            self.vocab = Vocabulary(seen_tokens(self.train_ex), rows, torch, self.acc.device)
-            self.log(f"softmax over the {len(self.vocab)} of {rows} tokens the training labels use")
-        self.module = label_loss_module(trained, torch, self.vocab)
+            causal_lm = causal_lm_of(trained)
+            check_output_layer(causal_lm, torch)
+            rows = causal_lm.get_output_embeddings().weight.shape[0]
+            vocab = Vocabulary(seen_tokens(self.train_ex), rows, torch, self.acc.device)
+            self.log(f"softmax over the {len(vocab)} of {rows} tokens the training labels use")
+        self.module = label_loss_module(trained, torch, vocab)
         self.params = [p for p in trained.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
         per_step = cfg.optim.batch_size * cfg.optim.grad_accum * self.acc.num_processes
