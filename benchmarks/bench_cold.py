@@ -50,8 +50,8 @@ def first_line(text: str) -> str:
 
 def profile_one(task) -> str:
     from fimkit.infer import CompletionRequest, SamplingParams, run_completion
-    from fimkit.infer.backends import load_engine
     from fimkit.infer.config import EngineConfig
+    from fimkit.infer.engines.choice import load_engine
 
     engine = load_engine(EngineConfig(threads=2))
     request = CompletionRequest(task.prefix, task.suffix, language="python", sampling=SamplingParams(max_tokens=64))

@@ -27,8 +27,8 @@ from common import print_table
 from fimkit.eval.holes import HoleConfig, cut_holes
 from fimkit.eval.metrics import edit_similarity, exact_match, paired_difference_ci, percentile
 from fimkit.infer import CompletionRequest, ContextBudget, SamplingParams, run_completion
-from fimkit.infer.backends import load_engine
 from fimkit.infer.config import EngineConfig
+from fimkit.infer.engines.choice import load_engine
 from fimkit.syntax import error_count
 
 KINDS = ("line", "arguments", "condition", "block")

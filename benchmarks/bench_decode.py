@@ -20,8 +20,8 @@ from common import print_table
 
 from fimkit.eval.holes import HoleConfig, cut_holes
 from fimkit.infer import CompletionRequest, SamplingParams, run_completion
-from fimkit.infer.backends import load_engine
 from fimkit.infer.config import EngineConfig
+from fimkit.infer.engines.choice import load_engine
 
 
 def main() -> None:

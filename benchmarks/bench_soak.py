@@ -4,27 +4,43 @@
     .venv/bin/python benchmarks/bench_soak.py --minutes 2 --baseline-minutes 1
 
 One real `fimkit serve` process on the embedded Gemma-3-270m (127.0.0.1, telemetry on, a bounded
-queue). Four clients each loop: a live completion (a hole in a real standard-library file, timed),
-then, in the chaos phase only, one hostile action drawn in turn from: a request abandoned after
-50-500 ms (plain or streaming), a hostile body (lone surrogates, deep nesting, huge numbers, NaN,
-wrong types, a 1.5 MB prefix, text/plain, a foreign Origin), and telemetry events (valid and
-invalid). The baseline phase runs the same clients with the same live requests and no hostile share.
+queue), with a LoRA adapter applied (a zero adapter made here for the base, so answers are the
+base's) and repository context from a hostile workspace: a copy of a real package (textwrap's
+standard-library folder files) plus a link to a file outside it, a file name that is not UTF-8, a
+link loop and a link to the folder itself, each holding a canary string no reply may contain.
+Four clients each loop: a live completion (a hole in a real standard-library file, timed, with
+the workspace's context), then, in the chaos phase only, one hostile action drawn in turn from: a
+request abandoned after 50-500 ms (plain or streaming), a hostile body (lone surrogates, deep
+nesting, huge numbers, NaN, wrong types, a 1.5 MB prefix, text/plain, a foreign Origin), and
+telemetry events (valid and invalid). Also in the chaos phase: another process takes an exclusive
+lock on the telemetry database for 5 s every 20 s, and `fimkit complete --lora` is run against a
+garbage, an empty, a truncated adapter and the base model itself every 30 s (each must exit 2 with
+one line). The baseline phase runs the same clients with the same live requests and nothing else.
 
 Reported: requests served, 5xx count (goal 0), live latency p50/p95 in both phases and their ratio
-(goal <= 1.2x), and the server's RSS at the start and end of the chaos phase (goal: flat).
+(goal <= 1.2x), live latency while the telemetry database is locked against while it is not, canary
+leaks (goal 0), bad adapters refused cleanly, and the server's RSS at the start and end of the chaos
+phase (goal: flat).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import shutil
 import socket
+import sqlite3
+import subprocess
+import sys
 import tempfile
+import textwrap as _textwrap
 import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from bench_serve import Server, holes
 from common import print_table
@@ -46,22 +62,84 @@ EVENTS = [{"type": "accept", "elapsed": 420}, {"type": "view"}, {"type": "accept
           {"type": "dismiss", "choice_index": [1]}, {"type": "accept", "accepted_chars": 2**70}]
 
 
+CANARY = "CANARY_6d1f"  # text only the hostile parts of the workspace hold
+
+
+def hostile_workspace(root: Path) -> Path:
+    """A workspace of real code with hostile parts, each holding the canary: a link out of it, a name
+    that is not UTF-8, a link loop, a link to itself."""
+    ws, outside = root / "ws", root / "outside"
+    ws.mkdir(parents=True)
+    outside.mkdir()
+    lib = Path(_textwrap.__file__).parent
+    for name in ("textwrap.py", "shlex.py", "string.py", "difflib.py", "csv.py"):
+        shutil.copy(lib / name, ws / name)
+    (outside / "creds.py").write_text(f'def {CANARY}_token():\n    return "{CANARY}"\n')
+    os.symlink(outside / "creds.py", ws / "leak.py")
+    os.symlink(outside, ws / "outside_dir")
+    with open(os.path.join(os.fsencode(ws), b"odd\xff.py"), "wb") as fh:
+        fh.write(f"def {CANARY}_odd():\n    return 1\n".encode())
+    os.symlink("loop_b.py", ws / "loop_a.py")
+    os.symlink("loop_a.py", ws / "loop_b.py")
+    os.symlink(".", ws / "self")
+    return ws
+
+
+def zero_adapter(base: Path, out: Path, rank: int = 8) -> Path:
+    """A LoRA adapter for ``base`` whose matrices are zero: served, it exercises the adapter path and
+    leaves every answer as the base's."""
+    import gguf
+    import numpy as np
+
+    from fimkit.models.gguf_meta import read_gguf_header
+
+    header = read_gguf_header(base, decode_arrays=frozenset())
+    writer = gguf.GGUFWriter(str(out), header.architecture)
+    writer.add_string("general.type", "adapter")
+    writer.add_string("adapter.type", "lora")
+    writer.add_float32("adapter.lora.alpha", float(rank))
+    for t in header.tensors:
+        if t.name.endswith(("attn_q.weight", "attn_v.weight")):
+            n_in, n_out = t.shape
+            writer.add_tensor(f"{t.name}.lora_a", np.zeros((rank, n_in), np.float32))
+            writer.add_tensor(f"{t.name}.lora_b", np.zeros((n_out, rank), np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return out
+
+
+def bad_adapters(good: Path, base: Path, root: Path) -> list[Path]:
+    made = {"garbage.gguf": os.urandom(4096), "empty.gguf": b"", "base-as-adapter.gguf": base.read_bytes(),
+            "truncated.gguf": good.read_bytes()[: good.stat().st_size // 2]}
+    for name, data in made.items():
+        (root / name).write_bytes(data)
+    return [root / name for name in made]
+
+
 class Tally:
     def __init__(self):
         self.lock = threading.Lock()
         self.live_ms: list[float] = []
+        self.live_locked_ms: list[float] = []  # live completions that overlapped a telemetry lock
         self.statuses: dict[int, int] = {}
+        self.leaks = 0
+        self.adapter_runs: dict[str, int] = {}
 
     def status(self, code: int) -> None:
         with self.lock:
             self.statuses[code] = self.statuses.get(code, 0) + 1
 
 
-def _request(base: str, path: str, data: bytes, ctype: str, headers: dict | None = None, timeout: float = 300):
+def _request(base: str, path: str, data: bytes, ctype: str, headers: dict | None = None, timeout: float = 300,
+             body: list | None = None):
     req = urllib.request.Request(base + path, data, {"Content-Type": ctype, **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            r.read()
+            raw = r.read()
+            if body is not None:
+                body.append(raw)
             return r.status
     except urllib.error.HTTPError as exc:
         exc.read()
@@ -77,18 +155,33 @@ def _abandon(port: int, body: dict, after: float, stream: bool) -> None:
         time.sleep(after)
 
 
-def client(server: Server, tally: Tally, tasks, until: float, hostile: bool, seed: int) -> None:
+class LockWindows:
+    """When another process held the telemetry database locked (monotonic start, end)."""
+
+    def __init__(self):
+        self.windows: list[tuple[float, float]] = []
+
+    def overlaps(self, start: float, end: float) -> bool:
+        return any(a < end and start < (b or float("inf")) for a, b in self.windows)
+
+
+def client(server: Server, tally: Tally, tasks, until: float, hostile: bool, seed: int, ws: Path,
+           locks: LockWindows) -> None:
     rng = random.Random(seed)
     turn = 0
     while time.time() < until:
         prefix, suffix = tasks[rng.randrange(len(tasks))]
-        body = {"prompt": prefix, "suffix": suffix, "max_tokens": 24}
+        body = {"prompt": prefix, "suffix": suffix, "max_tokens": 24, "filename": str(ws / "main.py"),
+                "language": "python", "show_context": True}
         start = time.perf_counter()
-        code = _request(server.base, "/v1/completions", json.dumps(body).encode(), "application/json")
+        reply: list[bytes] = []
+        code = _request(server.base, "/v1/completions", json.dumps(body).encode(), "application/json", body=reply)
         tally.status(code)
         if code == 200:
+            end = time.perf_counter()
             with tally.lock:
-                tally.live_ms.append((time.perf_counter() - start) * 1000)
+                (tally.live_locked_ms if locks.overlaps(start, end) else tally.live_ms).append((end - start) * 1000)
+                tally.leaks += CANARY.encode() in reply[0]
         if not hostile:
             continue
         kind = turn % 4
@@ -115,10 +208,50 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def phase(server: Server, tasks, minutes: float, hostile: bool) -> Tally:
+def lock_telemetry(db: Path, locks: LockWindows, until: float, every_s: float = 20.0, hold_s: float = 5.0,
+                   first_after_s: float | None = None) -> None:
+    """Another process's exclusive lock on the telemetry database, ``hold_s`` of every ``every_s``."""
+    time.sleep(every_s / 2 if first_after_s is None else first_after_s)
+    while time.time() + hold_s < until:
+        con = sqlite3.connect(db, timeout=30, isolation_level=None)
+        con.execute("BEGIN EXCLUSIVE")
+        locks.windows.append((time.perf_counter(), None))
+        time.sleep(hold_s)
+        locks.windows[-1] = (locks.windows[-1][0], time.perf_counter())
+        con.close()
+        time.sleep(every_s - hold_s)
+
+
+def try_bad_adapters(adapters: list[Path], tally: Tally, until: float, every_s: float = 30.0) -> None:
+    """`fimkit complete --lora BAD`, each bad kind in turn: exit 2 with one line, never a crash."""
+    turn = 0
+    while time.time() < until:
+        bad = adapters[turn % len(adapters)]
+        turn += 1
+        run = subprocess.run([sys.executable, "-m", "fimkit", "complete", "-", "--lora", str(bad)],
+                             input='{"prefix": "x = "}', capture_output=True, text=True, timeout=300)
+        clean = run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1
+        key = "refused in one line" if clean else f"exit {run.returncode}"
+        with tally.lock:
+            tally.adapter_runs[key] = tally.adapter_runs.get(key, 0) + 1
+        time.sleep(every_s)
+
+
+def phase(server: Server, tasks, minutes: float, hostile: bool, ws: Path, db: Path, adapters: list[Path], *,
+          locked: bool = False) -> Tally:
+    """Four clients for ``minutes``; ``hostile``: the chaos share; ``locked``: nothing hostile, but the
+    telemetry database locked by another process the whole time (its writer must not slow anyone)."""
     tally = Tally()
+    locks = LockWindows()
     until = time.time() + minutes * 60
-    threads = [threading.Thread(target=client, args=(server, tally, tasks, until, hostile, i)) for i in range(4)]
+    threads = [threading.Thread(target=client, args=(server, tally, tasks, until, hostile, i, ws, locks))
+               for i in range(4)]
+    if locked:
+        threads.append(threading.Thread(target=lock_telemetry, args=(db, locks, until),
+                                        kwargs={"every_s": 60.0, "hold_s": 59.0, "first_after_s": 0.0}))
+    if hostile:
+        threads += [threading.Thread(target=lock_telemetry, args=(db, locks, until)),
+                    threading.Thread(target=try_bad_adapters, args=(adapters, tally, until))]
     for t in threads:
         t.start()
     for t in threads:
@@ -130,17 +263,31 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0, help="length of the chaos phase")
     ap.add_argument("--baseline-minutes", type=float, default=3.0, help="length of the phase without hostile traffic")
+    ap.add_argument("--locked-minutes", type=float, default=3.0, help="length of the phase with the telemetry "
+                    "database locked (and nothing else hostile)")
     args = ap.parse_args()
+    from fimkit.models import resolve_model
+
     tasks = holes(60)
     home = tempfile.mkdtemp(prefix="fimkit-soak-")
-    server = Server("--max-queue", "8", "--max-request-bytes", "4000000", telemetry_home=home)
+    scratch = Path(tempfile.mkdtemp(prefix="fimkit-soak-files-"))
+    ws = hostile_workspace(scratch)
+    base_model = resolve_model("gemma-3-270m").path
+    adapter = zero_adapter(base_model, scratch / "zero-lora.gguf")
+    adapters = bad_adapters(adapter, base_model, scratch)
+    db = Path(home) / "telemetry.sqlite"
+    server = Server("--max-queue", "8", "--max-request-bytes", "4000000", "--lora", str(adapter), "--workspace",
+                    str(ws), telemetry_home=home)
     try:
         server.post("/v1/completions", {"prompt": "x = ", "max_tokens": 1})  # loads the model
         print(f"baseline: 4 clients, {args.baseline_minutes} min, live completions only", flush=True)
-        base = phase(server, tasks, args.baseline_minutes, hostile=False)
+        base = phase(server, tasks, args.baseline_minutes, False, ws, db, adapters)
+        print(f"telemetry locked: 4 clients, {args.locked_minutes} min, live completions only, the telemetry "
+              "database held by another process's exclusive lock", flush=True)
+        locked = phase(server, tasks, args.locked_minutes, False, ws, db, adapters, locked=True)
         rss_start = rss_mb(server.proc.pid)
         print(f"chaos: 4 clients, {args.minutes} min, live completions plus hostile traffic", flush=True)
-        chaos = phase(server, tasks, args.minutes, hostile=True)
+        chaos = phase(server, tasks, args.minutes, True, ws, db, adapters)
         rss_end = rss_mb(server.proc.pid)
         alive = _request(server.base, "/health", None, "application/json", timeout=10) == 200
         stats_ok = _request(server.base, "/v1/stats", None, "application/json", timeout=10) == 200
@@ -148,14 +295,28 @@ def main() -> None:
         server.close()
     served = sum(n for code, n in chaos.statuses.items() if code < 500)
     errors = sum(n for code, n in chaos.statuses.items() if code >= 500)
-    b50, b95, c50, c95 = (pct(base.live_ms, 50), pct(base.live_ms, 95), pct(chaos.live_ms, 50), pct(chaos.live_ms, 95))
+    everything = chaos.live_ms + chaos.live_locked_ms
+    b50, b95, c50, c95 = (pct(base.live_ms, 50), pct(base.live_ms, 95), pct(everything, 50), pct(everything, 95))
+    l50, l95 = (pct(chaos.live_locked_ms, 50), pct(chaos.live_locked_ms, 95)) if chaos.live_locked_ms else (0, 0)
+    during = locked.live_locked_ms + locked.live_ms
+    k50, k95 = pct(during, 50), pct(during, 95)
     print_table([
         ("requests answered in the chaos phase (all kinds)", f"{served + errors}",
          "statuses: " + ", ".join(f"{k}: {v}" for k, v in sorted(chaos.statuses.items()))),
         ("5xx answers", f"{errors}", "goal 0"),
-        ("live completions, baseline / chaos", f"{len(base.live_ms)} / {len(chaos.live_ms)}", ""),
+        ("live completions, baseline / locked / chaos",
+         f"{len(base.live_ms)} / {len(during)} / {len(chaos.live_ms) + len(chaos.live_locked_ms)}", ""),
         ("live latency p50, baseline -> chaos", f"{b50:.0f} -> {c50:.0f} ms", f"ratio {c50 / b50:.2f}x (goal <= 1.2x)"),
         ("live latency p95, baseline -> chaos", f"{b95:.0f} -> {c95:.0f} ms", f"ratio {c95 / b95:.2f}x (goal <= 1.2x)"),
+        ("live latency, baseline -> telemetry database locked", f"p50 {b50:.0f} -> {k50:.0f} ms, p95 {b95:.0f} -> "
+         f"{k95:.0f} ms", f"ratio {k50 / b50:.2f}x / {k95 / b95:.2f}x; {len(locked.live_locked_ms)} completions "
+         f"under the lock, {locked.statuses.get(200, 0)} x 200"),
+        ("live latency in chaos, under a lock / not", f"p50 {l50:.0f} / {pct(chaos.live_ms, 50):.0f} ms, p95 "
+         f"{l95:.0f} / {pct(chaos.live_ms, 95):.0f} ms",
+         f"{len(chaos.live_locked_ms)} of {len(chaos.live_locked_ms) + len(chaos.live_ms)} overlapped a 5 s lock"),
+        ("canary leaks from the hostile workspace", f"{base.leaks + locked.leaks + chaos.leaks}", "goal 0"),
+        ("fimkit complete --lora with bad adapters", ", ".join(f"{k}: {v}" for k, v in chaos.adapter_runs.items()),
+         "garbage, empty, truncated, the base model"),
         ("server RSS, chaos start -> end", f"{rss_start:.0f} -> {rss_end:.0f} MB", "goal: flat"),
         ("server still healthy at the end", "yes" if alive else "NO", "/v1/stats " + ("200" if stats_ok else "FAILED")),
     ])

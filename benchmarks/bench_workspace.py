@@ -45,8 +45,8 @@ def main() -> None:
     tree = args.tree
     cache = Path(tempfile.mkdtemp(prefix="fimkit-bench-index-")) / "index.json.gz"  # from nothing
 
-    from fimkit.infer.repo_context import RepoContext
-    from fimkit.infer.workspace import WorkspaceIndex
+    from fimkit.infer.context.repository import RepoContext
+    from fimkit.infer.context.workspace import WorkspaceIndex
 
     rows = []
     started = time.perf_counter()
@@ -82,8 +82,8 @@ def main() -> None:
     rows.append(("lookup, typing in one place", ms(same_place), "the memo: same file and 16-line block"))
 
     from fimkit.infer import CompletionRequest, SamplingParams, run_completion
-    from fimkit.infer.backends import load_engine
     from fimkit.infer.config import EngineConfig
+    from fimkit.infer.engines.choice import load_engine
 
     engine = load_engine(EngineConfig(threads=2))
     lines = [t for t in tasks if t.kind == "line"]

@@ -119,4 +119,68 @@ def test_engine_settings_out_of_range_are_one_line_errors(args, field, capsys, t
     code.write_text("x = 1\n")
     assert main([a.format(file=code) for a in args]) == 2
     err = capsys.readouterr().err
-    assert field in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert (field in err or field.replace("_", "-") in err) and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+# -- issue 27: the server's own flags, checked where they enter ---------------------------------------
+@pytest.mark.parametrize("args, flag", [
+    (["serve", "--max-queue", "0"], "--max-queue"),
+    (["serve", "--max-queue", "-3"], "--max-queue"),
+    (["serve", "--request-timeout", "-1"], "--request-timeout"),
+    (["serve", "--request-timeout", "nan"], "--request-timeout"),
+    (["serve", "--max-request-bytes", "-1"], "--max-request-bytes"),
+    (["serve", "--max-tokens-cap", "-1"], "--max-tokens-cap"),
+    (["serve", "--max-tokens", "-5"], "--max-tokens"),
+    (["serve", "--port", "70000"], "--port"),
+    (["serve", "--port", "1" + "0" * 400], "--port"),
+    (["serve", "--workspace", ""], "--workspace"),
+    (["serve", "--host", ""], "--host"),
+    (["serve", "--lora", ""], "--lora"),
+    (["serve", "--lora", "{tmp}/missing.gguf"], "--lora"),
+    (["complete", "-", "--max-tokens", "0"], "--max-tokens"),
+    (["complete", "-", "--temperature", "inf"], "--temperature"),
+    (["complete", "x.py", "--line", "0", "--col", "1"], "--line"),
+    (["complete", "-", "--workspace", ""], "--workspace"),
+    (["lsp", "--port", "-1"], "--port"),
+    (["index", "{tmp}/loop"], "loop"),
+    (["eval", "--benchmark", "humaneval-single", "--limit", "0"], "--limit"),
+    (["samples", "--count", "-2"], "--count"),
+])
+def test_bad_flag_values_are_one_line_before_anything_starts(args, flag, tmp_path, capsys):
+    import os
+
+    os.symlink("loop", tmp_path / "loop")
+    code = main([a.format(tmp=tmp_path) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2 and flag in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1 and "serving" not in err
+
+
+def test_port_0_serves_on_a_free_port_and_says_which(tmp_path):
+    """`--port 0` once printed port 0; the real port is now in the 'serving' line."""
+    import os
+    import re
+    import time
+    import urllib.request
+
+    env = dict(os.environ, FIMKIT_HOME=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-m", "fimkit", "serve", "--port", "0", "--no-telemetry", "--backend",
+                             "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "remote"],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stderr.readline()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)", line).group(1))
+        assert port != 0
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                    assert json.loads(r.read())["status"] == "ok"
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the server did not answer on the port it printed")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

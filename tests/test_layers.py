@@ -99,3 +99,40 @@ def test_the_checker_sees_a_violation(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
     edges = import_edges()
     assert ("formats", "serve") in edges and LAYER_OF["serve"] > LAYER_OF["formats"]
+
+
+def module_edges() -> dict[str, set[str]]:
+    """Module -> the fimkit modules it imports (function-level imports included), for the cycle check."""
+    modules = {".".join(("fimkit", *p.relative_to(SRC).with_suffix("").parts)).removesuffix(".__init__"): p
+               for p in SRC.rglob("*.py") if "seed" not in p.relative_to(SRC).parts}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            for t in targets:
+                if t in modules and t != name and not name.startswith(t + "."):  # a package's own __init__
+                    graph.setdefault(name, set()).add(t)
+    return graph
+
+
+def test_no_cycle_between_modules():
+    """Within a package too: candidates and complete once imported each other (issue 26, item 7)."""
+    graph = module_edges()
+    state: dict[str, int] = {}
+
+    def visit(node, trail):
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(trail + [node, nxt]))
+            if not state.get(nxt):
+                visit(nxt, trail + [node])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if not state.get(node):
+            visit(node, [])

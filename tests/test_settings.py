@@ -84,9 +84,12 @@ def test_bool_spellings(tmp_path, text, value):
 
 
 def test_conversions():
-    cfg = build(Outer, {"steps": None, "seq_len": "128", "inner": {"names": "q, k,v", "rank": 8.0}}, "x")
+    cfg = build(Outer, {"steps": None, "seq_len": 128, "inner": {"names": "q, k,v", "rank": 8.0}}, "x")
     assert (cfg.steps, cfg.seq_len, cfg.inner.names, cfg.inner.rank) == (None, 128, ("q", "k", "v"), 8)
-    assert build(Outer, {"steps": "12", "inner": {"names": ["q"]}}, "x").inner.names == ("q",)
+    assert build(Outer, {"steps": 12, "inner": {"names": ["q"]}}, "x").inner.names == ("q",)
+    # a quoted number in a file is a string, most likely a mistake: refused, naming the key
+    with pytest.raises(FimkitError, match="steps: expected an integer, got '12'"):
+        build(Outer, {"steps": "12"}, "x")
     assert build(Outer, {"solver": {"lr": 1}}, "x").solver.lr == 1.0
     assert build(Outer, {}, "x") == Outer()
 

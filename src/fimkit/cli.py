@@ -15,6 +15,7 @@ import textwrap
 
 from fimkit import __version__
 from fimkit.errors import FimkitError
+from fimkit.settings import flag_type
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -22,12 +23,21 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         super().__init__(prog, max_help_position=32, width=100)
 
 
+class _Parser(argparse.ArgumentParser):
+    """One line for a bad flag, as for every other error, with where to read more (argparse would
+    print the whole usage block first, burying the line that says what is wrong)."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def _dedent(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fimkit",
         formatter_class=_Formatter,
         description=_dedent("""
@@ -92,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  fimkit demo --model ./fim-model-q4_0.gguf",
     )
     p.add_argument("--model", default="gemma-3-270m", help="model reference (default: gemma-3-270m)")
-    p.add_argument("--max-tokens", type=int, default=48, help="most tokens to generate (default: 48)")
+    p.add_argument("--max-tokens", type=flag_type(int, min=1, max=4096), default=48, help="most tokens to generate (default: 48)")
     p.add_argument(
         "--fim-format", metavar="FAMILY:LAYOUT",
         help="override the detected FIM format, e.g. fimkit:psm or prefix-only (see: fimkit models --formats)",
@@ -198,7 +208,12 @@ def cmd_demo(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        if not exc.code:
+            raise  # --help and --version end here, as argparse means them to
+        return int(exc.code)
     if args.verb is None:
         parser.print_help()
         return 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from fimkit.errors import FimkitError
+from fimkit.settings import flag_type
 
 
 def _shares(text: str) -> dict[str, float]:
@@ -40,10 +41,10 @@ def register(sub, formatter, dedent) -> None:
     p.add_argument("--output", "-o", required=True, help="JSON lines file to write (.jsonl, .jsonl.gz, .jsonl.zst)")
     p.add_argument("--languages", default="python,javascript,typescript,sql", help="comma-separated (default: %(default)s)")
     p.add_argument("--shares", type=_shares, help="balance the mix by bytes, e.g. python=0.6,javascript=0.3,sql=0.1")
-    p.add_argument("--max-file-kb", type=int, default=1000, help="drop files larger than this (default: %(default)s)")
-    p.add_argument("--max-total-mb", type=float, help="stop after this much text")
-    p.add_argument("--near-dup", type=float, default=0.85, help="near-duplicate Jaccard threshold (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-file-kb", type=flag_type(int, min=1, max=10_000_000), default=1000, help="drop files larger than this (default: %(default)s)")
+    p.add_argument("--max-total-mb", type=flag_type(float, min=1e-6, max=1e9), help="stop after this much text")
+    p.add_argument("--near-dup", type=flag_type(float, min=0.0, max=1.0), default=0.85, help="near-duplicate Jaccard threshold (default: %(default)s)")
+    p.add_argument("--seed", type=flag_type(int, min=0, max=2**32 - 1), default=0)
     p.set_defaults(func=cmd_corpus)
 
     p = sub.add_parser(
@@ -63,8 +64,8 @@ def register(sub, formatter, dedent) -> None:
         """),
     )
     p.add_argument("--output", "-o", help="JSON lines file to write")
-    p.add_argument("--count", type=int, default=2000, help="number of examples (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--count", type=flag_type(int, min=1, max=100_000_000), default=2000, help="number of examples (default: %(default)s)")
+    p.add_argument("--seed", type=flag_type(int, min=0, max=2**32 - 1), default=0)
     p.add_argument("--span", choices=("line", "char", "ast"), default="line", help="hole shape (default: %(default)s)")
     p.add_argument("--fim-format", default="fimkit:psm", help="FAMILY:LAYOUT of the text field (default: %(default)s)")
     p.add_argument("--shares", type=_shares, help="language mix (default: python=0.6,javascript=0.3,sql=0.1)")
@@ -92,20 +93,20 @@ def register(sub, formatter, dedent) -> None:
     )
     p.add_argument("--inputs", nargs="+", required=True, help="files, directories or globs of JSON lines")
     p.add_argument("--output", required=True, help="output directory (mirrors the inputs' names)")
-    p.add_argument("--fim-rate", type=float, default=0.5, help="probability a file is rearranged, in [0,1] (default: 0.5)")
-    p.add_argument("--psm-spm-split", type=float, default=0.5, help="probability of PSM, else SPM (default: 0.5)")
+    p.add_argument("--fim-rate", type=flag_type(float, min=0.0, max=1.0), default=0.5, help="probability a file is rearranged, in [0,1] (default: 0.5)")
+    p.add_argument("--psm-spm-split", type=flag_type(float, min=0.0, max=1.0), default=0.5, help="probability of PSM, else SPM (default: 0.5)")
     p.add_argument("--spm-variant", choices=("paper", "dolma"), default="paper",
                    help="paper: PRE SUF suffix MID prefix middle; dolma: SUF suffix PRE prefix MID middle")
     p.add_argument("--span", choices=("char", "line", "ast"), default="char", help="hole shape (default: char)")
     p.add_argument("--eot", action="store_true", help="append the family's EOT token after the middle")
-    p.add_argument("--seed", type=int, default=0, help="same seed, same output, whatever --processes")
+    p.add_argument("--seed", type=flag_type(int, min=0, max=2**32 - 1), default=0, help="same seed, same output, whatever --processes")
     p.add_argument("--fim-family", default="fimkit", help="sentinel spellings from this registry family (default: fimkit)")
     p.add_argument("--fim-prefix-token")
     p.add_argument("--fim-middle-token")
     p.add_argument("--fim-suffix-token")
     p.add_argument("--file-separator-token")
     p.add_argument("--text-field", default="text")
-    p.add_argument("--processes", type=int, default=1, help="worker processes, one file at a time each")
+    p.add_argument("--processes", type=flag_type(int, min=1, max=1024), default=1, help="worker processes, one file at a time each")
     p.add_argument("--strict", action="store_true", help="stop at the first malformed line instead of skipping it")
     p.set_defaults(func=cmd_fim)
 
@@ -137,9 +138,9 @@ def register(sub, formatter, dedent) -> None:
     p.add_argument("--documents", nargs="+", help="JSON lines files, directories or globs (overrides the config)")
     p.add_argument("--destination", help="output directory (overrides the config)")
     p.add_argument("--tokenizer", help="tokenizer: HF directory, GGUF or embedded model name")
-    p.add_argument("--processes", type=int)
+    p.add_argument("--processes", type=flag_type(int, min=1, max=1024))
     p.add_argument("--dtype", choices=("uint16", "uint32", "uint64"))
-    p.add_argument("--max-size", type=int, help="tokens per part file")
+    p.add_argument("--max-size", type=flag_type(int, min=1, max=1 << 40), help="tokens per part file")
     p.add_argument("--fim-family", help="family whose sentinels are control tokens (default: fimkit)")
     p.add_argument("--strict", action="store_true", help="stop at the first malformed line")
     p.set_defaults(func=cmd_tokenize)

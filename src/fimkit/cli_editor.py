@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from fimkit.settings import flag_type
+
 
 def register(sub, formatter, dedent) -> None:
     p = sub.add_parser(
@@ -29,12 +31,13 @@ def register(sub, formatter, dedent) -> None:
     p.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
     p.add_argument("--tcp", action="store_true", help="listen on TCP instead")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=2087)
+    p.add_argument("--port", type=flag_type(int, min=1, max=65535), default=2087)
     p.add_argument("--model", default="gemma-3-270m", help="in-process model (when --server is not given)")
     p.add_argument("--server", help="base URL of a running completion server")
     p.add_argument("--api", choices=("openai", "infill", "ollama"), default="openai", help="API of --server (default: openai)")
     p.add_argument("--api-key", default=os.environ.get("FIMKIT_API_KEY"))
-    p.add_argument("--max-tokens", type=int, default=64)
+    p.add_argument("--max-tokens", type=flag_type(int, min=1, max=4096), default=64,
+                   help="most tokens per completion (default: 64)")
     p.add_argument("--no-warm-up", dest="warm_up", action="store_false",
                    help="do not evaluate a file's prompt into the model's cache when it is opened or saved")
     p.add_argument("--workspace", action="store_true",

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from fimkit.errors import FimkitError
-from fimkit.settings import add_flags, build, overrides_from_args
+from fimkit.settings import add_flags, build, flag_type, overrides_from_args
 
 
 def register(sub, formatter, dedent) -> None:
@@ -37,6 +37,7 @@ def register(sub, formatter, dedent) -> None:
               fimkit eval --benchmark humaneval-multi --limit 100 --samples 10 --temperature 0.2
               fimkit eval --benchmark holes:~/src/myrepo --mode prefix-only --candidates 1,4 --limit 100
               fimkit eval --benchmark holes:~/src/myrepo --context none,workspace --limit 200
+              fimkit eval --benchmark typed:~/src/myrepo --healing off,word --limit 300
         """),
     )
     p.add_argument("--model", action="append", help="model reference; repeat to compare (default: gemma-3-270m)")
@@ -49,10 +50,13 @@ def register(sub, formatter, dedent) -> None:
                    help="comma-separated repository contexts, each a contender: none; workspace (definitions "
                         "and similar code from the tasks' repository, as `fimkit serve --workspace` gives); "
                         "definitions or similar (one of the two alone) (default: none)")
+    p.add_argument("--healing", default=None, metavar="P[,P...]",
+                   help="comma-separated token-healing policies, each a contender (off, 1-token, 2-tokens, word, "
+                        "lexeme; default: the engine's own)")
     p.add_argument("--workspace", metavar="PATH",
                    help="the repository --context indexes (default: a holes:PATH benchmark's PATH)")
     p.add_argument("--backend", choices=("llama-cpp", "transformers"), default="llama-cpp")
-    p.add_argument("--limit", type=int, help="evaluate a seeded sample of N tasks")
+    p.add_argument("--limit", type=flag_type(int, min=1), help="evaluate a seeded sample of N tasks")
     p.add_argument("--output", help="report folder (default: reports/<benchmark>-<time>)")
     from fimkit.eval.config import EvalConfig
 
@@ -75,8 +79,6 @@ def cmd_eval(args) -> int:
     if values.get("single_line") is None and args.benchmark == "humaneval-single":
         values["single_line"] = True  # the benchmark's protocol: a one-line hole, completed as one line
     config = build(EvalConfig, values, "command line")
-    if config.samples < 1:
-        raise FimkitError("--samples must be at least 1")
     tasks = load_tasks(args.benchmark, limit=args.limit, seed=config.seed)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     safe = args.benchmark.replace(":", "_").replace("/", "_").strip("_")[:60]
@@ -91,9 +93,16 @@ def cmd_eval(args) -> int:
     for c in contexts:
         if c not in CONTEXTS:
             raise FimkitError(f"unknown context {c!r}; choose from: {', '.join(CONTEXTS)}")
-    workspace = args.workspace or (args.benchmark[len("holes:"):] if args.benchmark.startswith("holes:") else None)
-    contenders = [Contender(m, mode, args.backend, n, c) for m in models for mode in modes for n in counts
-                  for c in contexts]
+    workspace = args.workspace or next((args.benchmark.split(":", 1)[1] for kind in ("holes:", "typed:")
+                                        if args.benchmark.startswith(kind)), None)
+    from fimkit.infer.engines.healing import POLICIES
+
+    healings = [h.strip() for h in args.healing.split(",") if h.strip()] if args.healing else [None]
+    for h in healings:
+        if h is not None and h not in POLICIES:
+            raise FimkitError(f"unknown healing policy {h!r}; choose from: {', '.join(POLICIES)}")
+    contenders = [Contender(m, mode, args.backend, n, c, healing=h) for m in models for mode in modes for n in counts
+                  for c in contexts for h in healings]
     print(f"fimkit eval: {len(tasks)} tasks x {len(contenders)} contender(s) x {config.samples} sample(s) -> {out}",
           file=sys.stderr)
     start = time.perf_counter()

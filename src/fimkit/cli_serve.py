@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from fimkit.errors import FimkitError
-from fimkit.settings import add_flags, build, overrides_from_args
+from fimkit.settings import add_flags, build, flag_type, overrides_from_args
 
 
 def _engine_args(p) -> None:
@@ -72,13 +72,16 @@ def register(sub, formatter, dedent) -> None:
         """),
     )
     p.add_argument("file", nargs="?", help="source file, or '-' for JSON on stdin")
-    p.add_argument("--line", type=int, help="cursor line, 1-based")
-    p.add_argument("--col", type=int, help="cursor column, 1-based (1 = start of the line)")
+    p.add_argument("--line", type=flag_type(int, min=1), help="cursor line, 1-based")
+    p.add_argument("--col", type=flag_type(int, min=1), help="cursor column, 1-based (1 = start of the line)")
     p.add_argument("--prefix-file")
     p.add_argument("--suffix-file")
-    p.add_argument("--max-tokens", type=int, default=128)
-    p.add_argument("--temperature", type=float, default=0.0)
-    p.add_argument("--min-confidence", type=float)
+    p.add_argument("--max-tokens", type=flag_type(int, min=1, max=100_000), default=128,
+                   help="most tokens of the middle (default: 128)")
+    p.add_argument("--temperature", type=flag_type(float, min=0.0, max=2.0), default=0.0,
+                   help="sampling temperature; 0 is greedy (default: 0)")
+    p.add_argument("--min-confidence", type=flag_type(float, min=-100.0, max=0.0),
+                   help="hide a middle whose mean token log-probability is lower (e.g. -1.5)")
     p.add_argument("--language", help="language for the parse check (default: from the file name)")
     p.add_argument("--json", action="store_true", help="print a JSON object with the middle, timings and stop reason")
     p.add_argument("--workspace", metavar="PATH",
@@ -127,9 +130,8 @@ def _engine_config(args):
 
 
 def cmd_serve(args) -> int:
-    from fimkit.infer.backends import load_engine
+    from fimkit.infer.engines.choice import load_engine, preflight
     from fimkit.paths import fimkit_home
-    from fimkit.serve.app import create_app
     from fimkit.serve.config import ServerConfig
 
     values = overrides_from_args(args, ServerConfig)
@@ -137,24 +139,52 @@ def cmd_serve(args) -> int:
     if not args.no_telemetry:
         values["telemetry_path"] = str(fimkit_home() / "telemetry.sqlite")
     config = build(ServerConfig, values, "command line")
-    if not config.host.strip():
-        raise FimkitError("--host is empty (an unset variable?): give an address, e.g. --host 127.0.0.1")
     if config.workspace and not Path(config.workspace).expanduser().is_dir():
         raise FimkitError(f"workspace {config.workspace}: not a folder; give the project's root folder")
     if not _is_loopback(config.host) and not config.api_key:
         raise FimkitError(f"binding {config.host} exposes the server beyond this machine: set --api-key (or FIMKIT_API_KEY)")
     engine_config = _engine_config(args)
-    if engine_config.backend != "openai":
-        from fimkit.models import resolve_model
-
-        resolve_model(engine_config.model, progress=sys.stderr.isatty())  # fail now, with one clear line
+    # Everything that can fail does so here, as one line, before anything is printed or bound: the
+    # model and adapter files, the address, then loading the model.
+    preflight(engine_config, progress=sys.stderr.isatty())
+    sock = _listen(config.host, config.port)
     import uvicorn
 
-    app = create_app(lambda: load_engine(engine_config), config)
-    print(f"fimkit: serving {engine_config.model} ({engine_config.backend}) on http://{config.host}:{config.port}",
-          file=sys.stderr)
-    uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
+    from fimkit.serve.app import create_app
+
+    try:
+        engine = load_engine(engine_config)
+        app = create_app(engine, config)
+        host, port = sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(f"fimkit: serving {engine.name} ({engine_config.backend}) on http://{shown}:{port}", file=sys.stderr)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
+
+
+def _listen(host: str, port: int):
+    """A socket bound to ``host``:``port`` (0: a free port, whose number the caller prints); binding
+    here rather than in uvicorn makes a taken port one line, and says which port 0 became."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FimkitError(f"--host {host}: not an address this machine can bind ({exc})") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise FimkitError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port (or 0 for "
+                          "any free one)") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _read(path: str) -> str:
@@ -178,10 +208,12 @@ def cursor_split(text: str, line: int, col: int, name: str = "file") -> tuple[st
 
 
 def cmd_complete(args) -> int:
-    from fimkit.infer.backends import load_engine
     from fimkit.infer.complete import run_completion
-    from fimkit.infer.engine import CompletionRequest, SamplingParams
+    from fimkit.infer.engines.choice import load_engine
+    from fimkit.infer.engines.contract import CompletionRequest, SamplingParams
 
+    if args.workspace is not None and (not args.workspace.strip() or not Path(args.workspace).expanduser().is_dir()):
+        raise FimkitError(f"--workspace {args.workspace!r}: not a folder; give the project's root folder")
     language, filename = args.language, None
     if args.file == "-":
         try:
@@ -206,13 +238,16 @@ def cmd_complete(args) -> int:
         raise FimkitError("say where the cursor is: FILE --line L --col C, --prefix-file [--suffix-file], or '-' for JSON on stdin")
     engine = load_engine(_engine_config(args))
     context = None
-    if args.workspace:
-        from fimkit.infer.repo_context import RepoContext
-        from fimkit.infer.workspace import WorkspaceIndex
+    if args.workspace is not None:
+        from fimkit.infer.context.repository import RepoContext
+        from fimkit.infer.context.workspace import WorkspaceIndex
 
         context = RepoContext(WorkspaceIndex.open(args.workspace, progress=sys.stderr.isatty()))
         if filename and not Path(filename).is_absolute():
-            filename = str(Path(filename).resolve())
+            try:
+                filename = str(Path(filename).resolve())
+            except (OSError, RuntimeError):  # a looping link: the index cannot place it, no context
+                pass
     request = CompletionRequest(prefix, suffix, sampling=SamplingParams(max_tokens=args.max_tokens, temperature=args.temperature),
                                 min_mean_logprob=args.min_confidence, language=language, filename=filename)
     result = run_completion(engine, request, context=context)
@@ -232,7 +267,7 @@ def cmd_complete(args) -> int:
 def cmd_index(args) -> int:
     import time
 
-    from fimkit.infer.workspace import WorkspaceIndex
+    from fimkit.infer.context.workspace import WorkspaceIndex
 
     started = time.perf_counter()
     index = WorkspaceIndex(args.path)

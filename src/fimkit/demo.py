@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from fimkit.formats import FimFormat
 from fimkit.infer.complete import run_completion
-from fimkit.infer.engine import CompletionRequest, CompletionResult, SamplingParams
-from fimkit.infer.llama_engine import LlamaCppEngine
+from fimkit.infer.engines.contract import CompletionRequest, CompletionResult, SamplingParams
+from fimkit.infer.engines.llama_cpp import LlamaCppEngine
 from fimkit.models import DEFAULT_MODEL, resolve_model
 
 # A hole in the middle of a function: the suffix (the call below) must not be written again.

@@ -7,7 +7,10 @@ file saved beside a run (``dump_yaml``). A field whose type is another settings 
 YAML ``lora: {rank: 8}``, flag ``--lora-rank``, dotted key ``lora.rank``.
 
 Types understood: bool, int, float, str, ``X | None`` of those, ``tuple[str, ...]`` and settings
-classes. YAML 1.1 reads ``2e-4`` as a string, so numbers are also taken from strings, and booleans
+classes. A number's range is declared with its field (``setting(16, "...", min=1)``) and checked
+wherever a value enters: flag, file or a library caller. YAML 1.1 reads ``2e-4`` as a string, so a
+float is also taken from a string; an integer is not (``warmup_steps: "5"`` is a quoted string in
+the file, most likely a mistake), except from a flag, whose values are all text. Booleans are taken
 from true/false/yes/no/on/off/1/0; a boolean is never taken for a number.
 """
 
@@ -17,6 +20,7 @@ import argparse
 import copy
 import dataclasses
 import difflib
+import functools
 import math
 import types
 import typing
@@ -43,11 +47,14 @@ def read_yaml_mapping(path: str | Path) -> dict:
     return data
 
 
-def setting(default, help: str, *, choices=None, flag: str | None = None, short: str | None = None):
+def setting(default, help: str, *, choices=None, flag: str | None = None, short: str | None = None,
+            min: float | None = None, max: float | None = None):
     """A settings field. ``default`` may be a settings class (a group: its own defaults) or a value.
     ``flag`` replaces the generated flag name (without dashes); on a group it is the prefix of its
-    members' flags ("" for none). ``short`` adds a one-letter flag."""
-    meta = {"help": help, "choices": tuple(choices) if choices else None, "flag": flag, "short": short}
+    members' flags ("" for none). ``short`` adds a one-letter flag. ``min`` / ``max``: the range a
+    number must lie in (both ends included)."""
+    meta = {"help": help, "choices": tuple(choices) if choices else None, "flag": flag, "short": short,
+            "range": (min, max) if min is not None or max is not None else None}
     if isinstance(default, type) and dataclasses.is_dataclass(default):
         return dataclasses.field(default_factory=default, metadata=meta)
     if isinstance(default, (list, dict, set)) or dataclasses.is_dataclass(default):
@@ -55,6 +62,7 @@ def setting(default, help: str, *, choices=None, flag: str | None = None, short:
     return dataclasses.field(default=default, metadata=meta)
 
 
+@functools.cache
 def _hints(cls) -> dict:
     # get_type_hints evaluates the string annotations that `from __future__ import annotations` leaves.
     return typing.get_type_hints(cls)
@@ -93,12 +101,13 @@ class _Bad(ValueError):
     """A value that does not fit its type; ``build`` adds where it came from."""
 
 
-def _convert(value, tp, choices):
+def _convert(value, tp, choices, bounds=None, *, text: bool = False):
+    """``value`` as type ``tp``; ``text``: it comes from a command line, where every value is a string."""
     base, optional = _unwrap(tp)
     if value is None or (optional and isinstance(value, str) and value.strip().lower() in ("null", "none", "~")):
         if optional:
             return None
-        raise _Bad(f"expected {_expected(base, choices)}, got null")
+        raise _Bad(f"expected {_expected(base, choices, bounds)}, got null")
     if base is bool:
         if isinstance(value, bool):
             return value
@@ -107,11 +116,11 @@ def _convert(value, tp, choices):
             return text in _TRUE
     elif base is int:
         if isinstance(value, int) and not isinstance(value, bool):
-            return _choose(value, choices, base)
+            return _choose(value, choices, base, bounds)
         if isinstance(value, float) and value.is_integer():
-            return _choose(int(value), choices, base)
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-            return _choose(int(value), choices, base)
+            return _choose(int(value), choices, base, bounds)
+        if text and isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value) < 40:
+            return _choose(int(value), choices, base, bounds)
     elif base is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             number = float(value)
@@ -123,7 +132,7 @@ def _convert(value, tp, choices):
         else:
             number = math.nan
         if math.isfinite(number):
-            return _choose(number, choices, base)
+            return _choose(number, choices, base, bounds)
     elif base is str:
         if isinstance(value, str):
             return _choose(value, choices, base)
@@ -133,20 +142,33 @@ def _convert(value, tp, choices):
             return tuple(_choose(i.strip(), choices, str) for i in items if i.strip())
     else:
         raise TypeError(f"unsupported settings type {tp}")
-    raise _Bad(f"expected {_expected(base, choices)}, got {_show(value)}")
+    raise _Bad(f"expected {_expected(base, choices, bounds)}, got {_show(value)}")
 
 
-def _expected(base, choices) -> str:
+def _expected(base, choices, bounds=None) -> str:
     if choices:
         return "one of " + ", ".join(map(str, choices))
     if _is_str_tuple(base):
         return "a list of names (or one comma-separated string)"
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[base]
+    kind = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[base]
+    if bounds and base in (int, float):
+        low, high = bounds
+        kind += (f" from {_num(low)} to {_num(high)}" if low is not None and high is not None
+                 else f" of at least {_num(low)}" if low is not None else f" of at most {_num(high)}")
+    return kind
 
 
-def _choose(value, choices, base):
+def _num(x) -> str:
+    return f"{x:,}" if isinstance(x, int) and abs(x) >= 10_000 else f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _choose(value, choices, base, bounds=None):
     if choices and value not in choices:
         raise _Bad(f"expected {_expected(base, choices)}, got {_show(value)}")
+    if bounds:
+        low, high = bounds
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise _Bad(f"expected {_expected(base, choices, bounds)}, got {_show(value)}")
     return value
 
 
@@ -179,10 +201,25 @@ def build(cls, mapping: dict, where: str, *, _prefix: str = ""):
             values[name] = build(tp, value, where, _prefix=key + ".")
             continue
         try:
-            values[name] = _convert(value, tp, known[name].metadata.get("choices"))
+            meta = known[name].metadata
+            values[name] = _convert(value, tp, meta.get("choices"), meta.get("range"))
         except _Bad as exc:
             raise FimkitError(f"{where}: {key}: {exc}") from None
     return cls(**values)
+
+
+def check(obj) -> None:
+    """Every field of a settings instance against its type, choices and range: what ``build`` checks
+    for files and flags, for an instance a library caller made in code. Call it in ``__post_init__``."""
+    hints = _hints(type(obj))
+    for f in dataclasses.fields(obj):
+        tp = hints[f.name]
+        if _is_group(tp):
+            continue  # a group is checked by its own __post_init__
+        try:
+            _convert(getattr(obj, f.name), tp, f.metadata.get("choices"), f.metadata.get("range"))
+        except _Bad as exc:
+            raise FimkitError(f"{f.name}: {exc}") from None
 
 
 def _merge(mapping: dict, overrides: dict) -> dict:
@@ -250,10 +287,16 @@ def diff_settings(old: dict, new: dict, *, ignore=(), defaults: dict | None = No
     return out
 
 
-def _flag_type(tp, choices):
+def flag_type(tp, *, min: float | None = None, max: float | None = None):
+    """An argparse ``type`` for a flag that is not a setting (a positional's neighbour, a one-off count),
+    checked by the same conversion and range rules as settings."""
+    return _flag_type(tp, None, (min, max) if min is not None or max is not None else None)
+
+
+def _flag_type(tp, choices, bounds=None):
     def parse(text: str):
         try:
-            return _convert(text, tp, choices)
+            return _convert(text, tp, choices, bounds, text=True)
         except _Bad as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -306,7 +349,7 @@ def _add_flags(parser, cls, key_prefix: str, flag_prefix: str, skip) -> None:
             parser.add_argument(*names, dest=key, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:
             # `--max-steps none` would read as "not given": flags take only values, the file can say null.
-            parser.add_argument(*names, dest=key, default=None, type=_flag_type(base, choices),
+            parser.add_argument(*names, dest=key, default=None, type=_flag_type(base, choices, meta.get("range")),
                                 metavar=_metavar(f.name, base, choices), help=help_text)
 
 

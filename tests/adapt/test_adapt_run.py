@@ -60,8 +60,8 @@ def test_adapt_trains_judges_and_recommends(tmp_path, tiny_base):
     meta["serve"] = {"model": str(tiny_base), "lora": "adapter.gguf"}
     (out / "fimkit.json").write_text(json.dumps(meta))
     assert resolve_model(str(out)).lora == out / "adapter.gguf"
-    from fimkit.infer.backends import load_engine
     from fimkit.infer.config import EngineConfig
+    from fimkit.infer.engines.choice import load_engine
 
     engine = load_engine(EngineConfig(model=str(out), n_ctx=128))
     assert engine.lora == out / "adapter.gguf"
@@ -208,5 +208,5 @@ def test_cli_errors_are_one_line(tmp_path):
     missing = run(str(tmp_path / "nope"), "--output", str(tmp_path / "out"))
     assert missing.returncode == 2 and "not a folder" in missing.stderr and "Traceback" not in missing.stderr
     bad = run(str(tmp_path), "--output", str(tmp_path / "out"), "--minutes", "0")
-    assert bad.returncode == 2 and "minutes must be greater than 0" in bad.stderr
+    assert bad.returncode == 2 and "--minutes: expected a number from 0.01" in bad.stderr
     assert run(str(tmp_path), "--output", str(tmp_path / "o"), "--objective", "magic").returncode == 2

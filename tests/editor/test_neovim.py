@@ -23,8 +23,13 @@ vim.wait(20000, function()
 end, 50)
 local params = { textDocument = { uri = vim.uri_from_bufnr(0) }, position = { line = 1, character = 11 } }
 local result = vim.lsp.buf_request_sync(0, "textDocument/completion", params, 20000)
+-- The user types the suggestion's first character: the server keeps the rest, without a new request.
+vim.api.nvim_buf_set_lines(0, 1, 2, false, { "    return a" })
+vim.wait(200)
+local typed = vim.lsp.buf_request_sync(0, "textDocument/completion",
+  { textDocument = params.textDocument, position = { line = 1, character = 12 } }, 20000)
 local f = io.open(out, "w")
-f:write(vim.fn.json_encode(result or {}))
+f:write(vim.fn.json_encode({ first = result or {}, typed = typed or {} }))
 f:close()
 vim.cmd("qa!")
 """
@@ -44,10 +49,16 @@ def test_neovim_gets_the_completion_item(tmp_path):
     finally:
         http.close()
     result = json.loads(out.read_text())
-    replies = result.values() if isinstance(result, dict) else [r for r in result if r]  # keyed by client id
-    items = [item for reply in replies for item in reply["result"]["items"]]
+
+    def items_of(replies):
+        replies = replies.values() if isinstance(replies, dict) else [r for r in replies if r]  # keyed by client id
+        return [item for reply in replies for item in reply["result"]["items"]]
+
+    items = items_of(result["first"])
     assert items and items[0]["textEdit"]["newText"] == "a + b" and items[0]["label"] == "a + b"
+    typed = items_of(result["typed"])
+    assert typed and typed[0]["textEdit"]["newText"] == " + b"
     completions = [body for _, body in http.requests if body["max_tokens"] != 0]
-    assert completions[0]["prompt"] == "def add(a, b):\n    return "
+    assert len(completions) == 1 and completions[0]["prompt"] == "def add(a, b):\n    return "
     # Opening the file sent a warm-up first: the prompt evaluated, no token asked for.
     assert any(body["max_tokens"] == 0 for _, body in http.requests)

@@ -5,7 +5,8 @@ VS Code or the extension is replaced. `make e2e-deps` installs what this needs; 
 is skipped and says so.
 
 One scenario, in the order a user lives it: type a function header, see the ghost text (screenshot),
-read the status bar, accept with Tab, save; then keep typing while a long request is in flight and
+read the status bar, type its first character (the rest stays, no new request), accept its next
+word with Ctrl+Right, accept the rest with Tab, save; then keep typing while a long request is in flight and
 check that the server saw it abandoned. The server's /metrics, /v1/stats and telemetry database are
 the witnesses, since they are what the extension's requests actually reached.
 """
@@ -319,7 +320,24 @@ def test_ghost_text_accept_abort_and_telemetry_in_vscode(page, code_server, fimk
         SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copy(shot, SCREENSHOT)
 
-    # 2. Tab accepts exactly what was shown; Ctrl+S writes it.
+    # 1b. Typing what the ghost text shows keeps the rest of it, with no new request to the server.
+    served = _requests(fimkit_server.metrics(), 200, "/v1/completions")
+    kept = ghost
+    if len(ghost) >= 3 and not ghost[0].isspace():
+        page.keyboard.type(ghost[0])
+        _poll(lambda: _ghost_text(page) == ghost[1:], timeout=10)
+        assert _ghost_text(page) == ghost[1:], (_ghost_text(page), ghost)
+        kept = ghost[1:]
+    # 1c. Ctrl+Right accepts the next word of it; the rest stays on screen.
+    if re.search(r"\w\W+\w", kept):
+        page.keyboard.press("Control+ArrowRight")
+        _poll(lambda: (g := _ghost_text(page)) and g != kept and kept.endswith(g), timeout=10)
+        rest = _ghost_text(page)
+        assert rest and rest != kept and kept.endswith(rest), (rest, kept)
+    time.sleep(0.5)  # past the debounce: a request the keys caused would have been sent by now
+    assert _requests(fimkit_server.metrics(), 200, "/v1/completions") == served
+
+    # 2. Tab accepts exactly what is left of it; Ctrl+S writes it.
     page.keyboard.press("Tab")
     page.keyboard.press("Control+S")
     page.locator(".tab.active.dirty").wait_for(state="detached")

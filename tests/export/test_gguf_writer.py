@@ -1,6 +1,6 @@
 import pytest
 
-from fimkit.infer.engine import SamplingParams
+from fimkit.infer.engines.contract import SamplingParams
 from fimkit.models import inspect_model, resolve_model
 
 pytestmark = pytest.mark.slow
@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow
 def test_tiny_llama_gguf_loads_in_llama_cpp_with_fim_tokens(tiny_fim_gguf):
     info = inspect_model(resolve_model(str(tiny_fim_gguf)))
     assert info.architecture == "llama" and info.detection.family.name == "fimkit" and info.detection.layout == "psm"
-    from fimkit.infer.llama_engine import LlamaCppEngine
+    from fimkit.infer.engines.llama_cpp import LlamaCppEngine
 
     engine = LlamaCppEngine(resolve_model(str(tiny_fim_gguf)), n_ctx=256)
     llm = engine.llm

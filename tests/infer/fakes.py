@@ -4,7 +4,7 @@ import threading
 import time
 
 from fimkit.formats import FimFormat
-from fimkit.infer.engine import Engine, SamplingParams, TokenPiece
+from fimkit.infer.engines.contract import Engine, SamplingParams, TokenPiece
 
 
 class ScriptedEngine(Engine):

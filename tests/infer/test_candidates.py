@@ -1,5 +1,5 @@
 """Candidate ranking's rules, with an engine whose likelihoods are scripted (the real engine's
-scoring and branching are tested in test_llama_engine.py)."""
+scoring and branching are tested in engines/test_llama_cpp.py)."""
 
 import threading
 
@@ -7,10 +7,10 @@ import pytest
 from infer.fakes import BranchingEngine, ScriptedEngine
 
 from fimkit.errors import FimkitError
-from fimkit.infer.backends import _with_budget
 from fimkit.infer.complete import run_completion
 from fimkit.infer.config import EngineConfig
-from fimkit.infer.engine import CompletionRequest, SamplingParams
+from fimkit.infer.engines.choice import _with_budget
+from fimkit.infer.engines.contract import CompletionRequest, SamplingParams
 
 
 def request(n, suffix="\nprint(x)\n", **sampling):
@@ -60,5 +60,5 @@ def test_a_cancelled_call_stops_branching():
 def test_a_backend_that_cannot_score_refuses_candidates_at_load():
     with pytest.raises(FimkitError, match="candidates 2"):
         _with_budget(ScriptedEngine(), EngineConfig(candidates=2))
-    with pytest.raises(FimkitError, match="between 1 and 8"):
+    with pytest.raises(FimkitError, match="candidates: expected an integer from 1 to 8"):
         EngineConfig(candidates=9)

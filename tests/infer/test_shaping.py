@@ -231,3 +231,45 @@ def test_a_finished_simple_statement_stops_at_its_newline():
         assert shaper.feed(raw)[1] is False, raw
     shaper = Shaper(prefix, "\n\ndef g():\n    pass\n", ShapeConfig(language="python"))  # the block's end
     assert shaper.feed("y = x + 1\n")[1] is False
+
+
+# -- issue 26, item 5: a middle stays in its block whatever the cursor's column ----------------------
+CLASS_PREFIX = "class Repo:\n    def load(self, path):\n        data = read(path)\n"
+CLASS_SUFFIX = "        return parse(data)\n\n    def save(self, path):\n        write(path, self.data)\n"
+
+
+def test_at_column_0_a_middle_does_not_dedent_below_the_code_after_it():
+    """The cursor at the start of a line, the next statement right after it: the cursor's own line has
+    no indentation, so the block the middle is in comes from the code that follows it."""
+    raw = "        data = data.strip()\n        return data\n\n    def extra(self):\n        pass\n"
+    result, _ = shape(CLASS_PREFIX, CLASS_SUFFIX, pieces(raw), language="python")
+    assert "def extra" not in result.text and result.text.startswith("        data = data.strip()")
+    assert result.stop_reason in ("scope", "statement", "suffix")
+
+
+def test_a_first_line_that_would_leave_the_block_is_not_shown():
+    result, _ = shape(CLASS_PREFIX, CLASS_SUFFIX, pieces("def extra(self):\n    pass\n"), language="python")
+    assert result.text == "" and result.stop_reason == "scope"
+
+
+def test_a_blank_cursor_line_takes_its_block_from_the_next_statement():
+    prefix = "def f(x):\n    y = x + 1\n"
+    suffix = "\n    return y\n"
+    result, _ = shape(prefix, suffix, pieces("    y *= 2\nprint(f(3))\n"), language="python")
+    assert result.text == "    y *= 2"
+
+
+def test_a_header_is_never_released_without_its_body():
+    prefix = "def f(items):\n    total = 0\n"
+    suffix = "    return total\n"
+    result, _ = shape(prefix, suffix, pieces("    for item in items:"), language="python")
+    assert result.text == ""
+    result, _ = shape(prefix, suffix, pieces("    for item in items:\n        total += item\n"), language="python")
+    assert result.text == "    for item in items:\n        total += item\n"
+
+
+def test_a_header_whose_body_is_already_below_is_released():
+    prefix = "def f(user):\n    if user.is_act"
+    suffix = "\n        return True\n    return False\n"
+    result, _ = shape(prefix, suffix, pieces("ive():\n"), language="python")
+    assert result.text == "ive():"

@@ -175,10 +175,10 @@ def test_queue_full_is_503_with_retry_after():
     c, _ = client_for(engine, max_queue=1)
     results = []
     with c:
-        def call():
-            results.append(c.post("/complete", json={"prefix": "x = ", "suffix": "\n"}).status_code)
+        def call(i):  # distinct requests: identical ones would share one generation
+            results.append(c.post("/complete", json={"prefix": f"x{i} = ", "suffix": "\n"}).status_code)
 
-        threads = [threading.Thread(target=call) for _ in range(4)]
+        threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
         for t in threads:
             t.start()
             time.sleep(0.02)
@@ -259,7 +259,7 @@ def test_status_follows_the_kind_of_error(error, status):
 
 def test_an_unreachable_remote_model_is_503_not_the_clients_fault():
     from fimkit.formats import FimFormat
-    from fimkit.infer.remote_engine import OpenAIEngine
+    from fimkit.infer.engines.remote import OpenAIEngine
 
     engine = OpenAIEngine("http://127.0.0.1:9/v1", "remote", fim_format=FimFormat.parse_spec("fimkit:psm"), timeout=2)
     c, _ = client_for(engine)

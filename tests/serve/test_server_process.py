@@ -71,8 +71,8 @@ def test_openai_backend_talks_to_a_remote_server(server, tiny_fim_gguf):
     """The openai backend renders the FIM prompt itself; here the remote is a fimkit server."""
     from fimkit.formats import FimFormat
     from fimkit.infer.complete import run_completion
-    from fimkit.infer.engine import CompletionRequest, SamplingParams
-    from fimkit.infer.remote_engine import OpenAIEngine
+    from fimkit.infer.engines.contract import CompletionRequest, SamplingParams
+    from fimkit.infer.engines.remote import OpenAIEngine
 
     engine = OpenAIEngine(server + "/v1", "tiny", fim_format=FimFormat.parse_spec("fimkit:psm"), api_key="k")
     result = run_completion(engine, CompletionRequest("x = ", "\n", sampling=SamplingParams(max_tokens=8)))

@@ -62,8 +62,8 @@ def test_train_survives_a_kill_and_resumes(work):
 def test_merge_export_and_llama_cpp_infill(work):
     from fimkit.export.exporter import export
     from fimkit.infer.complete import run_completion
-    from fimkit.infer.engine import CompletionRequest, SamplingParams
-    from fimkit.infer.llama_engine import LlamaCppEngine
+    from fimkit.infer.engines.contract import CompletionRequest, SamplingParams
+    from fimkit.infer.engines.llama_cpp import LlamaCppEngine
     from fimkit.models import resolve_model
     from fimkit.train.merge import merge
 
@@ -192,9 +192,9 @@ def test_lora_only_adapter_loads_in_llama_cpp(tmp_path):
     out = llm.create_completion("def add(a, b):\n", max_tokens=4, temperature=0)
     assert out["usage"]["completion_tokens"] >= 1
     # fimkit serve --lora: the same adapter on top of the base, through the engine every verb uses.
-    from fimkit.infer.backends import load_engine
     from fimkit.infer.config import EngineConfig
-    from fimkit.infer.engine import SamplingParams
+    from fimkit.infer.engines.choice import load_engine
+    from fimkit.infer.engines.contract import SamplingParams
 
     engine = load_engine(EngineConfig(model=str(base), lora=str(tmp_path / "lora.gguf"), n_ctx=128))
     assert engine.info().model == "base+lora" and engine.lora == adapter

@@ -30,9 +30,12 @@ export interface Doc {
 
 export interface Shown {
   id?: string;
-  text: string;
+  text: string; // the whole suggestion as first shown
   midLine: boolean;
   shownAt: number;
+  prefix: string; // where it was shown
+  suffix: string;
+  kept: number; // characters of it the user has typed or accepted word by word so far
 }
 
 export class FimProvider {
@@ -73,6 +76,8 @@ export class FimProvider {
     }
     const { prefix, suffix } = budget(text, doc.offsetAt(position), s.budget);
     this.warmedAt = placeOf(doc, position); // a completion warms its place too
+    const rest = this.keepingShown(prefix, suffix);
+    if (rest !== undefined) return rest; // typed through, or a word accepted: the rest, no request
     this.noteDismissedIfAny();
     const cached = this.cache.get(prefix, suffix);
     if (cached !== undefined) return this.show(cached, prefix, suffix, undefined);
@@ -141,24 +146,34 @@ export class FimProvider {
 
   private show(text: string, prefix: string, suffix: string, id: string | undefined): string | undefined {
     if (!text) return undefined;
-    this.last = { id, text, midLine: midLine(prefix, suffix), shownAt: Date.now() };
+    this.last = { id, text, midLine: midLine(prefix, suffix), shownAt: Date.now(), prefix, suffix, kept: 0 };
     this.event("view", this.last);
     return text;
   }
 
-  // VS Code runs the item's command when the user accepts a suggestion.
+  // The rest of the suggestion on screen when the user has typed its beginning or accepted part of it
+  // (Ctrl+Right accepts a word): the same suggestion, kept, with no request and no new view.
+  private keepingShown(prefix: string, suffix: string): string | undefined {
+    const last = this.last;
+    if (!last || suffix !== last.suffix || !prefix.startsWith(last.prefix)) return undefined;
+    const typed = prefix.slice(last.prefix.length);
+    if (typed.length === 0 || typed.length >= last.text.length || !last.text.startsWith(typed)) return undefined;
+    last.kept = typed.length;
+    return last.text.slice(typed.length);
+  }
+
+  // VS Code runs the item's command when the user accepts a suggestion (all of what is left of it).
   accepted(): void {
     if (this.last) this.event("accept", this.last, { accepted_chars: this.last.text.length });
     this.last = undefined;
   }
 
-  partiallyAccepted(chars: number): void {
-    if (this.last) this.event("partial", this.last, { accepted_chars: chars });
-  }
-
-  // A new request while a shown suggestion was neither accepted nor dismissed: it was passed over.
+  // A new request while a shown suggestion was not accepted whole: passed over, or kept in part.
   private noteDismissedIfAny(): void {
-    if (this.last) this.event("dismiss", this.last);
+    if (this.last) {
+      if (this.last.kept > 0) this.event("partial", this.last, { accepted_chars: this.last.kept });
+      else this.event("dismiss", this.last);
+    }
     this.last = undefined;
   }
 

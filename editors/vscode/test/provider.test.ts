@@ -39,6 +39,23 @@ test("typing the start of a shown completion needs no request", async () => {
   assert.equal(completions().length, 1);
 });
 
+test("typing through or accepting a word keeps the suggestion: no request, a partial event, then accept", async () => {
+  const { p, completions, events } = provider(() => completionReply("compute(a, b)"));
+  assert.equal(await p.complete(doc("x = "), at(4), () => false), "compute(a, b)");
+  assert.equal(await p.complete(doc("x = c"), at(5), () => false), "ompute(a, b)"); // typed through
+  assert.equal(await p.complete(doc("x = compute"), at(11), () => false), "(a, b)"); // Ctrl+Right: a word
+  p.accepted(); // Tab: the rest
+  assert.equal(completions().length, 1);
+  assert.deepEqual(events().map((e) => [e.body.type, e.body.accepted_chars]), [["view", undefined], ["accept", 13]]);
+  // Kept in part and then passed over: a partial acceptance of what was kept, not a dismissal.
+  await p.complete(doc("y = "), at(4), () => false);
+  await p.complete(doc("y = comp"), at(8), () => false);
+  await p.complete(doc("z = "), at(4), () => false);
+  assert.deepEqual(events().slice(2).map((e) => [e.body.type, e.body.accepted_chars]),
+    [["view", undefined], ["partial", 4], ["view", undefined]]);
+  assert.equal(completions().length, 3); // y = and z = were asked for; y = comp was not
+});
+
 test("request bodies follow the configured API", async () => {
   for (const [api, path, reply] of [["infill", "/infill", { json: { content: "1" } }], ["ollama", "/api/generate", { json: { response: "1" } }]] as const) {
     const { p, completions } = provider(() => reply, { api });

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fimkit.adapt.records import OBJECTIVES
 from fimkit.adapt.split import SPLITS
 from fimkit.errors import FimkitError
-from fimkit.settings import setting
+from fimkit.settings import check, setting
 from fimkit.train.config import SOFTMAXES
 
 DEFAULT_LR = {"lora": 4e-4, "full": 5e-5}  # --lr when not given, by --method
@@ -29,11 +29,11 @@ FREE_ON_RESUME = ("minutes", "threads")
 class AdaptConfig:
     model: str = setting("gemma-3-270m", "the base model to adapt (an embedded name, a .gguf or a Hugging Face folder)")
     minutes: float = setting(30.0, "training budget in minutes; the learning-rate schedule is fitted to it "
-                             "(on a GPU the same minutes train far more tokens)")
+                             "(on a GPU the same minutes train far more tokens)", min=0.01, max=1e6)
     objective: str = setting("next-token", "next-token: plain text, the model stays prefix-only and the adapter "
                              "needs no new tokens; fim: SPM holes mixed with plain text at --fim-rate (adds FIM "
                              "tokens, so a merged GGUF is written)", choices=OBJECTIVES)
-    fim_rate: float = setting(0.5, "fim objective: share of pieces turned into holes")
+    fim_rate: float = setting(0.5, "fim objective: share of pieces turned into holes", min=0.0, max=1.0)
     loss: str = setting("all", "fim objective: all (every section and EOT, as Bavarian et al. advise) or middle",
                         choices=("all", "middle"))
     split: str = setting("auto", "how held-out code is chosen: history (train on the code as of a past commit, "
@@ -41,10 +41,10 @@ class AdaptConfig:
                          "auto (history where every repository is a git checkout with enough of it)",
                          choices=SPLITS)
     heldout_fraction: float = setting(0.2, "share of the code held out: files (split files) or lines written "
-                                      "after the cut (split history)")
-    holes: int = setting(200, "held-out holes the base and the adapted model are judged on")
+                                      "after the cut (split history)", min=0.01, max=0.49)
+    holes: int = setting(200, "held-out holes the base and the adapted model are judged on", min=1, max=1_000_000)
     general_tasks: int = setting(200, "HumanEval single-line tasks checking the adapted model did not forget "
-                                 "general code (0 skips the check)")
+                                 "general code (0 skips the check)", min=0, max=1_000_000)
     method: str = setting("lora", "lora: a low-rank adapter applied on top of the base (megabytes); full: every "
                           "weight trained (4.3 GB of memory for 270M), served as a merged, quantized GGUF",
                           choices=METHODS)
@@ -55,14 +55,15 @@ class AdaptConfig:
                            "repository's training text uses, which skips most of Gemma's 262k-row output layer "
                            "(more tokens trained in the same minutes; not with the fim objective, whose new "
                            "sentinel rows are trained)", choices=SOFTMAXES)
-    rank: int = setting(64, "LoRA rank (the adapter is ~1 MB a rank: 60 MB at 64)")
+    rank: int = setting(64, "LoRA rank (the adapter is ~1 MB a rank: 60 MB at 64)", min=1, max=4096)
     lr: float | None = setting(None, "peak learning rate (default: 4e-4 for lora, since a short run needs more than "
-                               "the seed's 2e-4; 5e-5 for full, transformers' default rate for full fine-tuning)")
-    seq_len: int = setting(512, "training window in tokens")
-    batch_size: int = setting(2, "examples per micro-batch")
-    grad_accum: int = setting(2, "micro-batches per optimizer step")
+                               "the seed's 2e-4; 5e-5 for full, transformers' default rate for full fine-tuning)",
+                               min=1e-12, max=1.0)
+    seq_len: int = setting(512, "training window in tokens", min=32, max=131_072)
+    batch_size: int = setting(2, "examples per micro-batch", min=1, max=65_536)
+    grad_accum: int = setting(2, "micro-batches per optimizer step", min=1, max=65_536)
     seed: int = setting(0, "seed of the split, the records, training and the hole sample")
-    threads: int | None = setting(None, "CPU threads for evaluation (default: all cores)")
+    threads: int | None = setting(None, "CPU threads for evaluation (default: all cores)", min=1, max=1024)
     usage: str | None = setting(None, "a telemetry database of fimkit serve ($FIMKIT_HOME/telemetry.sqlite): the "
                                 "completions you accepted become training examples (half) and held-out holes "
                                 "(the other half), and the report shows accept rates per model and language")
@@ -73,26 +74,9 @@ class AdaptConfig:
         return self.method == "full" or self.objective == "fim"
 
     def __post_init__(self):
-        for key, allowed in (("method", METHODS), ("quant", MERGED_QUANTS), ("softmax", SOFTMAXES)):
-            if getattr(self, key) not in allowed:  # flags check their choices; a library caller gets this
-                raise FimkitError(f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
+        check(self)  # types, choices and ranges, for a library caller as for flags
         if self.softmax == "seen" and self.objective == "fim":
             raise FimkitError("softmax seen cannot train the fim objective's new sentinel rows; use softmax full "
                               "with objective fim")
         if self.lr is None:  # resolved here, so adapt.yaml records the rate the run used
             object.__setattr__(self, "lr", DEFAULT_LR[self.method])
-        if not self.minutes > 0:
-            raise FimkitError(f"minutes must be greater than 0, got {self.minutes}")
-        if not 0 < self.heldout_fraction < 0.5:
-            raise FimkitError(f"heldout_fraction must be in (0, 0.5), got {self.heldout_fraction}")
-        if not 0 <= self.fim_rate <= 1:
-            raise FimkitError(f"fim_rate must be in [0, 1], got {self.fim_rate}")
-        for key in ("holes", "rank", "seq_len", "batch_size", "grad_accum"):
-            if getattr(self, key) < 1:
-                raise FimkitError(f"{key} must be 1 or more, got {getattr(self, key)}")
-        if self.general_tasks < 0:
-            raise FimkitError(f"general_tasks must be 0 or more, got {self.general_tasks}")
-        if not self.lr > 0:
-            raise FimkitError(f"lr must be greater than 0, got {self.lr}")
-        if self.threads is not None and self.threads < 1:
-            raise FimkitError(f"threads must be 1 or more, got {self.threads}")

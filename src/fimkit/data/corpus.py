@@ -114,14 +114,29 @@ def iter_sources(inputs: list[str]) -> Iterator[tuple[Path, str, str]]:
             continue
         if not root.is_dir():
             raise FimkitError(f"{item}: no such file or directory")
-        root = root.resolve()
+        try:
+            root = root.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11)
+            raise FimkitError(f"{item}: cannot be read ({exc})") from None
         files = _git_files(root) if (root / ".git").exists() else None
         for path in files if files is not None else _walk(root):
             yield path, str(path.relative_to(root)), root.name
 
 
+def is_text_name(name: str) -> bool:
+    """Whether a file name is text: names that are not valid UTF-8 reach Python as lone surrogates,
+    which no tokenizer, JSON writer or HTTP reply can carry."""
+    try:
+        name.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def read_source(path: Path, config: CorpusConfig) -> tuple[str | None, str | None]:
     """(text, None) for a file worth keeping, else (None, reason)."""
+    if not is_text_name(str(path)):
+        return None, "file name not UTF-8"
     try:
         size = path.stat().st_size
     except OSError:

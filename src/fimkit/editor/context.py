@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from fimkit.infer.context import ALIGN_LINES
+from fimkit.infer.context.budget import ALIGN_LINES
 
 
 @dataclass(frozen=True)

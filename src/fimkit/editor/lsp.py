@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 from fimkit import __version__
 from fimkit.editor.context import Budget, CompletionCache, budget, looks_binary
-from fimkit.infer.backends import EngineConfig, load_engine
 from fimkit.infer.complete import run_completion
-from fimkit.infer.engine import CompletionRequest, SamplingParams
-from fimkit.infer.repo_context import RepoContext
+from fimkit.infer.context.repository import RepoContext
+from fimkit.infer.engines.choice import EngineConfig, load_engine
+from fimkit.infer.engines.contract import CompletionRequest, SamplingParams
 
 
 @dataclass(frozen=True)

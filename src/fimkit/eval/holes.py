@@ -5,7 +5,12 @@ Each hole lies inside a function body (never at the end of a file, never across 
 - ``block``: a whole compound statement (if/for/while/with/try), several lines;
 - ``body``: a whole function body;
 - ``condition``: the condition of an if/while (text stays right of the cursor: mid-line);
-- ``arguments``: the arguments of a call, between its parentheses (mid-line).
+- ``arguments``: the arguments of a call, between its parentheses (mid-line);
+- ``typed``: where a user stops typing: a one-line statement cut at a random character (never its
+  first nor past its last), the target the rest of the line. Each is labelled by what precedes the
+  cursor (``position``): mid-identifier, end of an identifier, after a dot, after an operator or
+  bracket, after a space. Cut only when asked for (``typed:PATH``), so the other kinds' task sets
+  stay the same.
 Files are walked like the corpus builder does (.gitignore respected) and sorted; the choice of
 holes is seeded, so the same seed and code give the same tasks. Scored by exact match, edit
 similarity and whether the filled-in file still parses.
@@ -22,6 +27,8 @@ from fimkit.eval.task import Task
 from fimkit.syntax import extension_table, node_types, parser_for, walk
 
 KINDS = ("line", "block", "body", "condition", "arguments")
+TYPED = "typed"
+POSITIONS = ("mid-identifier", "end-of-identifier", "after-dot", "after-operator", "after-space")
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ def candidates(code: bytes, language: str) -> dict[str, list[tuple[int, int]]]:
     tree = parser.parse(code)
     if tree.root_node.has_error:
         return {}
-    found: dict[str, list[tuple[int, int]]] = {k: [] for k in KINDS}
+    found: dict[str, list[tuple[int, int]]] = {k: [] for k in (*KINDS, TYPED)}
     for fn in walk(tree.root_node):
         if fn.type not in nodes.functions:
             continue
@@ -60,6 +67,8 @@ def candidates(code: bytes, language: str) -> dict[str, list[tuple[int, int]]]:
                 continue
             if node.type in nodes.simple and node.start_point[0] == node.end_point[0]:
                 found["line"].append((node.start_byte, node.end_byte))
+                end = code.find(b"\n", node.end_byte)
+                found[TYPED].append((node.start_byte, len(code) if end < 0 else end))
             elif node.type in nodes.compound:
                 found["block"].append((node.start_byte, node.end_byte))
             if node.type in nodes.conditional:
@@ -80,7 +89,7 @@ def holes_in(code: bytes, rel: str, language: str, config: HoleConfig, rng: rand
     found = candidates(code, language)
     if lines is not None:
         found = {k: [(a, b) for a, b in spans if _on_lines(code, a, b, lines)] for k, spans in found.items()}
-    kinds = [k for k in KINDS if k in config.kinds and found.get(k)]
+    kinds = [k for k in (*KINDS, TYPED) if k in config.kinds and found.get(k)]
     rng.shuffle(kinds)
     tasks: list[Task] = []
     used: set[tuple[int, int]] = set()
@@ -96,12 +105,41 @@ def holes_in(code: bytes, rel: str, language: str, config: HoleConfig, rng: rand
             continue
         start, end = spans[rng.randrange(len(spans))]
         used.add((start, end))
+        position = ""
+        if kind == TYPED:
+            cut = typed_cursor(code, start, end, rng)
+            if cut is None:
+                continue
+            start, position = cut
         middle = code[start:end].decode("utf-8")
         if not middle.strip() or middle.count("\n") >= config.max_middle_lines:
             continue
         tasks.append(Task(f"{rel}:{kind}:{start}", code[:start].decode("utf-8"), code[end:].decode("utf-8"),
-                          middle, language=language, kind=kind, path=rel))
+                          middle, language=language, kind=kind, path=rel, position=position))
     return tasks
+
+
+def typed_cursor(code: bytes, start: int, end: int, rng: random.Random) -> tuple[int, str] | None:
+    """A cursor inside the line ``code[start:end]`` (after its first character, before its last
+    non-blank one, on a character boundary) and what precedes it; None for a line too short to cut."""
+    line = code[start:end].decode("utf-8").rstrip()
+    if len(line) < 3:
+        return None
+    at = rng.randrange(1, len(line))
+    return start + len(line[:at].encode("utf-8")), cursor_position(line[:at], line[at:])
+
+
+def cursor_position(before: str, after: str) -> str:
+    """What the user just typed at a cursor: one of POSITIONS."""
+    last, nxt = before[-1], after[:1]
+    word = last.isalnum() or last == "_"
+    if word:
+        return "mid-identifier" if (nxt.isalnum() or nxt == "_") else "end-of-identifier"
+    if last == ".":
+        return "after-dot"
+    if last in " \t":
+        return "after-space"
+    return "after-operator"
 
 
 def _on_lines(code: bytes, start: int, end: int, lines: set[int]) -> bool:

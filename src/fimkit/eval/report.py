@@ -60,7 +60,7 @@ def summarize(rows, *, samples: int) -> dict:
     for name, crow in by_contender.items():
         scores = _task_scores(crow, k_values)
         block = {"metrics": _metric_block(scores), "breakdown": {}}
-        for field_name in ("lines", "cursor", "kind"):
+        for field_name in ("lines", "cursor", "kind", "position"):
             groups = defaultdict(list)
             for r in crow:
                 if getattr(r, field_name):

@@ -20,7 +20,7 @@ from fimkit.eval.metrics import edit_similarity, exact_match
 from fimkit.eval.sandbox import Sandbox, SandboxLimits
 from fimkit.eval.task import Task
 from fimkit.infer import CompletionRequest, CompletionResult, SamplingParams, run_completion
-from fimkit.infer.backends import EngineConfig, load_engine
+from fimkit.infer.engines.choice import EngineConfig, load_engine
 from fimkit.models import inspect_model, resolve_model
 from fimkit.syntax import error_count
 
@@ -39,13 +39,15 @@ class Contender:
     candidates: int = 1  # middles ranked per completion (fimkit.infer.candidates)
     context: str = "none"  # repository context (CONTEXTS), from an index of the tasks' repository
     lora: str | None = None  # a LoRA adapter GGUF on top of the model (llama-cpp backend)
+    healing: str | None = None  # token-healing policy (None: the engine's default)
 
     @property
     def label(self) -> str:
         ranked = f":c{self.candidates}" if self.candidates > 1 else ""
         context = f":{self.context}" if self.context != "none" else ""
         adapter = f"+{Path(self.lora).stem}" if self.lora else ""
-        return f"{Path(self.model).name}{adapter}:{self.mode}{ranked}{context}"
+        healing = f":heal-{self.healing}" if self.healing is not None else ""
+        return f"{Path(self.model).name}{adapter}:{self.mode}{ranked}{context}{healing}"
 
 
 def fim_spec_for(model: str, mode: str) -> str | None:
@@ -82,6 +84,7 @@ class Row:
     lines: str
     cursor: str
     kind: str
+    position: str = ""  # typed holes: what precedes the cursor
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -125,6 +128,7 @@ def _score(task: Task, contender: str, sample: int, result, exec_result) -> Row:
         round(st.prompt_ms + st.predicted_ms, 2), st.predicted_tokens, exact_match(result.text, task.middle),
         round(edit_similarity(result.text, task.middle), 4), None if exec_result is None else exec_result.passed,
         None if exec_result is None else exec_result.status, parses, task.lines, task.cursor, task.kind,
+        task.position,
     )
 
 
@@ -186,11 +190,12 @@ def run_eval(contenders: list[Contender], tasks: list[Task], config: EvalConfig 
             engine = load_engine(EngineConfig(model=contender.model, backend=contender.backend, n_ctx=config.n_ctx,
                                               fim_format=fim_spec_for(contender.model, contender.mode),
                                               prompt_tokens=config.prompt_tokens, threads=config.threads,
-                                              candidates=contender.candidates, lora=contender.lora))
+                                              candidates=contender.candidates, lora=contender.lora,
+                                              **({"healing": contender.healing} if contender.healing else {})))
             context = None
             if contender.context != "none":
-                from fimkit.infer.repo_context import RepoContext
-                from fimkit.infer.workspace import WorkspaceIndex
+                from fimkit.infer.context.repository import RepoContext
+                from fimkit.infer.context.workspace import WorkspaceIndex
 
                 if not workspace:
                     raise FimkitError("--context workspace needs the tasks' repository: a holes:PATH benchmark "

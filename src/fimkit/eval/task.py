@@ -16,8 +16,9 @@ class Task:
     test: str | None = None  # code run after the filled-in program (HumanEval: defines check)
     entry_point: str | None = None
     language: str = "python"
-    kind: str = ""  # for holes: line, block, body, condition, arguments
+    kind: str = ""  # for holes: line, block, body, condition, arguments, typed
     path: str | None = None  # for holes: the file, relative to the repository (repository context)
+    position: str = ""  # for typed holes: what precedes the cursor (fimkit.eval.holes.POSITIONS)
 
     @property
     def lines(self) -> str:

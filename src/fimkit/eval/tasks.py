@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fimkit.data.jsonl import read_lines
 from fimkit.errors import FimkitError
-from fimkit.eval.holes import HoleConfig, cut_holes
+from fimkit.eval.holes import TYPED, HoleConfig, cut_holes
 from fimkit.eval.task import Task
 
 HUMANEVAL = {
@@ -21,7 +21,8 @@ HUMANEVAL = {
 }
 BENCHMARK_HELP = (
     "humaneval-single (1,033 tasks), humaneval-multi (5,815), humaneval-random-span (1,640), "
-    "humaneval-random-span-light (164), holes:PATH (cut from your code), jsonl:PATH (prefix, suffix, middle[, test]), "
+    "humaneval-random-span-light (164), holes:PATH (cut from your code), typed:PATH (holes where a user stops "
+    "typing: a line cut at a random character, the rest of the line missing), jsonl:PATH (prefix, suffix, middle[, test]), "
     "safim:PATH (a SAFIM block/control/api .jsonl.gz; its Python tasks)"
 )
 
@@ -83,6 +84,8 @@ def load_tasks(benchmark: str, *, limit: int | None = None, seed: int = 0) -> li
         tasks = _humaneval(benchmark)
     elif benchmark.startswith("holes:"):
         tasks = cut_holes(benchmark[len("holes:"):], HoleConfig(seed=seed))
+    elif benchmark.startswith("typed:"):
+        tasks = cut_holes(benchmark[len("typed:"):], HoleConfig(seed=seed, kinds=(TYPED,), per_file=8))
     elif benchmark.startswith("jsonl:"):
         tasks = _jsonl(benchmark[len("jsonl:"):])
     elif benchmark.startswith("safim:"):

@@ -22,9 +22,9 @@ from fimkit.fileio import atomic_output
 from fimkit.formats import FimFormat
 from fimkit.formats.detect import GGUF_FIM_KEYS
 from fimkit.formats.ollama import modelfile_text
-from fimkit.infer.engine import SamplingParams
-from fimkit.infer.hf_engine import TransformersEngine
-from fimkit.infer.llama_engine import LlamaCppEngine
+from fimkit.infer.engines.contract import SamplingParams
+from fimkit.infer.engines.hf import TransformersEngine
+from fimkit.infer.engines.llama_cpp import LlamaCppEngine
 from fimkit.models import resolve_model
 from fimkit.models.gguf_meta import read_gguf_header
 from fimkit.runs import MODEL

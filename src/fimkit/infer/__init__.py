@@ -1,6 +1,12 @@
-"""The inference core: the engine contract and its backends, the context budget, prompt rendering,
-line-by-line shaping and post-processing, and ``run_completion``, the one completion path that
-the server, the CLI, the language server, evaluation, training and the demo all call.
+"""The inference core, in three parts:
+- ``engines``: the engine contract (what a backend can and cannot do, token healing included) and
+  the backends (llama.cpp in-process, transformers, a remote OpenAI-compatible server), and the
+  choice between them;
+- ``context``: what the prompt shows besides the cursor: the budget that fits it in the window and
+  repository context (the workspace index, its outlines, the chunks chosen for a cursor);
+- here: ``run_completion``, the one completion path that the server, the CLI, the language server,
+  evaluation, training and the demo all call, with rendering, candidates, line-by-line shaping
+  and post-processing.
 
 Nothing here knows about HTTP; backends (llama.cpp, transformers, a remote server) load lazily.
 The names below are imported on first use, so reading ``EngineConfig`` for `fimkit --help` does
@@ -12,10 +18,10 @@ from __future__ import annotations
 import importlib
 
 _HOME = {
-    "BACKENDS": "backends", "EngineConfig": "config", "load_engine": "backends", "run_completion": "complete",
-    "ContextBudget": "context", "CompletionRequest": "engine", "CompletionResult": "engine", "Engine": "engine",
-    "EngineInfo": "engine", "Generation": "engine", "GenerationStats": "engine", "SamplingParams": "engine",
-    "TokenPiece": "engine",
+    "BACKENDS": "config", "EngineConfig": "config", "load_engine": "engines.choice", "run_completion": "complete",
+    "ContextBudget": "context.budget", "CompletionRequest": "engines.contract", "CompletionResult": "engines.contract",
+    "Engine": "engines.contract", "EngineInfo": "engines.contract", "Generation": "engines.contract",
+    "GenerationStats": "engines.contract", "SamplingParams": "engines.contract", "TokenPiece": "engines.contract",
 }
 __all__ = sorted(_HOME)
 

@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from fimkit.infer.complete import Prepared, generate_middle
 from fimkit.infer.config import MAX_CANDIDATES
-from fimkit.infer.engine import CompletionRequest, CompletionResult, Engine, GenerationStats
+from fimkit.infer.engines.contract import CompletionRequest, CompletionResult, Engine, GenerationStats
+from fimkit.infer.middle import Prepared, generate_middle
 
 # The suffix's start scored after each middle (prefix-only): about 24 tokens of code, enough to
 # tell a middle that leads into the next line from one that repeats or contradicts it.
@@ -43,8 +43,10 @@ def ranked_completion(engine: Engine, request: CompletionRequest, prepared: Prep
     first = generate_middle(engine, replace(request, sampling=probe), prepared, cancel=cancel)
     results = [first]
     if greedy:
-        chosen = first.tokens[0] if first.tokens else None
-        tops = first.pieces[0].top_ids if first.pieces else ()
+        # Branch at the first token the model chose freely (healing's tokens only re-spell the prompt).
+        free = next((p for p in first.pieces if not p.healing), None)
+        chosen = free.token_id if free is not None else None
+        tops = free.top_ids if free is not None else ()
         variants = [replace(asked, first_token=t) for t in tops if t != chosen][: n - 1]
     else:
         variants = [replace(asked, seed=None if asked.seed is None else asked.seed + i) for i in range(1, n)]

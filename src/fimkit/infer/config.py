@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fimkit.errors import FimkitError
-from fimkit.settings import setting
+from fimkit.infer.engines.healing import POLICIES
+from fimkit.settings import check, setting
 
 BACKENDS = ("llama-cpp", "transformers", "openai")
 MAX_CANDIDATES = 8  # candidate middles ranked per completion, at most (OpenAI's n has the same cap)
@@ -19,8 +20,8 @@ class EngineConfig:
                          "(for the openai backend: the remote model's name)")
     backend: str = setting("llama-cpp", "llama-cpp (GGUF, in-process), transformers (HF folder or GGUF) or "
                            "openai (a remote OpenAI-compatible server: vLLM, llama.cpp, Ollama)", choices=BACKENDS)
-    n_ctx: int = setting(2048, "context window in tokens")
-    threads: int | None = setting(None, "CPU threads for llama.cpp (default: all cores)")
+    n_ctx: int = setting(2048, "context window in tokens", min=64, max=1_048_576)
+    threads: int | None = setting(None, "CPU threads for llama.cpp (default: all cores)", min=1, max=1024)
     fim_format: str | None = setting(None, "override the detected FIM format: FAMILY:LAYOUT or prefix-only "
                                      "(e.g. qwen2.5-coder:psm)")
     base_url: str | None = setting(None, "openai backend: the remote server, e.g. http://127.0.0.1:8000/v1")
@@ -29,22 +30,29 @@ class EngineConfig:
                                "--model when it loads: megabytes instead of a merged model (llama-cpp backend)")
     prompt_tokens: int | None = setting(None, "most prompt tokens per completion: cold latency grows with it, "
                                         "quality saturates (default: 1024 on a CPU, 4096 with a GPU, the "
-                                        "whole window for the other backends)")
+                                        "whole window for the other backends)", min=64, max=1_048_576)
     prompt_caches: int = setting(4, "saved prompt states (KV caches) of recent files, so going back to a "
-                                 "file resumes where it was; 0 turns them off")
+                                 "file resumes where it was; 0 turns them off", min=0, max=64)
     lookup_decoding: bool = setting(False, "greedy decoding checks drafts copied from the context (prompt-lookup "
                                     "speculative decoding); off by default: 1.03x on a 2-core CPU "
                                     "(benchmarks/bench_decode.py)")
     candidates: int = setting(1, "middles ranked per completion by how well each leads into the suffix "
                               "(InCoder-style); 1 is plain greedy, the default measured best on a CPU "
-                              "(README, Candidate ranking)")
+                              "(README, Candidate ranking)", min=1, max=MAX_CANDIDATES)
     cache_reuse: bool = setting(True, "keep the KV cache of the previous prompt (off only to measure what it saves)")
+    healing: str = setting("off", "token healing when the cursor is mid-word: back the prompt off to the start of the "
+                           "word being typed (word), its last identifier or operator (lexeme), or 1 or 2 tokens, and "
+                           "make the model re-spell it (llama-cpp and transformers backends; README, Completing "
+                           "where you type)", choices=POLICIES)
 
     def __post_init__(self):
+        check(self)
         check_window(self.n_ctx, self.prompt_tokens, self.threads)
-        if self.prompt_caches < 0:
-            raise FimkitError(f"prompt_caches must be 0 or more, got {self.prompt_caches}")
-        check_candidates(self.candidates)
+        for name in ("model", "lora", "base_url"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                raise FimkitError(f"--{name.replace('_', '-')} is empty (an unset variable?): give a value or leave "
+                                  "the flag out")
 
 
 def check_window(n_ctx: int, prompt_tokens: int | None, threads: int | None) -> None:

@@ -96,11 +96,30 @@ def follows_block_end(statement: str, line: str) -> bool:
     return indent_of(line) == indent_of(statement)
 
 
-def leaves_scope(line: str, prefix: str) -> bool:
-    """A non-blank new line indented less than the cursor's line: the block the cursor is in ended.
-    A cursor line of only blanks counts: that indentation is where the user is writing."""
-    cursor_line = prefix.rsplit("\n", 1)[-1]
-    return bool(line.strip()) and indent_of(line) < indent_of(cursor_line)
+def leaves_scope(line: str, prefix: str, suffix: str | None = None) -> bool:
+    """A non-blank new line indented less than the block the cursor is in: less than the cursor's line
+    (a line of only blanks counts: that indentation is where the user is writing), or, with
+    ``suffix``, less than the code that follows the middle, which must stay in its block (at column 0
+    the cursor's own line says nothing; the next statement does). A header may sit one level (up to
+    4 columns) above the code after it: that code becomes its body."""
+    if not line.strip():
+        return False
+    if indent_of(line) < indent_of(prefix.rsplit("\n", 1)[-1]):
+        return True
+    if suffix is None:
+        return False
+    following = first_suffix_line(suffix, prefix)
+    if following is None or _CONTINUES.match(following.lstrip()):
+        return False
+    below = indent_of(following) - indent_of(line)
+    # A header one level above the code after it makes that code its body; anything else is outside.
+    return below > 0 and not (opens_block(line) and below <= 4)
+
+
+def opens_block(line: str) -> bool:
+    """A Python compound statement's header (``if x:``, ``def f():``): it needs a body after it."""
+    code = line.split("#", 1)[0].rstrip()
+    return code.endswith(":") and open_brackets(code) <= 0 and not code.lstrip().startswith(("lambda", "#"))
 
 
 # What may follow a statement at its own indentation and still belong to it.

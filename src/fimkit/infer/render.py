@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fimkit.formats import FimFormat, sanitizer_for
+from fimkit.infer.context.repository import render_preceding
 from fimkit.infer.postprocess import hold_trailing_blanks
-from fimkit.infer.repo_context import render_preceding
 
 
 def uses_file_separator(fmt: FimFormat) -> bool:

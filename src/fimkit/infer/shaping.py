@@ -141,6 +141,9 @@ class Shaper:
                 # here: neighbouring lines are often alike ("for i ..." above "for j ...").
                 self.stop_reason = "suffix"
                 return
+            if self.line_insert and pp.leaves_scope(line, self.prefix, self.suffix):
+                self.stop_reason = "scope"  # a whole new line above code it would leave its block
+                return
         else:
             for reason, hit in self._rules(line):
                 if hit():
@@ -182,7 +185,7 @@ class Shaper:
         """The rules for a new line, in order. Boundary rules look only at the line's indentation
         and first word, so they can judge a line before it is complete."""
         rules = [
-            ("scope", lambda: not self._inside_brackets() and pp.leaves_scope(line, self.prefix)),
+            ("scope", lambda: not self._inside_brackets() and pp.leaves_scope(line, self.prefix, self.suffix)),
             ("suffix", lambda: pp.repeats_suffix(line, self.suffix, self.config.overlap_threshold, self.prefix)),
             ("dead_code", lambda: pp.follows_block_end(self._last_statement(), line)),
             ("statement", lambda: self.config.one_statement and not self._inside_brackets()
@@ -240,12 +243,25 @@ class Shaper:
             return True
         return False
 
+    def _bare_header(self, n: int) -> bool:
+        """Python: the first ``n`` lines would end with a block's header (``if x:``) and no body; the
+        parser recovers from that silently, but the code would not run."""
+        if self.config.language != "python":
+            return False
+        last = self.accepted[n - 1]
+        if n == 1 and not self.line_insert:
+            last = self.prefix.rsplit("\n", 1)[-1] + last
+        if not pp.opens_block(last) or self._inside_brackets():
+            return False
+        following = pp.first_suffix_line(self.suffix, self.prefix)  # its body may already be there
+        return following is None or pp.indent_of(following) <= pp.indent_of(last)
+
     def _release(self) -> str:
         """Send accepted lines up to the furthest point that ends in a non-blank line and parses cleanly."""
         if self.gated:
             return ""
         for n in range(len(self.accepted), self.released, -1):
-            if self.accepted[n - 1].strip() and self._clean(n):
+            if self.accepted[n - 1].strip() and not self._bare_header(n) and self._clean(n):
                 if self._baseline is not None:
                     self._baseline = self._pending_best
                 text = "\n".join(self.accepted[:n])

@@ -25,11 +25,11 @@ class InfillBody(F.FimkitOptions):
     t_max_predict_ms: int | None = Field(None, ge=0)
     n_indent: int | None = Field(None, ge=0)
     cache_prompt: bool = True
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
-    top_k: int = Field(40, ge=0)
-    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    temperature: F.Temperature = 0.0
+    top_k: F.TopK = 40
+    top_p: F.TopP = 0.95
     stream: bool = False
-    seed: int | None = None
+    seed: F.Seed | None = None
     stop: list[str] = []
 
 

@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import Field
 
 from fimkit.formats.ollama import modelfile_text, ollama_template
 from fimkit.infer import CompletionRequest, CompletionResult, SamplingParams
@@ -20,11 +19,11 @@ router = APIRouter()
 
 
 class OllamaOptions(F.Body):
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    temperature: F.Temperature = 0.0
     num_predict: int | None = None
-    top_p: float = Field(0.95, gt=0.0, le=1.0)
-    top_k: int = Field(40, ge=0)
-    seed: int | None = None
+    top_p: F.TopP = 0.95
+    top_k: F.TopK = 40
+    seed: F.Seed | None = None
     stop: list[str] | str | None = None
 
 

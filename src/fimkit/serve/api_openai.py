@@ -24,13 +24,13 @@ class OpenAIBody(F.FimkitOptions):
     prompt: str | list[str] = ""
     suffix: str | None = None
     max_tokens: int | None = Field(None, ge=0)  # 0: a warm-up, the prompt evaluated and nothing generated
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
-    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    temperature: F.Temperature = 0.0
+    top_p: F.TopP = 0.95
     n: int = Field(1, ge=1, le=MAX_CANDIDATES)
     stream: bool = False
     stop: str | list[str] | None = None
     logprobs: int | None = Field(None, ge=0, le=5)
-    seed: int | None = None
+    seed: F.Seed | None = None
     echo: bool = False
 
 

@@ -17,7 +17,7 @@ class SeedBody(F.FimkitOptions):
     prefix: str
     suffix: str = ""
     max_tokens: int | None = Field(None, ge=0)  # 0: a warm-up, the prompt evaluated and nothing generated
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    temperature: F.Temperature = 0.0
 
 
 def to_request(body: SeedBody, config: ServerConfig) -> CompletionRequest:

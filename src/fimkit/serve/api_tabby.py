@@ -35,8 +35,8 @@ class TabbySegments(F.Body):
 
 class TabbyBody(F.FimkitOptions):
     segments: TabbySegments
-    temperature: float | None = None
-    seed: int | None = None
+    temperature: F.Temperature | None = None
+    seed: F.Seed | None = None
     mode: Any = None
 
 

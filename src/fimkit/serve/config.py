@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fimkit.settings import setting
+from fimkit.errors import FimkitError
+from fimkit.settings import check, setting
 
 
 @dataclass(frozen=True)
@@ -13,15 +14,18 @@ class ServerConfig:
     """The HTTP server's settings; the flags of `fimkit serve` (the engine's come from EngineConfig)."""
 
     host: str = setting("127.0.0.1", "address to bind; any non-loopback address needs --api-key")
-    port: int = setting(5000, "port to listen on")
+    port: int = setting(5000, "port to listen on; 0 picks a free one (the address is printed)", min=0, max=65535)
     api_key: str | None = setting(None, "require 'Authorization: Bearer KEY' on every endpoint but /health "
                                   "(default: $FIMKIT_API_KEY); needed off loopback")
-    max_queue: int = setting(16, "requests waiting for the model before new ones get 503 with Retry-After")
-    max_request_bytes: int = setting(2_000_000, "larger request bodies get 413")
-    default_max_tokens: int = setting(128, "middle length in tokens when a client sends none", flag="max-tokens")
-    max_tokens_cap: int = setting(512, "the most tokens a client may ask for")
+    max_queue: int = setting(16, "requests waiting for the model before new ones get 503 with Retry-After",
+                             min=1, max=10_000)
+    max_request_bytes: int = setting(2_000_000, "larger request bodies get 413", min=1024, max=1_000_000_000)
+    default_max_tokens: int = setting(128, "middle length in tokens when a client sends none", flag="max-tokens",
+                                      min=1, max=100_000)
+    max_tokens_cap: int = setting(512, "the most tokens a client may ask for", min=1, max=100_000)
     min_confidence: float | None = setting(None, "server-wide confidence gate: hide completions whose mean token "
-                                           "log-probability is lower (e.g. -1.5); a request's own value wins")
+                                           "log-probability is lower (e.g. -1.5); a request's own value wins",
+                                           min=-100.0, max=0.0)
     cors_origins: tuple[str, ...] = setting((), "browser origins allowed to call the server, comma-separated "
                                             "(none by default: requests with any Origin are refused)",
                                             flag="cors-origin")
@@ -29,11 +33,22 @@ class ServerConfig:
                                              "(localhost names always; others are refused against DNS rebinding)",
                                              flag="allowed-host")
     request_timeout_s: float = setting(120.0, "seconds a request may take, queue wait included; then it is "
-                                       "cancelled and answered 504", flag="request-timeout")
+                                       "cancelled and answered 504", flag="request-timeout", min=0.1, max=86_400.0)
     workspace: str | None = setting(None, "a project folder whose definitions and similar code are shown to the "
                                     "model as repository context on every API (indexed in the background at "
                                     "start, saved under $FIMKIT_HOME/workspaces)")
+    early_reply: bool = setting(True, "answer a middle that may span lines as soon as its first line is complete, "
+                                "and keep generating the rest so that the request after the user accepts it is "
+                                "answered at once (llama.vscode's trick); --no-early-reply waits for the whole middle")
     telemetry_path: str | None = setting(None, "SQLite file for /v1/events telemetry (None: telemetry off)")
     telemetry_context: bool = setting(True, "keep each completion's nearby code and text in the telemetry "
                                       "database (on this machine), so `fimkit adapt --usage` learns from the "
                                       "completions you accepted; --no-telemetry-context keeps counts only")
+
+    def __post_init__(self):
+        check(self)
+        if not self.host.strip():
+            raise FimkitError("--host is empty (an unset variable?): give an address, e.g. --host 127.0.0.1")
+        if self.workspace is not None and not self.workspace.strip():
+            raise FimkitError("--workspace is empty (an unset variable?): give the project's root folder, or leave "
+                              "the flag out")

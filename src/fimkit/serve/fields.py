@@ -4,6 +4,8 @@ token caps, stop lists, the confidence gate's fallback, and prompts a client ren
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from fimkit.formats import FIM_LAYOUTS, FimFormat, families
@@ -11,9 +13,19 @@ from fimkit.serve.config import ServerConfig
 
 
 class Body(BaseModel):
-    """Unknown fields are accepted and ignored, as the anchors' servers do."""
+    """Unknown fields are accepted and ignored, as the anchors' servers do. Values are taken strictly:
+    ``true`` is not the number 1 nor ``"1"`` a boolean, so a client's mistake is a 422 naming the field
+    rather than a guess."""
 
-    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False, strict=True)
+
+
+# The ranges every dialect shares, declared once: sampling temperature as OpenAI bounds it, and a seed
+# that llama.cpp's 32-bit sampler seed can hold.
+Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
+TopP = Annotated[float, Field(gt=0.0, le=1.0)]
+TopK = Annotated[int, Field(ge=0, le=1_000_000)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
 
 
 MAX_EXTRA_CHUNKS = 64

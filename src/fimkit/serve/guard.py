@@ -62,13 +62,26 @@ class Guard:
         label = path if path in KNOWN_PATHS else "other"
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         status = [500]
+        finished, left = [False], [False]
 
         async def counted_send(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
                 if origin and origin in self.origins:
                     message = dict(message, headers=list(message.get("headers", [])) + self._cors(origin))
-            await send(message)
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                finished[0] = True
+            try:
+                await send(message)
+            except OSError:  # the client is gone (ASGI 2.4 servers say so when a stream writes to it)
+                left[0] = True
+                raise
+
+        async def watched_receive():
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                left[0] = True
+            return message
 
         origin = headers.get("origin")
         refusal = self._refuse(scope, headers, origin)
@@ -79,9 +92,12 @@ class Guard:
                 reply = Response(status_code=code) if message is None else error_response(code, message, extra)
                 await reply(scope, receive, counted_send)
             else:
-                await self.app(scope, receive, counted_send)
+                await self.app(scope, watched_receive, counted_send)
         finally:
-            self.metrics.observe_request(label, status[0], time.perf_counter() - start)
+            # A stream the client abandoned went out as a 200 it never received whole: count it as
+            # what it was, a closed request (499, as for a non-streamed one).
+            code = 499 if left[0] and not finished[0] else status[0]
+            self.metrics.observe_request(label, code, time.perf_counter() - start)
 
     def _refuse(self, scope, headers: dict, origin: str | None):
         """(status, message or None for an empty answer, extra headers or None) when the request must

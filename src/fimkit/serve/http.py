@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -19,12 +20,15 @@ from pydantic import ValidationError
 
 from fimkit.errors import FimkitError
 from fimkit.infer import CompletionRequest, CompletionResult, Engine, run_completion
+from fimkit.infer.context.repository import RepoContext
 from fimkit.infer.postprocess import cursor_mid_line
-from fimkit.infer.repo_context import RepoContext
 from fimkit.serve.config import ServerConfig
+from fimkit.serve.continuation import Continuation, Continuations, first_lines
 from fimkit.serve.metrics import Metrics
 from fimkit.serve.scheduler import QueueFull, Scheduler
 from fimkit.serve.telemetry import Telemetry
+
+log = logging.getLogger("fimkit.serve")
 
 
 class HTTPError(Exception):
@@ -133,6 +137,7 @@ class Service:
         self.engine, self.config, self.metrics, self.telemetry = engine, config, metrics, telemetry
         self.scheduler = Scheduler(config.max_queue)
         self.started = time.time()
+        self.continuations = Continuations()
         self.context: RepoContext | None = None  # without a workspace, only the client's chunks
         if config.workspace:
             self.context = RepoContext()
@@ -142,43 +147,109 @@ class Service:
     def new_id(kind: str = "cmpl") -> str:
         return f"{kind}-{uuid.uuid4().hex[:24]}"
 
-    def _submit(self, creq: CompletionRequest, stream: bool):
+    def _submit(self, creq: CompletionRequest, stream: bool, entry: Continuation | None = None):
         engine = self.engine
         deadline = self.config.request_timeout_s
         try:
             if stream:
+                def noted(prepared):  # an early answer shows the context its prompt had
+                    if entry is not None:
+                        entry.context = prepared.context
+
                 return self.scheduler.submit(
                     lambda cancel, push: run_completion(engine, creq, cancel=cancel, on_delta=push,
-                                                        context=self.context), stream=True, deadline_s=deadline)
+                                                        context=self.context, on_prepared=noted),
+                    stream=True, deadline_s=deadline, preempt=creq.sampling.max_tokens > 0)
             return self.scheduler.submit(lambda cancel, push: run_completion(engine, creq, cancel=cancel,
                                                                              context=self.context),
-                                         deadline_s=deadline)
+                                         deadline_s=deadline, preempt=creq.sampling.max_tokens > 0)
         except QueueFull as exc:
             raise HTTPError(503, f"server busy: {exc}; retry shortly", {"Retry-After": "1"}) from None
 
-    async def _done(self, completion_id: str, endpoint: str, creq: CompletionRequest, result: CompletionResult) -> None:
-        self.metrics.observe_generation(result)
+    async def _continued(self, creq: CompletionRequest, endpoint: str,
+                         completion_id: str | None) -> tuple[str, CompletionResult] | None:
+        """The answer to a request that continues an early-answered generation, from its lines."""
+        hit = self.continuations.find(creq)
+        if hit is None:
+            return None
+        entry, offset = hit
+        text = await entry.next_lines(offset, self.config.request_timeout_s)
+        if text is None:
+            return None
+        self.metrics.observe_continued()
+        result = CompletionResult(text=text, raw=text, stop_type="line" if text else entry.stop_type,
+                                  context=entry.context)
+        completion_id = completion_id or self.new_id()
+        await self._done(completion_id, endpoint, creq, result, count_tokens=False)
+        return completion_id, result
+
+    async def _follow(self, job, entry: Continuation) -> None:
+        """After an early answer: keep the generation's further lines, then count what it generated."""
+        while not job.future.done():
+            await asyncio.wait({job.future}, timeout=0.02)
+            _drain(job, entry)
+        _drain(job, entry)
+        try:
+            result = job.future.result()
+        except Exception:  # noqa: BLE001 - its client was answered; the lines so far stay usable
+            result = None
+        entry.finish(result.stop_type if result is not None else None)
+        if result is not None:
+            self.metrics.observe_generation(result)
+
+    async def _done(self, completion_id: str, endpoint: str, creq: CompletionRequest, result: CompletionResult,
+                    *, count_tokens: bool = True) -> None:
+        if count_tokens:
+            self.metrics.observe_generation(result)
         # Telemetry is for completions a user could see: not warm-ups, not cancelled ones. A failing
         # database is counted by Telemetry itself and never fails the completion.
         if self.telemetry is not None and creq.sampling.max_tokens > 0 and not result.cancelled:
             st = result.stats
-            await asyncio.to_thread(  # SQLite may wait on a lock; the event loop must not
-                self.telemetry.record_completion, completion_id, endpoint=endpoint, model=self.engine.name,
+            self.telemetry.record_completion(  # queued for the background writer: never waits on SQLite
+                completion_id, endpoint=endpoint, model=self.engine.name,
                 mid_line=cursor_mid_line(creq.suffix, creq.prefix), language=creq.language, chars=len(result.text),
                 latency_ms=st.prompt_ms + st.predicted_ms,
                 context=(creq.prefix, creq.suffix, result.text, creq.filename) if self.config.telemetry_context else None)
 
+    def _early(self, creq: CompletionRequest) -> bool:
+        """Whether ``creq`` is answered at its first lines (``fimkit.serve.continuation``): a middle that
+        may span lines, one candidate."""
+        single = creq.single_line if creq.single_line is not None else cursor_mid_line(creq.suffix, creq.prefix)
+        return (self.config.early_reply and creq.sampling.max_tokens > 0 and not single
+                and not creq.t_max_predict_ms and (creq.candidates or self.engine.candidates) <= 1)
+
     async def complete(self, request: Request, creq: CompletionRequest, endpoint: str,
                        completion_id: str | None = None) -> tuple[str, CompletionResult]:
-        """Run ``creq`` to the end; a client that disconnects meanwhile cancels it (499)."""
-        job = self._submit(creq, stream=False)
+        """Run ``creq``; a client that disconnects meanwhile cancels it (499). A middle that may span
+        lines is answered at its first lines while the generation goes on (``continuation``), and a
+        request that continues such a generation is answered from it."""
+        early = self._early(creq)
+        if early:
+            continued = await self._continued(creq, endpoint, completion_id)
+            if continued is not None:
+                return continued
+        entry = self.continuations.start(creq) if early else None
+        job = self._submit(creq, stream=early, entry=entry)
         while True:
-            done, _ = await asyncio.wait({job.future}, timeout=0.05)
+            done, _ = await asyncio.wait({job.future}, timeout=0.02 if early else 0.05)
+            if entry is not None:
+                _drain(job, entry)
+                shown = first_lines(entry.text)
+                if shown is not None and not done:
+                    job.background = True  # this client has its answer; the rest is generated ahead
+                    asyncio.get_running_loop().create_task(self._follow(job, entry))
+                    result = CompletionResult(text=shown, raw=entry.text, stop_type="line", context=entry.context)
+                    completion_id = completion_id or self.new_id()
+                    await self._done(completion_id, endpoint, creq, result, count_tokens=False)
+                    return completion_id, result
             if done:
                 break
             if await request.is_disconnected():
                 job.cancel.set()
         result = job.future.result()
+        if entry is not None:
+            _drain(job, entry)
+            entry.finish(result.stop_type if result is not None else None)
         if job.expired:
             self.metrics.observe_cancelled()
             raise HTTPError(504, f"the request took longer than {self.config.request_timeout_s:g} s "
@@ -199,22 +270,76 @@ class Service:
         completion_id = completion_id or self.new_id()
 
         async def body():
+            delivered = False
             try:
                 while True:
                     delta = await job.deltas.get()
                     if delta is None:
                         break
                     yield render_delta(delta)
-                result = await job.future
-                if result is not None:
+                try:
+                    result = await job.future
+                except Exception as exc:  # noqa: BLE001 - the headers are sent: the error goes in-band
+                    delivered = True
+                    yield stream_error(exc, media_type)
+                    if done_line:
+                        yield done_line
+                    return
+                delivered = True
+                if result is not None and not result.cancelled:
                     await self._done(completion_id, endpoint, creq, result)
+                else:  # stopped by the request deadline (a client that left never gets here)
+                    self.metrics.observe_cancelled(result)
+                if result is not None:
                     yield render_final(result, completion_id)
                 if done_line:
                     yield done_line
             finally:
-                job.cancel.set()  # a client that went away mid-stream stops the generation
+                if not delivered:
+                    # The client went away mid-stream: stop the generation, and count it (with the
+                    # tokens it had made) as cancelled once the worker lets go of it.
+                    job.cancel.set()
+                    job.future.add_done_callback(
+                        lambda f: self.metrics.observe_cancelled(None if f.cancelled() or f.exception() else f.result()))
 
-        return StreamingResponse(body(), media_type=media_type)
+        return _Stream(body(), media_type=media_type)
+
+
+class _Stream(StreamingResponse):
+    """A streamed reply whose body is closed as soon as the response ends, however it ends: a client
+    that hangs up makes the server's write fail, and the body's own clean-up (which cancels the
+    generation) must run then, not whenever the abandoned generator is garbage-collected."""
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.body_iterator.aclose()
+
+
+def _drain(job, entry: Continuation) -> None:
+    """Move the lines a job released so far into its continuation."""
+    while True:
+        try:
+            delta = job.deltas.get_nowait()
+        except asyncio.QueueEmpty:
+            return
+        if delta is not None:
+            entry.add(delta)
+
+
+def stream_error(exc: Exception, media_type: str) -> str:
+    """An error after a stream's 200 went out, in the stream's own framing, so a client reads why it
+    ended (OpenAI and llama.cpp: an SSE event with an ``error`` object; Ollama: an ``error`` line that
+    is also ``done``) instead of a connection that just stops."""
+    if isinstance(exc, FimkitError):
+        status, message = exc.http_status, str(exc)
+    else:
+        log.error("completion failed mid-stream", exc_info=exc)
+        status, message = 500, f"the completion failed ({type(exc).__name__}); the server's log has the details"
+    if media_type == "text/event-stream":
+        return "data: " + json.dumps({"error": {"message": message, "code": status}}) + "\n\n"
+    return json.dumps({"error": message, "code": status, "done": True}) + "\n"
 
 
 def service(request: Request) -> Service:

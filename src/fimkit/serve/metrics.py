@@ -29,6 +29,7 @@ class Metrics:
         self.last_tokens_per_second = 0.0
         self.gated = 0
         self.cancelled = 0
+        self.continued = 0
 
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
         with self._lock:
@@ -61,7 +62,12 @@ class Metrics:
                 self.cached_tokens += st.cached_tokens
             self.cancelled += 1
 
-    def render(self, queue_depth: int, telemetry_errors: int = 0) -> str:
+    def observe_continued(self) -> None:
+        """A request answered from a generation already under way or done (no new generation)."""
+        with self._lock:
+            self.continued += 1
+
+    def render(self, queue_depth: int, telemetry_errors: int = 0, telemetry_dropped: int = 0) -> str:
         out = []
         with self._lock:
             out += ["# HELP fimkit_requests_total HTTP requests by endpoint and status.", "# TYPE fimkit_requests_total counter"]
@@ -80,10 +86,14 @@ class Metrics:
                 ("fimkit_prompt_tokens_cached_total", "counter", self.cached_tokens, "Prompt tokens served from the KV cache."),
                 ("fimkit_completions_gated_total", "counter", self.gated, "Completions hidden by the confidence gate."),
                 ("fimkit_completions_cancelled_total", "counter", self.cancelled, "Generations stopped by a client disconnect."),
+                ("fimkit_completions_continued_total", "counter", self.continued,
+                 "Completions answered from a generation answered early and continued in the background."),
                 ("fimkit_tokens_per_second", "gauge", round(self.last_tokens_per_second, 3), "Decode speed of the last completion."),
                 ("fimkit_queue_depth", "gauge", queue_depth, "Requests waiting for the model."),
                 ("fimkit_telemetry_errors_total", "counter", telemetry_errors,
                  "Telemetry writes or reads that failed (completions were served regardless)."),
+                ("fimkit_telemetry_dropped_total", "counter", telemetry_dropped,
+                 "Telemetry rows dropped because the database was too slow or locked (never waited for)."),
             ):
                 out += [f"# HELP {name} {text}", f"# TYPE {name} {kind}", f"{name} {value}"]
         return "\n".join(out) + "\n"

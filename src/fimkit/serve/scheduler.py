@@ -29,6 +29,7 @@ class Job:
     deltas: asyncio.Queue | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     expired: bool = False  # cancelled by the request deadline, not by the client
+    background: bool = False  # its client has its answer; the rest is generated ahead (continuation)
 
     def push(self, text: str) -> None:
         if self.deltas is not None:
@@ -41,16 +42,21 @@ class Scheduler:
         self._q: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue)
         self._thread = threading.Thread(target=self._run, name="fimkit-engine", daemon=True)
         self.busy = False
+        self.current: Job | None = None
         self._thread.start()
 
     @property
     def depth(self) -> int:
         return self._q.qsize()
 
-    def submit(self, work, *, stream: bool = False, deadline_s: float | None = None) -> Job:
-        """Queue ``work``; past ``deadline_s`` (queue wait included) its cancel event is set."""
+    def submit(self, work, *, stream: bool = False, deadline_s: float | None = None, preempt: bool = True) -> Job:
+        """Queue ``work``; past ``deadline_s`` (queue wait included) its cancel event is set. ``preempt``:
+        stop a job that is only generating ahead (warm-ups do not: they are cheap to wait for)."""
         loop = asyncio.get_running_loop()
         job = Job(work, loop, loop.create_future(), asyncio.Queue() if stream else None)
+        running = self.current
+        if preempt and running is not None and running.background:
+            running.cancel.set()  # generating ahead never delays a request that someone waits for
         try:
             self._q.put_nowait(job)
         except queue.Full:
@@ -73,13 +79,13 @@ class Scheduler:
             if job.cancel.is_set():
                 self._settle(job, None, None)
                 continue
-            self.busy = True
+            self.busy, self.current = True, job
             try:
                 result, error = job.work(job.cancel, job.push), None
             except BaseException as exc:  # noqa: BLE001 - delivered to the waiting request
                 result, error = None, exc
             finally:
-                self.busy = False
+                self.busy, self.current = False, None
             self._settle(job, result, error)
 
     @staticmethod

@@ -5,10 +5,14 @@ language) so that an event only needs the completion id; clients that know bette
 ``mid_line`` themselves. ``stats`` answers the seed's question: the accept rate mid-buffer
 versus at the end of a line.
 
-Telemetry is best effort and isolated: events are validated (``Event``: bounded, finite values)
-before storage, a database that cannot be opened turns telemetry off with one warning instead of
-stopping the server, a write that fails is logged and counted (never fails a completion), and
-``stats`` ignores values no valid event could have stored (rows written by older versions).
+Telemetry is best effort and never delays a completion: events are validated (``Event``: strict
+types, bounded, finite values) on the request, then every write goes to one background writer
+through a bounded queue; when the database is slow or locked by another process, the queue fills
+and further rows are dropped and counted (``/metrics``) instead of making requests wait out
+SQLite's busy timeout one after another. A database that cannot be opened turns telemetry off with
+one warning, and ``stats`` reads through its own short-timeout connection (503 when the file is
+locked), counts each served completion once per outcome (duplicate events and ids this server
+never served do not count), and ignores values no valid event could have stored.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import queue
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -32,7 +38,8 @@ MAX_MS = 86_400_000.0  # a day: any larger time is not a measurement
 class Event(BaseModel):
     """One client event. Unknown fields are kept in ``raw`` only."""
 
-    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    # strict: ``true`` is not the number 1, ``"1"`` is not a boolean
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False, strict=True)
     type: str = Field(max_length=40)
     completion_id: str | None = Field(None, max_length=200)
     choice_index: int | None = Field(None, ge=0, le=1024)
@@ -63,18 +70,26 @@ class TelemetryUnavailable(FimkitError):
     http_status = 503
 
 
+QUEUE_ROWS = 1000  # rows waiting for the writer; past this they are dropped and counted
+WRITE_TIMEOUT_S = 2.0  # the writer's busy timeout: it waits, no request does
+READ_TIMEOUT_S = 0.5  # /v1/stats waits this long for a locked database, then answers 503
+
+
 class Telemetry:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, queue_rows: int = QUEUE_ROWS):
         self.path = Path(path)
-        self.errors = 0  # writes that failed since start (shown in /metrics)
+        self.errors = 0  # writes or reads that failed since start (shown in /metrics)
+        self.dropped = 0  # rows dropped because the writer was behind (shown in /metrics)
         self.contexts_kept = 0
-        self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
+            with closing(self._connect(WRITE_TIMEOUT_S)) as db, db:
                 db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise FimkitError(f"{self.path}: not a usable telemetry database ({exc}); move it away or pass --no-telemetry") from exc
+        self._queue: queue.Queue = queue.Queue(maxsize=queue_rows)
+        self._writer = threading.Thread(target=self._write_loop, name="fimkit-telemetry", daemon=True)
+        self._writer.start()
 
     @classmethod
     def open_or_off(cls, path: str | Path, warn=log.warning) -> Telemetry | None:
@@ -86,38 +101,32 @@ class Telemetry:
             warn(f"telemetry is off: {exc}")
             return None
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=5)
+    def _connect(self, timeout: float) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=timeout, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         return db
+
+    # -- the request side: validate, queue, never wait -----------------------------------------------
+    def _put(self, item) -> bool:
+        try:
+            self._queue.put_nowait(item)
+            return True
+        except queue.Full:
+            self.dropped += 1
+            return False
 
     def record_completion(self, completion_id: str, *, endpoint: str, model: str, mid_line: bool,
                           language: str | None, chars: int, latency_ms: float,
                           context: tuple[str, str, str, str | None] | None = None) -> bool:
-        """Best effort: False (logged and counted) when the database refused the row. ``context``
+        """Queue one served completion; False (counted) when the writer is too far behind. ``context``
         (prefix, suffix, text, filename) is kept, bounded, for ``fimkit adapt --usage``."""
-        try:
-            with self._lock, self._connect() as db:
-                db.execute(
-                    "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (completion_id, time.time(), endpoint, model, int(mid_line), (language or "")[:64] or None,
-                     chars, _finite(latency_ms)),
-                )
-                if context is not None:
-                    db.execute("INSERT OR REPLACE INTO contexts VALUES (?, ?, ?, ?, ?)",
-                               (completion_id, *bounded_context(*context)))
-                    self.contexts_kept += 1
-                    if self.contexts_kept % PRUNE_EVERY == 0:
-                        prune_contexts(db)
-            return True
-        except (sqlite3.Error, OSError) as exc:
-            self.errors += 1
-            log.warning("telemetry: could not record completion %s: %s", completion_id, exc)
-            return False
+        row = (completion_id, time.time(), endpoint, model, int(mid_line), (language or "")[:64] or None, chars,
+               _finite(latency_ms))
+        return self._put(("completion", row, bounded_context(*context) if context is not None else None))
 
     def record_event(self, data: dict) -> str:
-        """Validate and store one event; a FimkitError (HTTP 400/422) names what is wrong with it, and
-        a database that fails is an error of the server (HTTP 503), not of the client."""
+        """Validate one event and queue it; a FimkitError (HTTP 400/422) names what is wrong with it, and
+        a writer too far behind to take it is an error of the server (HTTP 503), not of the client."""
         try:
             event = Event.model_validate(data)
         except ValidationError as exc:
@@ -127,49 +136,118 @@ class Telemetry:
         kind = EVENT_TYPES.get(event.type.lower())
         if kind is None:
             raise FimkitError(f"unknown event type {event.type!r}; use one of: {', '.join(sorted(set(EVENT_TYPES)))}")
-        try:
-            mid_line = event.mid_line
-            with self._lock, self._connect() as db:
-                if mid_line is None and event.completion_id:
-                    row = db.execute("SELECT mid_line FROM completions WHERE id = ?", (event.completion_id,)).fetchone()
-                    mid_line = bool(row[0]) if row else None
-                db.execute(
-                    "INSERT INTO events (created, type, completion_id, choice_index, elapsed_ms, mid_line, accepted_chars,"
-                    " language, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (time.time(), kind, event.completion_id, event.choice_index, event.elapsed,
-                     None if mid_line is None else int(mid_line), event.accepted_chars, event.language,
-                     json.dumps(data)[:4000]),
-                )
-        except (sqlite3.Error, OSError) as exc:
-            self.errors += 1
-            raise TelemetryUnavailable(f"telemetry could not store the event ({exc}); completions are unaffected") from exc
+        row = (time.time(), kind, event.completion_id, event.choice_index, event.elapsed,
+               None if event.mid_line is None else int(event.mid_line), event.accepted_chars, event.language,
+               json.dumps(data)[:4000])
+        if not self._put(("event", row, None)):
+            raise TelemetryUnavailable("telemetry is behind (its database is slow or locked), so this event was "
+                                       "dropped; completions are unaffected")
         return kind
 
+    # -- the writer ----------------------------------------------------------------------------------
+    def _write_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                batch = [item]
+                while len(batch) < 200:  # whatever else is waiting goes in the same transaction
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        self._queue.put(None)  # stop after this batch
+                        self._queue.task_done()
+                        break
+                    batch.append(more)
+                try:  # a connection per batch: a database file replaced or removed meanwhile is noticed
+                    with closing(self._connect(WRITE_TIMEOUT_S)) as db, db:
+                        for kind, row, extra in batch:
+                            self._write(db, kind, row, extra)
+                except (sqlite3.Error, OSError) as exc:
+                    self.errors += len(batch)
+                    log.warning("telemetry: could not store %d row(s): %s", len(batch), exc)
+                finally:
+                    for _ in batch[1:]:
+                        self._queue.task_done()
+            finally:
+                self._queue.task_done()
+
+    def _write(self, db: sqlite3.Connection, kind: str, row: tuple, context) -> None:
+        if kind == "completion":
+            db.execute("INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            if context is not None:
+                db.execute("INSERT OR REPLACE INTO contexts VALUES (?, ?, ?, ?, ?)", (row[0], *context))
+                self.contexts_kept += 1
+                if self.contexts_kept % PRUNE_EVERY == 0:
+                    prune_contexts(db)
+            return
+        created, kind, completion_id, choice, elapsed, mid_line, chars, language, raw = row
+        if mid_line is None and completion_id:
+            found = db.execute("SELECT mid_line FROM completions WHERE id = ?", (completion_id,)).fetchone()
+            mid_line = found[0] if found else None
+        db.execute("INSERT INTO events (created, type, completion_id, choice_index, elapsed_ms, mid_line, accepted_chars,"
+                   " language, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (created, kind, completion_id, choice, elapsed, mid_line, chars, language, raw))
+
+    def flush(self, timeout: float = 1.0) -> bool:
+        """Wait (at most ``timeout`` seconds) until every queued row is written; True if it was."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued (for at most ``timeout`` seconds) and stop the writer."""
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            return
+        self._writer.join(timeout)
+
+    # -- reading -------------------------------------------------------------------------------------
     def stats(self) -> dict:
+        """Accept rates over the completions this server served: each completion counts once per outcome
+        (a client that reports an accept three times accepted once), and a completion counts as shown
+        when any event names it (some clients report only the outcome)."""
+        self.flush(READ_TIMEOUT_S)  # what a client reported just before asking is counted
         # Only finite, plausible times are averaged: rows stored before events were validated may hold
         # anything, and one Infinity must not break the endpoint forever.
         bounded = f"CASE WHEN {{0}} BETWEEN 0 AND {MAX_MS} THEN {{0}} END"
+        served_events = ("SELECT e.type AS type, e.completion_id AS id, e.elapsed_ms AS elapsed, "
+                         "CASE WHEN COALESCE(e.mid_line, c.mid_line) IN (0, 1) THEN COALESCE(e.mid_line, c.mid_line) "
+                         "END AS mid FROM events e JOIN completions c ON c.id = e.completion_id")
         try:
-            with self._lock, self._connect() as db:
-                rows = db.execute(f"SELECT type, mid_line, COUNT(*), AVG({bounded.format('elapsed_ms')}) FROM events "
-                                  "GROUP BY type, mid_line").fetchall()
+            with closing(self._connect(READ_TIMEOUT_S)) as db:
+                rows = db.execute(f"WITH ev AS ({served_events}) SELECT type, mid, COUNT(DISTINCT id), "
+                                  f"AVG({bounded.format('elapsed')}) FROM ev GROUP BY type, mid").fetchall()
+                shown = dict(db.execute(f"WITH ev AS ({served_events}) SELECT mid, COUNT(DISTINCT id) FROM ev "
+                                        "GROUP BY mid").fetchall())
                 served = db.execute(f"SELECT COUNT(*), AVG({bounded.format('latency_ms')}) FROM completions").fetchone()
+                ignored = db.execute("SELECT COUNT(*) FROM events WHERE completion_id IS NULL OR completion_id NOT IN "
+                                     "(SELECT id FROM completions)").fetchone()[0]
         except (sqlite3.Error, OSError) as exc:
             self.errors += 1
-            raise TelemetryUnavailable(f"telemetry could not be read ({exc})") from exc
-        rows = [(t, m if m in (0, 1) else None, n, _finite(avg)) for t, m, n, avg in rows]
+            busy = isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+            raise TelemetryUnavailable(("the telemetry database is locked by another process; retry shortly" if busy
+                                        else "telemetry could not be read") + f" ({exc})") from exc
+        rows = [(t, m, n, _finite(avg)) for t, m, n, avg in rows]
         served = (served[0], _finite(served[1]))
 
         def count(kind: str, where=None) -> int:
             return sum(n for t, m, n, _ in rows if t == kind and (where is None or m == where))
 
         def rate(where=None) -> dict:
-            views = count("view", where)
+            views = sum(shown.values()) if where is None else shown.get(where, 0)
             accepted, partial = count("accept", where), count("partial", where)
             return {
                 "shown": views, "accepted": accepted, "partially_accepted": partial, "dismissed": count("dismiss", where),
                 "accept_rate": round(accepted / views, 4) if views else None,
-                "accept_rate_with_partial": round((accepted + partial) / views, 4) if views else None,
+                "accept_rate_with_partial": round(min(views, accepted + partial) / views, 4) if views else None,
             }
 
         elapsed = [avg for t, _, _, avg in rows if t == "accept" and avg is not None]
@@ -177,4 +255,5 @@ class Telemetry:
             "completions_served": served[0], "mean_latency_ms": round(served[1], 1) if served[1] is not None else None,
             "overall": rate(), "mid_line": rate(1), "end_of_line": rate(0),
             "mean_ms_to_accept": round(sum(elapsed) / len(elapsed), 1) if elapsed else None,
+            "events_not_counted": ignored, "rows_dropped": self.dropped,
         }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fimkit.errors import FimkitError
-from fimkit.settings import diff_settings, dump_yaml, load_settings, read_yaml_mapping, setting, to_mapping
+from fimkit.settings import check, diff_settings, dump_yaml, load_settings, read_yaml_mapping, setting, to_mapping
 
 PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -26,21 +26,22 @@ FREE_ON_RESUME = ("output", "max_steps", "max_minutes", "eval_every", "save_ever
 
 @dataclass
 class LoraSettings:
-    rank: int = setting(16, "LoRA rank: the inner width of each low-rank update")
-    alpha: int = setting(32, "LoRA alpha: updates are scaled by alpha / rank")
-    dropout: float = setting(0.05, "dropout on the input of the LoRA matrices")
+    rank: int = setting(16, "LoRA rank: the inner width of each low-rank update", min=1, max=4096)
+    alpha: int = setting(32, "LoRA alpha: updates are scaled by alpha / rank", min=1, max=65_536)
+    dropout: float = setting(0.05, "dropout on the input of the LoRA matrices", min=0.0, max=0.99)
     targets: tuple[str, ...] = setting(PROJECTIONS, "module names that get LoRA matrices, comma-separated")
 
 
 @dataclass
 class OptimSettings:
-    epochs: float = setting(3.0, "passes over the training examples (fractions allowed)")
-    batch_size: int = setting(4, "examples per micro-batch, per process")
-    grad_accum: int = setting(2, "micro-batches per optimizer step")
-    lr: float = setting(2e-4, "peak learning rate (AdamW): linear warmup, then cosine decay to 10%")
-    warmup_steps: int = setting(100, "optimizer steps of linear learning-rate warmup")
-    weight_decay: float = setting(0.0, "AdamW weight decay")
-    max_grad_norm: float = setting(1.0, "gradients are clipped to this norm")
+    epochs: float = setting(3.0, "passes over the training examples (fractions allowed)", min=1e-6, max=1e6)
+    batch_size: int = setting(4, "examples per micro-batch, per process", min=1, max=65_536)
+    grad_accum: int = setting(2, "micro-batches per optimizer step", min=1, max=65_536)
+    lr: float = setting(2e-4, "peak learning rate (AdamW): linear warmup, then cosine decay to 10%",
+                        min=1e-12, max=1.0)
+    warmup_steps: int = setting(100, "optimizer steps of linear learning-rate warmup", min=0, max=10_000_000)
+    weight_decay: float = setting(0.0, "AdamW weight decay", min=0.0, max=10.0)
+    max_grad_norm: float = setting(1.0, "gradients are clipped to this norm", min=1e-6, max=1e6)
 
 
 @dataclass
@@ -50,7 +51,8 @@ class TrainConfig:
                         "JSON lines from `fimkit samples` / `fimkit fim`, or a `fimkit tokenize` folder")
     output: str = setting("fim-model-lora", "the run folder; a folder with checkpoints is resumed")
     fim_format: str = setting("fimkit:spm-paper", "FAMILY:LAYOUT trained (see: fimkit models --formats)")
-    seq_len: int = setting(512, "longest example in tokens; longer holes are trimmed or skipped")
+    seq_len: int = setting(512, "longest example in tokens; longer holes are trimmed or skipped", min=32,
+                           max=131_072)
     method: str = setting("lora", "lora: train low-rank adapters (megabytes, saved as adapter/); full: train every "
                           "weight (about 16 bytes of memory a parameter: 4.3 GB for 270M) and save the whole "
                           "model as model/", choices=("lora", "full"))
@@ -64,12 +66,17 @@ class TrainConfig:
     gradient_checkpointing: bool = setting(False, "recompute activations in the backward pass: less memory, slower")
     load_in: str = setting("none", "load the base quantized with bitsandbytes (CUDA only)",
                            choices=("none", "8bit", "4bit"))
-    max_steps: int | None = setting(None, "stop after this many optimizer steps (checkpointed)")
-    max_minutes: float | None = setting(None, "stop after this many minutes of training (checkpointed)")
-    eval_fraction: float = setting(0.05, "share of the examples held out for evaluation, chosen by source file")
-    eval_every: int = setting(50, "evaluate on the held-out examples every N optimizer steps")
-    eval_holes: int = setting(16, "held-out holes scored by single-line exact match at each evaluation")
-    save_every: int = setting(25, "write a checkpoint every N optimizer steps")
+    max_steps: int | None = setting(None, "stop after this many optimizer steps (checkpointed)", min=1,
+                                    max=1_000_000_000)
+    max_minutes: float | None = setting(None, "stop after this many minutes of training (checkpointed)", min=1e-3,
+                                        max=1e7)
+    eval_fraction: float = setting(0.05, "share of the examples held out for evaluation, chosen by source file",
+                                   min=0.0, max=0.49)
+    eval_every: int = setting(50, "evaluate on the held-out examples every N optimizer steps", min=1,
+                              max=1_000_000_000)
+    eval_holes: int = setting(16, "held-out holes scored by single-line exact match at each evaluation", min=0,
+                              max=1_000_000)
+    save_every: int = setting(25, "write a checkpoint every N optimizer steps", min=1, max=1_000_000_000)
     seed: int = setting(0, "seed of the held-out split, the batch order and the initialization")
     new_token_init: str = setting("mean", "how the embedding rows of added FIM tokens start",
                                   choices=("mean", "random"))
@@ -77,20 +84,13 @@ class TrainConfig:
     optim: OptimSettings = setting(OptimSettings, "optimizer", flag="")
 
     def validate(self) -> TrainConfig:
-        """Ranges and cross-field checks; types and choices were checked when the settings were read."""
-        if self.seq_len < 32:
-            raise FimkitError("seq_len must be at least 32 tokens")
-        if not 0 <= self.eval_fraction < 0.5:
-            raise FimkitError("eval_fraction must be in [0, 0.5)")
-        positive = {"optim.batch_size": self.optim.batch_size, "optim.grad_accum": self.optim.grad_accum,
-                    "optim.epochs": self.optim.epochs, "optim.lr": self.optim.lr, "lora.rank": self.lora.rank,
-                    "eval_every": self.eval_every, "save_every": self.save_every,
-                    "max_steps": self.max_steps, "max_minutes": self.max_minutes}
-        for key, value in positive.items():
-            if value is not None and value <= 0:
-                raise FimkitError(f"{key} must be greater than 0, got {value}")
-        if not 0 <= self.lora.dropout < 1:
-            raise FimkitError("lora.dropout must be in [0, 1)")
+        """Cross-field checks; types, choices and ranges are checked as the settings are read (and
+        ``check`` does the same for an instance made in code)."""
+        for where, obj in (("", self), ("lora.", self.lora), ("optim.", self.optim)):
+            try:
+                check(obj)
+            except FimkitError as exc:
+                raise FimkitError(f"{where}{exc}") from None
         if self.method == "full" and self.load_in != "none":
             raise FimkitError("method full trains every weight, which a quantized base (load_in) cannot; "
                               "use method lora with load_in, or load_in none")

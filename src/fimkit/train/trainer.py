@@ -30,7 +30,7 @@ from fimkit.eval.runner import EvalConfig, complete_task
 from fimkit.eval.task import Task
 from fimkit.fileio import write_text
 from fimkit.formats import FimFormat
-from fimkit.infer.hf_engine import TransformersEngine
+from fimkit.infer.engines.hf import TransformersEngine
 from fimkit.train.checkpoints import Checkpoints
 from fimkit.train.config import TrainConfig, check_same_settings, to_yaml
 from fimkit.train.examples import IGNORE, Example, load_examples

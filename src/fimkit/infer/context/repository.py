@@ -1,5 +1,5 @@
 """Repository context: what of the rest of the project a completion's prompt shows, chosen here for
-every API (``RepoContext.gather``) and fitted by ``fimkit.infer.context``.
+every API (``RepoContext.gather``) and fitted by ``fimkit.infer.context.budget``.
 
 Three sources, in priority order:
 1. definitions of the names at the cursor, nearest first (what a call's arguments must match, the
@@ -20,6 +20,7 @@ the prompt's beginning, and its KV cache, stay the same.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import keyword
 import re
 import threading
@@ -27,9 +28,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
-from fimkit.infer.context import ALIGN_LINES
-from fimkit.infer.outline import identifiers, outline, words
-from fimkit.infer.workspace import WorkspaceIndex
+from fimkit.infer.context.budget import ALIGN_LINES
+from fimkit.infer.context.outline import identifiers, outline, words
+from fimkit.infer.context.workspace import WorkspaceIndex
 from fimkit.syntax import language_for_path, languages
 
 REFRESH_S = 60.0  # a served workspace is checked for changed files this often
@@ -91,7 +92,11 @@ class RepoContext:
         if cursor_line is None:
             cursor_line = prefix.count("\n")
         block = cursor_line // ALIGN_LINES
-        key = (rel, block, self.index.version if self.index is not None else 0, client)
+        # Without a file name the file is known only by its text: the lines above the cursor's line and
+        # the text after the cursor stand for it (they stay the same while the user types on the line),
+        # so two users' unnamed buffers never share an entry.
+        unnamed = None if rel else _text_key(prefix, suffix)
+        key = (rel, unnamed, block, self.index.version if self.index is not None else 0, client)
         with self._lock:
             if key in self._memo:
                 self._memo.move_to_end(key)
@@ -155,6 +160,11 @@ class RepoContext:
                     stubs.append(sym.stub)
                     taken += 1
         return [ContextChunk(path, "\n".join(stubs), "definitions") for path, stubs in by_file.items()]
+
+
+def _text_key(prefix: str, suffix: str) -> str:
+    above = prefix.rsplit("\n", 1)[0] if "\n" in prefix else ""
+    return hashlib.blake2b("\0".join((above, suffix)).encode("utf-8", "replace"), digest_size=16).hexdigest()
 
 
 def _client_chunks(client: tuple[tuple[str, str], ...]) -> list[ContextChunk]:

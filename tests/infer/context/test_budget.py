@@ -1,4 +1,4 @@
-from fimkit.infer.context import ContextBudget, fit_context, syntax_suffix
+from fimkit.infer.context.budget import ContextBudget, fit_context, syntax_suffix
 
 
 def count(text):  # a stand-in tokenizer: one token per 4 characters

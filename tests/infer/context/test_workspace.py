@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from fimkit.infer.context import ContextBudget, fit_context
-from fimkit.infer.outline import outline, words
-from fimkit.infer.repo_context import RepoContext, render_preceding
-from fimkit.infer.workspace import WorkspaceIndex
+from fimkit.infer.context.budget import ContextBudget, fit_context
+from fimkit.infer.context.outline import outline, words
+from fimkit.infer.context.repository import RepoContext, render_preceding
+from fimkit.infer.context.workspace import WorkspaceIndex
 
 pytest.importorskip("bm25s")
 
@@ -183,3 +183,57 @@ def test_extra_on_top_leaves_the_prefix_its_budget_within_the_window():
     tight = fit_context(prefix, "", extra, budget=ContextBudget(prompt_tokens=512, extra_on_top=True),
                         **{**common, "n_ctx": 540})  # no room on top: the window still holds
     assert count(tight.prefix) + 20 <= 540 - 64
+
+
+# -- issue 27: hostile trees --------------------------------------------------------------------------
+def _hostile_tree(tmp_path):
+    """A workspace with a link out of it, a file name that is not UTF-8, looping links and a link to
+    itself, next to one good file."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "creds.py").write_text('def secret_token():\n    return "hunter2"\n')
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "good.py").write_text("def helper(x):\n    return x + 1\n")
+    os.symlink(elsewhere / "creds.py", root / "leak.py")
+    os.symlink(elsewhere, root / "outside_dir")
+    with open(os.path.join(os.fsencode(root), b"bad\xff.py"), "wb") as fh:
+        fh.write(b"def weird_name():\n    return 42\n")
+    os.symlink("loop_b.py", root / "loop_a.py")
+    os.symlink("loop_a.py", root / "loop_b.py")
+    os.symlink(".", root / "self")
+    return root
+
+
+def test_links_out_of_the_workspace_bad_names_and_loops_are_never_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("FIMKIT_HOME", str(tmp_path / "home"))
+    root = _hostile_tree(tmp_path)
+    index = WorkspaceIndex(root)
+    stats = index.refresh()
+    assert set(index.files) == {"good.py"}
+    assert stats.dropped == {"link outside the workspace": 1, "file name not UTF-8": 1, "broken or looping link": 2}
+    assert index.search("secret_token hunter2 weird_name", 3) == []
+    assert index.text("leak.py") == "" and index.text("../elsewhere/creds.py") == ""
+    # A file replaced by a link out of the workspace after it was indexed is not read either.
+    (root / "good.py").unlink()
+    os.symlink(tmp_path / "elsewhere" / "creds.py", root / "good.py")
+    assert index.text("good.py") == ""
+    context = RepoContext(index).gather("x = secret_token(", "\n", str(root / "main.py"), "python")
+    assert all("hunter2" not in c.text for c in context)
+
+
+def test_a_workspace_that_is_a_symlink_loop_is_a_clear_error(tmp_path):
+    from fimkit.errors import FimkitError
+
+    os.symlink("loop", tmp_path / "loop")
+    with pytest.raises(FimkitError, match="not a folder"):
+        WorkspaceIndex(tmp_path / "loop")
+
+
+def test_unnamed_buffers_do_not_share_context(project):
+    """Two requests without a file name once shared one cache entry: one user's context went to another."""
+    context = RepoContext(WorkspaceIndex.open(project))
+    mine = context.gather("from geometry import make_point\n\nmake_point(", "\n", None, "python")
+    theirs = context.gather("import os\n\nos.path.join(", "\n", None, "python")
+    assert any("make_point" in c.text for c in mine)
+    assert not any("make_point" in c.text for c in theirs)

@@ -19,9 +19,11 @@ from collections.abc import Iterator
 from fimkit.console import held_library_output
 from fimkit.errors import FimkitError, require
 from fimkit.formats import FimFormat, split_specials
-from fimkit.infer.engine import Engine, EngineInfo, Generation, SamplingParams, TokenPiece, serving_format
-from fimkit.infer.lookup import lookup_draft
-from fimkit.infer.prompt_cache import PromptStates
+from fimkit.infer.engines.contract import Engine, EngineInfo, Generation, SamplingParams, TokenPiece, serving_format
+from fimkit.infer.engines.healing import BackOff, Healing, VocabIndex, allowed_mass, tokens_to_back_off
+from fimkit.infer.engines.lookup import lookup_draft
+from fimkit.infer.engines.prompt_cache import PromptStates
+from fimkit.models.adapter import check_adapter, find_adapter
 from fimkit.models.resolve import ResolvedModel, inspect_model
 
 # Prompts shorter than this are cheap to evaluate again (~0.3 s on 2 cores): not worth a saved state.
@@ -41,6 +43,7 @@ SCORE_CHUNK = 32
 
 class LlamaCppEngine(Engine):
     backend = "llama-cpp"
+    can_heal = True
 
     def __init__(self, model: ResolvedModel, *, n_ctx: int = 2048, n_threads: int | None = None,
                  fim_format: FimFormat | None = None, logprobs: bool = True, cache_reuse: bool = True,
@@ -59,7 +62,9 @@ class LlamaCppEngine(Engine):
         self.fim_format = fim_format or serving_format(self.model_info.detection)
         self.want_logprobs = logprobs
         self.cache_reuse = cache_reuse
-        self.lora = self._adapter(lora) or model.lora  # --lora, else an adapted folder's own adapter
+        self.lora = find_adapter(lora) if lora else model.lora  # --lora, else an adapted folder's own adapter
+        if self.lora is not None:
+            check_adapter(self.lora, model.path)  # llama.cpp would crash later on a bad one
         if lora:
             self.name = f"{model.name}+{self.lora.stem}"
         self.llm = self._load(llama_cpp, n_ctx, n_threads or max(1, os.cpu_count() or 1), verbose)
@@ -70,24 +75,7 @@ class LlamaCppEngine(Engine):
         self._check_sentinels()
         self._stop_ids = self._find_stop_ids()
         self._end_id = self._find_end_id()
-
-    @staticmethod
-    def _adapter(lora: str | None):
-        """The adapter GGUF: a file, or a folder holding exactly one ``.gguf``."""
-        if not lora:
-            return None
-        from pathlib import Path
-
-        path = Path(lora).expanduser()
-        if path.is_dir():
-            found = sorted(path.glob("*.gguf"))
-            if len(found) != 1:
-                raise FimkitError(f"--lora {lora}: expected one .gguf adapter in the folder, found {len(found)}; "
-                                  "make one with fimkit export RUN --lora-only --output ADAPTER.gguf")
-            path = found[0]
-        if not path.is_file():
-            raise FimkitError(f"--lora {lora}: no such file; make one with fimkit export RUN --lora-only")
-        return path
+        self._vocab: VocabIndex | None = None
 
     def _load(self, llama_cpp, n_ctx: int, n_threads: int, verbose: bool):
         """The llama.cpp model and context. Its set-up lines (even with verbose off, llama.cpp prints
@@ -139,11 +127,76 @@ class LlamaCppEngine(Engine):
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)) if text else 0
 
     def tokenize_prompt(self, prompt: str) -> list[int]:
+        return self._prompt_tokens(prompt)[0]
+
+    def _prompt_tokens(self, prompt: str) -> tuple[list[int], int]:
+        """The prompt's tokens, and how many of the last ones are plain text (its last piece when that
+        is user text, not a sentinel; BOS not counted): the tokens healing may back off."""
         family = self.fim_format.family if self.fim_format.is_fim else None
         ids: list[int] = []
+        plain = 0
         for i, (piece, special) in enumerate(split_specials(prompt, family)):
-            ids += self.llm.tokenize(piece.encode("utf-8"), add_bos=(i == 0), special=special)
-        return ids or self.llm.tokenize(b"", add_bos=True, special=False)
+            part = self.llm.tokenize(piece.encode("utf-8"), add_bos=(i == 0), special=special)
+            ids += part
+            plain = 0 if special else len(part) - (1 if i == 0 and part and part[0] == self.llm.token_bos() else 0)
+        return (ids, plain) if ids else (self.llm.tokenize(b"", add_bos=True, special=False), 0)
+
+    def vocab_index(self) -> VocabIndex:
+        """Every token's bytes, sorted for healing's lookups; built on first use (~1 s for Gemma's
+        262k tokens), then kept."""
+        if self._vocab is None:
+            import ctypes
+
+            llama_cpp, vocab = self._llama, self.llm._model.vocab
+            buf = ctypes.create_string_buffer(256)
+            pieces = []
+            for token in range(self.llm.n_vocab()):
+                n = llama_cpp.llama_token_to_piece(vocab, token, buf, 256, 0, False)
+                pieces.append(buf.raw[:n] if n > 0 else b"")
+            self._vocab = VocabIndex(pieces)
+        return self._vocab
+
+    def _back_off(self, prompt: str, back_off: BackOff) -> tuple[list[int], Healing | None]:
+        """The prompt's tokens without the ones healing re-spells, and the healing to do (None: none)."""
+        tokens, plain = self._prompt_tokens(prompt)
+        if not back_off:
+            return tokens, None
+        index = self.vocab_index()
+        k = tokens_to_back_off([index.pieces[t] for t in tokens[len(tokens) - plain:]], plain, back_off)
+        text = b"".join(index.pieces[t] for t in tokens[len(tokens) - k:]) if k else b""
+        # Only when the removed tokens spell the prompt's end exactly (a tokenizer that adds a space
+        # prefix, say, would make the middle start with text the user never typed).
+        if not text or k >= len(tokens) or not prompt.encode("utf-8").endswith(text):
+            return tokens, None
+        return tokens[:-k], Healing(index, text)
+
+    def _heal(self, gen: Generation, tokens: list[int], healing: Healing, params: SamplingParams,
+              cancel: threading.Event | None, decoder) -> Iterator[TokenPiece]:
+        """Decode the tokens that re-spell the backed-off text, each chosen among the allowed ones;
+        ``tokens`` grows by them (the last one not yet in the cache, as generation expects)."""
+        import numpy as np
+
+        rng = np.random.default_rng(params.seed)
+        gen.stats.healed_chars = len(healing.backed_off.decode("utf-8", "replace"))
+        row = self._decode([tokens[-1]])[0]
+        while True:
+            allowed = np.asarray(healing.allowed(), dtype=np.int64)
+            if not len(allowed):  # nothing spells it (cannot happen with the prompt's own tokens): stop
+                return
+            scores = row[allowed]
+            if params.temperature <= 0:
+                tok = int(allowed[int(scores.argmax())])
+            else:
+                p = np.exp((scores - scores.max()) / params.temperature)
+                tok = int(rng.choice(allowed, p=p / p.sum()))
+            mass = allowed_mass(row, allowed) if self.want_logprobs else None
+            text = decoder.decode(healing.take(tok))
+            gen.stats.predicted_tokens += 1
+            tokens.append(tok)
+            yield TokenPiece(text, mass, tok, healing=True)
+            if healing.done or self._done(gen, params, cancel):
+                return
+            row = self._decode([tok])[0]
 
     def _scores(self, token: int, top_n: int, logits=None) -> tuple[float | None, tuple[tuple[str, float], ...], tuple[int, ...]]:
         """The log-probability of ``token`` and, when asked, the ``top_n`` likeliest tokens with theirs
@@ -241,11 +294,11 @@ class LlamaCppEngine(Engine):
     def info(self) -> EngineInfo:
         mi = self.model_info
         return EngineInfo(self.backend, self.name, self.fim_format, self.n_ctx, mi.size_bytes or 0, mi.architecture,
-                          mi.quantization)
+                          mi.quantization, healing=self.heals)
 
     def _produce(self, gen: Generation, prompt: str, params: SamplingParams,
                  cancel: threading.Event | None) -> Iterator[TokenPiece]:
-        tokens = self.tokenize_prompt(prompt)
+        tokens, healing = self._back_off(prompt, params.healing)
         if not self.cache_reuse:
             self.llm.reset()  # forget the KV cache: every prompt is evaluated from its first token
         room = self.n_ctx - params.max_tokens
@@ -271,6 +324,16 @@ class LlamaCppEngine(Engine):
             gen.stop_reason = "limit"
             stats.prompt_ms = (time.perf_counter() - start) * 1000
             return
+        if healing is not None:
+            for piece in self._heal(gen, tokens, healing, params, cancel, decoder):
+                if first is None:
+                    first = time.perf_counter()
+                    stats.prompt_ms = (first - start) * 1000
+                yield piece
+            if gen.stop_reason is not None or not healing.done:
+                gen.stop_reason = gen.stop_reason or "eos"
+                self._time(stats, start, first)
+                return
         if greedy and self.lookup_decoding and params.first_token is None:
             yield from self._greedy_lookup(gen, tokens, params, cancel, decoder, start)
             return
@@ -342,7 +405,7 @@ class LlamaCppEngine(Engine):
 
     def _greedy_lookup(self, gen: Generation, tokens: list[int], params: SamplingParams,
                        cancel: threading.Event | None, decoder, start: float) -> Iterator[TokenPiece]:
-        """Greedy decoding with prompt-lookup drafts (``fimkit.infer.lookup``): each step scores the
+        """Greedy decoding with prompt-lookup drafts (``fimkit.infer.engines.lookup``): each step scores the
         next token and a draft in one batch and keeps the draft up to its first miss. The tokens are
         those of plain greedy decoding (up to batch rounding)."""
         stats, llm = gen.stats, self.llm

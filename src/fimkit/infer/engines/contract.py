@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from fimkit.errors import FimkitError
 from fimkit.formats import FimFormat
+from fimkit.infer.engines.healing import BackOff
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class TokenPiece:
     token_id: int | None = None
     top: tuple[tuple[str, float], ...] = ()  # the likeliest tokens at this step (when asked for)
     top_ids: tuple[int, ...] = ()  # ...and their ids, in the same order
+    healing: bool = False  # a token that re-spells backed-off prompt text (its logprob: the allowed set's)
 
 
 @dataclass
@@ -36,6 +38,7 @@ class GenerationStats:
     predicted_tokens: int = 0
     drafted_tokens: int = 0  # prompt-lookup decoding: tokens proposed from the context
     accepted_tokens: int = 0  # ...and kept (each one a decoding step saved)
+    healed_chars: int = 0  # prompt characters backed off and re-spelled by the model (token healing)
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,9 @@ class SamplingParams:
     """max_tokens: most tokens for the middle; 0 evaluates the prompt into the cache and generates
     nothing (a warm-up). temperature 0 is greedy. seed: reproducible sampling. top_logprobs: how
     many of the likeliest tokens each step reports (OpenAI's ``logprobs``). first_token: a token id the
-    generation starts with instead of choosing one (how candidate ranking branches)."""
+    generation starts with instead of choosing one (how candidate ranking branches; after healing).
+    healing: how far to back the prompt off and heal it (``fimkit.infer.engines.healing``); engines
+    that cannot (``Engine.can_heal`` False) ignore it."""
 
     max_tokens: int = 128
     temperature: float = 0.0
@@ -52,6 +57,7 @@ class SamplingParams:
     seed: int | None = None
     top_logprobs: int = 0
     first_token: int | None = None
+    healing: BackOff = BackOff()
 
 
 STOP_REASONS = ("eos", "limit", "cancelled", "closed")
@@ -97,6 +103,7 @@ class EngineInfo:
     size_bytes: int = 0
     architecture: str | None = None
     quantization: str | None = None
+    healing: bool = False  # whether a cursor mid-word is healed (the engine exposes logits)
 
     @property
     def mode(self) -> str:
@@ -104,7 +111,7 @@ class EngineInfo:
 
     def as_dict(self) -> dict:
         return {"backend": self.backend, "model": self.model, "fim_format": self.fim_format.spec, "mode": self.mode,
-                "n_ctx": self.n_ctx}
+                "n_ctx": self.n_ctx, "healing": self.healing}
 
 
 def serving_format(detection) -> FimFormat:
@@ -126,6 +133,12 @@ class Engine(ABC):
     prompt_tokens: int | None = None
     # Candidate middles ranked per completion when a request does not say (fimkit.infer.candidates).
     candidates: int = 1
+    # Whether the engine can heal a prompt that ends mid-word (it sees logits and the vocabulary):
+    # ``SamplingParams.healing`` is ignored by engines that cannot.
+    can_heal: bool = False
+    # How far prompts are backed off and healed (a policy of fimkit.infer.engines.healing), for
+    # engines that can: set by the engine's settings, overridden per request.
+    healing: str = "off"
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:
@@ -149,7 +162,11 @@ class Engine(ABC):
                           "use --candidates 1 (or n 1), or the llama-cpp or transformers backend")
 
     def info(self) -> EngineInfo:
-        return EngineInfo(self.backend, self.name, self.fim_format, self.n_ctx)
+        return EngineInfo(self.backend, self.name, self.fim_format, self.n_ctx, healing=self.heals)
+
+    @property
+    def heals(self) -> bool:
+        return self.can_heal and self.healing != "off"
 
     def close(self) -> None:  # noqa: B027 - optional: most engines hold nothing to free early
         """Free the model."""
@@ -181,6 +198,7 @@ class CompletionRequest:
     language: str | None = None
     filename: str | None = None
     candidates: int | None = None  # middles to rank (None: the engine's default)
+    healing: str | None = None  # token-healing policy (None: the engine's; "off" turns it off)
 
 
 @dataclass

@@ -8,8 +8,8 @@ from fimkit.demo import DEMO_PREFIX, DEMO_SUFFIX
 from fimkit.errors import FimkitError
 from fimkit.formats import FimFormat
 from fimkit.infer.complete import run_completion
-from fimkit.infer.engine import CompletionRequest, SamplingParams
-from fimkit.infer.llama_engine import LlamaCppEngine
+from fimkit.infer.engines.contract import CompletionRequest, SamplingParams
+from fimkit.infer.engines.llama_cpp import LlamaCppEngine
 from fimkit.models import resolve_model
 
 pytestmark = pytest.mark.integration

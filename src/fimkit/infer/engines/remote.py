@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from fimkit.errors import BackendError, BackendUnavailableError
 from fimkit.formats import FimFormat
-from fimkit.infer.engine import Engine, Generation, SamplingParams, TokenPiece
+from fimkit.infer.engines.contract import Engine, Generation, SamplingParams, TokenPiece
 
 
 class OpenAIEngine(Engine):

@@ -7,19 +7,22 @@ KV cache of the previous prompt and reuses its longest common prefix, like llama
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
 
 from fimkit.data.tokenizer import load_tokenizer
 from fimkit.errors import FimkitError, require
-from fimkit.formats import FimFormat
-from fimkit.infer.engine import Engine, EngineInfo, Generation, SamplingParams, TokenPiece, serving_format
+from fimkit.formats import FimFormat, split_specials
+from fimkit.infer.engines.contract import Engine, EngineInfo, Generation, SamplingParams, TokenPiece, serving_format
+from fimkit.infer.engines.healing import BackOff, Healing, VocabIndex, tokens_to_back_off
 from fimkit.models.resolve import ResolvedModel, inspect_model
 
 
 class TransformersEngine(Engine):
     backend = "transformers"
+    can_heal = True
 
     def __init__(self, model: ResolvedModel, *, n_ctx: int = 2048, fim_format: FimFormat | None = None, device: str | None = None):
         torch = require("torch", extra="train", purpose="the transformers backend")
@@ -64,6 +67,51 @@ class TransformersEngine(Engine):
                 self.stop_ids.add(tid)
         self._ids: list[int] = []
         self._cache = None
+        self._vocab: VocabIndex | None = None
+
+    def vocab_index(self) -> VocabIndex:
+        """Every token's bytes, for healing: byte-fallback tokens (``<0x41>``) and byte-level BPE are read
+        exactly; other tokens through the decoder, and a token that decodes to a broken character (a
+        piece of one) is left out."""
+        if self._vocab is None:
+            import json
+
+            tk = self.tok.tokenizer
+            special = {i for i, t in tk.get_added_tokens_decoder().items() if t.special}
+            decoder = json.loads(tk.to_str()).get("decoder") or {}
+            byte_level = decoder.get("type") == "ByteLevel" or any(
+                d.get("type") == "ByteLevel" for d in decoder.get("decoders", []) or [])
+            inverse = {c: b for b, c in _bytes_to_unicode().items()} if byte_level else {}
+            pieces = []
+            for i in range(tk.get_vocab_size(with_added_tokens=True)):
+                name = tk.id_to_token(i) or ""
+                fallback = _BYTE_TOKEN.fullmatch(name)
+                if i in special or not name:
+                    pieces.append(b"")
+                elif fallback:
+                    pieces.append(bytes([int(fallback.group(1), 16)]))
+                elif byte_level and all(c in inverse for c in name):
+                    pieces.append(bytes(inverse[c] for c in name))
+                else:
+                    text = tk.decode([i], skip_special_tokens=False)
+                    pieces.append(b"" if "\ufffd" in text else text.encode("utf-8"))
+            self._vocab = VocabIndex(pieces)
+        return self._vocab
+
+    def _back_off(self, prompt: str, ids: list[int], back_off: BackOff) -> tuple[list[int], Healing | None]:
+        """``ids`` without the tokens healing re-spells, and the healing to do (None: none)."""
+        if not back_off:
+            return ids, None
+        plan = split_specials(prompt, self.fim_format.family if self.fim_format.is_fim else None)
+        if not plan or plan[-1][1]:
+            return ids, None
+        plain = min(len(self.tok.tokenizer.encode(plan[-1][0], add_special_tokens=False).ids), len(ids) - 1)
+        index = self.vocab_index()
+        k = tokens_to_back_off([index.pieces[t] for t in ids[len(ids) - plain:]], plain, back_off)
+        text = b"".join(index.pieces[t] for t in ids[len(ids) - k:]) if k else b""
+        if not text or k >= len(ids) or not prompt.encode("utf-8").endswith(text):
+            return ids, None
+        return ids[:-k], Healing(index, text)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tok.tokenizer.encode(text, add_special_tokens=False).ids) if text else 0
@@ -109,7 +157,7 @@ class TransformersEngine(Engine):
         if mi is None:
             return super().info()
         return EngineInfo(self.backend, self.name, self.fim_format, self.n_ctx, mi.size_bytes or 0, mi.architecture,
-                          mi.quantization)
+                          mi.quantization, healing=self.heals)
 
     def _produce(self, gen: Generation, prompt: str, params: SamplingParams,
                  cancel: threading.Event | None) -> Iterator[TokenPiece]:
@@ -117,9 +165,12 @@ class TransformersEngine(Engine):
         from transformers import DynamicCache
 
         ids = ([self.tok.bos_id] if self.tok.bos_id is not None else []) + self.tok.encode(prompt)
+        ids, healing = self._back_off(prompt, ids, params.healing)
         room = self.n_ctx - params.max_tokens
         if len(ids) > room:
             ids = ids[:1] + ids[len(ids) - room + 1 :]
+        context_id = ids[-1]  # decoded before the middle, so the middle's first token keeps its leading space
+        skip = len(healing.backed_off.decode("utf-8", "replace")) if healing is not None else 0
         common = 0
         for a, b in zip(self._ids, ids):
             if a != b:
@@ -138,11 +189,11 @@ class TransformersEngine(Engine):
         if cache is None:
             cache, common = DynamicCache(), 0
         stats = gen.stats
-        stats.prompt_tokens, stats.cached_tokens = len(ids), common
+        stats.prompt_tokens, stats.cached_tokens, stats.healed_chars = len(ids), common, skip
         generator = torch.Generator(device=self.device)
         if params.seed is not None:
             generator.manual_seed(params.seed)
-        feed, generated, text = ids[common:], [], ""
+        feed, generated, text, healed = ids[common:], [], "", []
         start = time.perf_counter()
         first = None
         try:
@@ -158,10 +209,22 @@ class TransformersEngine(Engine):
                 cache = out.past_key_values
                 self._cache, self._ids = cache, (ids + generated)[: cache.get_seq_length()]
                 logits = out.logits[0, -1].float()
-                forced = params.first_token is not None and not generated and first is None
-                tok = params.first_token if forced else self._pick(logits, params, generator)
                 log_probs = torch.log_softmax(logits, dim=-1)
-                logprob = float(log_probs[tok])
+                healing_step = healing is not None and not healing.done
+                if healing_step:
+                    allowed = torch.tensor(healing.allowed(), dtype=torch.long, device=logits.device)
+                    if not len(allowed):  # nothing spells it: end rather than write past what was typed
+                        gen.stop_reason = "eos"
+                        break
+                    masked = torch.full_like(logits, float("-inf"))
+                    masked[allowed] = logits[allowed]
+                    tok = self._pick(masked, params, generator)
+                    logprob = float(torch.logsumexp(log_probs[allowed], dim=0))
+                    healing.take(tok)
+                else:
+                    forced = params.first_token is not None and len(generated) == len(healed)  # first free token
+                    tok = params.first_token if forced else self._pick(logits, params, generator)
+                    logprob = float(log_probs[tok])
                 best, best_ids = (), ()
                 if params.top_logprobs > 0:
                     values, ids_ = torch.topk(log_probs, params.top_logprobs)
@@ -174,11 +237,13 @@ class TransformersEngine(Engine):
                     gen.stop_reason = "eos"
                     break
                 generated.append(tok)
+                if healing_step:
+                    healed = list(generated)
                 stats.predicted_tokens += 1
-                full = self.tok.decode(generated)
+                full = self.tok.decode([context_id, *generated])[len(self.tok.decode([context_id])) + skip:]
                 piece = full[len(text):] if not full.endswith("\ufffd") else ""
                 text += piece
-                yield TokenPiece(piece, logprob, tok, best, best_ids)
+                yield TokenPiece(piece, logprob, tok, best, best_ids, healing=healing_step)
                 if cancel is not None and cancel.is_set():
                     gen.stop_reason = "cancelled"
                     break
@@ -188,3 +253,18 @@ class TransformersEngine(Engine):
             stats.predicted_ms = (end - (first or end)) * 1000
             if first is None:
                 stats.prompt_ms = (end - start) * 1000
+
+
+_BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>")
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte-level BPE alphabet: each byte as the printable character its tokens spell it with."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    chars, extra = list(printable), 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return {b: chr(c) for b, c in zip(printable, chars)}

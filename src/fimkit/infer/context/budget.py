@@ -153,7 +153,7 @@ def fit_context(prefix: str, suffix: str, extra: tuple[tuple[str, str], ...], *,
     """Cut prefix, suffix and extra chunks to fit ``n_ctx - max_tokens`` (see the module docstring).
     ``use_suffix`` / ``use_extra``: whether the prompt has room for them at all (a prefix-only model
     reads no suffix), so they are not tokenized for nothing. ``extra_first``: the chunks are shown
-    before the prefix as preceding files (``repo_context.render_preceding``), so they get up to
+    before the prefix as preceding files (``repository.render_preceding``), so they get up to
     ``extra_share`` of the budget before the prefix takes the rest, rather than what it leaves."""
     available = max(16, n_ctx - max_tokens - budget.reserve)
     if budget.prompt_tokens:

@@ -1,4 +1,4 @@
-from fimkit.infer.lookup import lookup_draft
+from fimkit.infer.engines.lookup import lookup_draft
 
 
 def test_the_draft_is_what_followed_the_latest_earlier_occurrence():

@@ -5,34 +5,54 @@ from __future__ import annotations
 from fimkit.errors import FimkitError
 from fimkit.formats import FimFormat
 from fimkit.infer.config import BACKENDS, EngineConfig
-from fimkit.infer.engine import Engine
+from fimkit.infer.engines.contract import Engine
 from fimkit.models import resolve_model
+from fimkit.models.adapter import check_adapter, find_adapter
 
 
-def load_engine(config: EngineConfig, *, log=None) -> Engine:
+def preflight(config: EngineConfig, *, log=None, progress: bool = False):
+    """Everything about ``config`` that can be checked without loading a model: the format, the model
+    file, the adapter (header and shapes against the base). Commands call it before they print or bind
+    anything, so a mistake is one line at start. Returns the resolved model (None for a remote one)."""
     if config.backend not in BACKENDS:
         raise FimkitError(f"unknown backend {config.backend!r}; choose one of: {', '.join(BACKENDS)}")
-    fmt = FimFormat.parse_spec(config.fim_format) if config.fim_format else None
-    # Each backend module is imported only when chosen: they pull in urllib, tokenizers or llama.cpp.
+    if config.fim_format:
+        FimFormat.parse_spec(config.fim_format)
     if config.lora and config.backend != "llama-cpp":
         raise FimkitError(f"--lora needs the llama-cpp backend; with {config.backend}, merge the adapter first "
                           "(fimkit merge RUN) and serve the merged model")
     if config.backend == "openai":
-        from fimkit.infer.remote_engine import OpenAIEngine
-
         if not config.base_url:
             raise FimkitError("the openai backend needs --base-url, e.g. http://127.0.0.1:8000/v1")
+        return None
+    resolved = resolve_model(config.model, log=log, progress=progress)
+    if resolved.lora is not None and config.backend != "llama-cpp":
+        raise FimkitError(f"{config.model} is adapted with a LoRA adapter, which needs the llama-cpp backend")
+    adapter = find_adapter(config.lora) if config.lora else resolved.lora
+    if adapter is not None:
+        if resolved.kind != "gguf":
+            raise FimkitError(f"--lora applies to a GGUF model; {config.model} is a Hugging Face folder: export it "
+                              "first (fimkit export)")
+        check_adapter(adapter, resolved.path)
+    return resolved
+
+
+def load_engine(config: EngineConfig, *, log=None) -> Engine:
+    preflight(config, log=log)
+    fmt = FimFormat.parse_spec(config.fim_format) if config.fim_format else None
+    # Each backend module is imported only when chosen: they pull in urllib, tokenizers or llama.cpp.
+    if config.backend == "openai":
+        from fimkit.infer.engines.remote import OpenAIEngine
+
         return _with_budget(OpenAIEngine(config.base_url, config.model, fim_format=fmt,
                                          api_key=config.remote_api_key, n_ctx=config.n_ctx), config)
 
     resolved = resolve_model(config.model, log=log)
-    if resolved.lora is not None and config.backend != "llama-cpp":
-        raise FimkitError(f"{config.model} is adapted with a LoRA adapter, which needs the llama-cpp backend")
     if config.backend == "transformers":
-        from fimkit.infer.hf_engine import TransformersEngine
+        from fimkit.infer.engines.hf import TransformersEngine
 
         return _with_budget(TransformersEngine(resolved, n_ctx=config.n_ctx, fim_format=fmt), config)
-    from fimkit.infer.llama_engine import LlamaCppEngine
+    from fimkit.infer.engines.llama_cpp import LlamaCppEngine
 
     return _with_budget(LlamaCppEngine(resolved, n_ctx=config.n_ctx, n_threads=config.threads, fim_format=fmt,
                                        cache_reuse=config.cache_reuse, prompt_caches=config.prompt_caches,
@@ -48,4 +68,5 @@ def _with_budget(engine: Engine, config: EngineConfig) -> Engine:
         raise FimkitError(f"--candidates {config.candidates} needs a backend that scores text (llama-cpp or "
                           f"transformers); the {engine.backend} backend does not")
     engine.candidates = config.candidates
+    engine.healing = config.healing
     return engine

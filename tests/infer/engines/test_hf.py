@@ -3,7 +3,7 @@
 import pytest
 
 from fimkit.infer.complete import run_completion
-from fimkit.infer.engine import CompletionRequest, SamplingParams
+from fimkit.infer.engines.contract import CompletionRequest, SamplingParams
 from fimkit.models import resolve_model
 
 pytestmark = pytest.mark.slow
@@ -11,8 +11,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def engines(tiny_fim_gguf):
-    from fimkit.infer.hf_engine import TransformersEngine
-    from fimkit.infer.llama_engine import LlamaCppEngine
+    from fimkit.infer.engines.hf import TransformersEngine
+    from fimkit.infer.engines.llama_cpp import LlamaCppEngine
 
     hf = TransformersEngine(resolve_model(str(tiny_fim_gguf.parent / "hf")), n_ctx=256)
     ll = LlamaCppEngine(resolve_model(str(tiny_fim_gguf)), n_ctx=256)
@@ -52,7 +52,7 @@ def test_cache_reuse_and_cancellation(engines):
 
 @pytest.mark.integration
 def test_transformers_backend_serves_the_embedded_gguf(embedded_gguf):
-    from fimkit.infer.hf_engine import TransformersEngine
+    from fimkit.infer.engines.hf import TransformersEngine
 
     engine = TransformersEngine(resolve_model("gemma-3-270m"), n_ctx=512)
     assert engine.fim_format.spec == "prefix-only"

@@ -1,5 +1,5 @@
-"""The workspace index: a project's files, outlined (``fimkit.infer.outline``), with a BM25 index over
-their chunks (bm25s) and a table of definitions by name. Repository context (``repo_context``) asks
+"""The workspace index: a project's files, outlined (``fimkit.infer.context.outline``), with a BM25 index over
+their chunks (bm25s) and a table of definitions by name. Repository context (``repository``) asks
 it two questions: where is NAME defined, and which chunks look like this code.
 
 Files are listed as the corpus builder lists them (``git ls-files`` in a checkout, else a walk that
@@ -21,9 +21,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from fimkit.data.corpus import is_text_name
 from fimkit.errors import FimkitError, require
 from fimkit.fileio import atomic_output
-from fimkit.infer.outline import Chunk, Symbol, outline, words
+from fimkit.infer.context.outline import Chunk, Symbol, outline, words
 from fimkit.paths import fimkit_home
 from fimkit.syntax import language_for_path
 
@@ -60,7 +61,10 @@ class WorkspaceIndex:
     the editor's notifications update it."""
 
     def __init__(self, root: str | Path, *, max_files: int = MAX_FILES, cache: Path | None = None):
-        self.root = Path(root).expanduser().resolve()
+        try:
+            self.root = Path(root).expanduser().resolve(strict=True)
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python 3.11)
+            raise FimkitError(f"workspace {root}: not a folder ({exc}); give the project's root folder") from None
         if not self.root.is_dir():
             raise FimkitError(f"workspace {root}: not a folder")
         self.max_files = max_files
@@ -100,6 +104,10 @@ class WorkspaceIndex:
         for path, rel, _ in iter_sources([str(self.root)]):
             if language_for_path(rel) is None:
                 continue
+            why = self._refuse(path, rel)
+            if why:
+                stats.dropped[why] = stats.dropped.get(why, 0) + 1
+                continue
             if len(listed) >= self.max_files:
                 stats.dropped["over max_files"] = stats.dropped.get("over max_files", 0) + 1
                 continue
@@ -130,6 +138,29 @@ class WorkspaceIndex:
         stats.symbols = sum(len(e.symbols) for e in fresh.values())
         stats.seconds = time.perf_counter() - started
         return stats
+
+    def _refuse(self, path: Path, rel: str) -> str | None:
+        """Why a listed file must not be read, or None: a name that is not text, or a link that loops,
+        is broken or leads out of the workspace (its target could be anything on the machine)."""
+        if not is_text_name(rel):
+            return "file name not UTF-8"
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # RuntimeError: a symlink loop (Python 3.11)
+            return "broken or looping link"
+        if not real.is_relative_to(self.root):
+            return "link outside the workspace"
+        return None
+
+    def _inside(self, rel: str) -> Path | None:
+        """The file ``rel`` names, when it really lies inside the root (links followed), else None."""
+        if not is_text_name(rel):
+            return None
+        try:
+            real = (self.root / rel).resolve(strict=True)
+        except (OSError, RuntimeError):
+            return None
+        return real if real.is_relative_to(self.root) else None
 
     @staticmethod
     def _entry(text: str, rel: str, mtime_ns: int, size: int) -> FileEntry:
@@ -203,14 +234,14 @@ class WorkspaceIndex:
 
     def relative(self, path: str | Path | None) -> str | None:
         """``path`` relative to the root (None when it is outside it)."""
-        if not path:
+        if not path or not is_text_name(str(path)):
             return None
         p = Path(str(path))
         if not p.is_absolute():
             return p.as_posix()
         try:
             return p.resolve().relative_to(self.root).as_posix()
-        except ValueError:
+        except (ValueError, OSError, RuntimeError):  # outside the root, or a looping link
             return None
 
     def definitions(self, name: str) -> list[tuple[str, Symbol]]:
@@ -240,8 +271,11 @@ class WorkspaceIndex:
         """A file's text (its unsaved buffer when there is one), or one chunk of it."""
         text = self.buffers.get(rel)
         if text is None:
+            real = self._inside(rel)
+            if real is None:  # replaced by a link out of the workspace since it was indexed
+                return ""
             try:
-                text = (self.root / rel).read_text(encoding="utf-8")
+                text = real.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 return ""
         if chunk is None:
