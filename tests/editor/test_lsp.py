@@ -3,6 +3,8 @@ real in-process model."""
 
 import asyncio
 import json
+import select
+import socket
 import sys
 import threading
 import time
@@ -19,14 +21,19 @@ class CompletionServer:
     """Answers POST /v1/completions with a fixed middle, counting requests; optionally slowly."""
 
     def __init__(self, text="compute(a, b)", delay=0.0):
-        self.text, self.delay, self.requests = text, delay, []
+        self.text, self.delay, self.requests, self.abandoned = text, delay, [], []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.requests.append((self.path, body))
-                time.sleep(outer.delay)
+                until = time.monotonic() + outer.delay
+                while time.monotonic() < until:  # as a real server does: notice a client that hung up
+                    readable, _, _ = select.select([self.connection], [], [], 0.02)
+                    if readable and self.connection.recv(1, socket.MSG_PEEK) == b"":
+                        outer.abandoned.append(body)
+                        return
                 reply = json.dumps({"choices": [{"text": outer.text}]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -135,6 +142,8 @@ def test_cancel_request_answers_cancelled_and_does_not_block():
     finally:
         http.close()
     assert reply.items[0].insert_text == "compute(a, b)"
+    # The cancelled request's connection was closed, so the server could stop generating for it.
+    assert [b["prompt"] for b in http.abandoned if b["max_tokens"] != 0] == ["x = "]
 
 
 @pytest.mark.integration

@@ -16,9 +16,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
-import urllib.request
 from dataclasses import dataclass
 
 from fimkit import __version__
@@ -106,10 +106,46 @@ class HttpSource:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        req = urllib.request.Request(self.base + path, json.dumps(body).encode(), headers)
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-            data = json.loads(resp.read())
-        return "" if cancel.is_set() else self.parse(self.api, data)
+        data = self._post(path, json.dumps(body).encode(), headers, cancel)
+        return "" if cancel.is_set() or data is None else self.parse(self.api, data)
+
+    def _post(self, path: str, body: bytes, headers: dict, cancel: threading.Event) -> dict | None:
+        """POST and read the JSON reply; when ``cancel`` is set meanwhile (the user typed on), the
+        connection is closed at once, so the server sees the request abandoned and stops generating
+        instead of finishing a completion nobody will see (and making the next one wait)."""
+        import http.client
+        import socket
+        from urllib.parse import urlsplit
+
+        url = urlsplit(self.base + path)
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        conn = kind(url.hostname, url.port, timeout=self.timeout)
+        done = threading.Event()
+
+        def hang_up():
+            while not done.wait(0.02):
+                if cancel.is_set():
+                    with contextlib.suppress(OSError):
+                        if conn.sock is not None:
+                            conn.sock.shutdown(socket.SHUT_RDWR)
+                    return
+
+        watcher = threading.Thread(target=hang_up, daemon=True)
+        watcher.start()
+        try:
+            conn.request("POST", url.path + (f"?{url.query}" if url.query else ""), body, headers)
+            reply = conn.getresponse()
+            raw = reply.read()
+            if reply.status >= 400:
+                raise OSError(f"{self.base} answered {reply.status}: {raw[:200].decode('utf-8', 'replace')}")
+            return json.loads(raw)
+        except (OSError, http.client.HTTPException, ValueError):
+            if cancel.is_set():
+                return None
+            raise
+        finally:
+            done.set()
+            conn.close()
 
 
 LANGUAGE_IDS = {"python": "python", "javascript": "javascript", "javascriptreact": "javascript",
