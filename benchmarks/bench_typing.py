@@ -5,6 +5,7 @@ confidence gate, today's completion path against token healing (issue 26).
     .venv/bin/python benchmarks/bench_typing.py --parts report      # today vs healed, reported split (~40 min)
     .venv/bin/python benchmarks/bench_typing.py --parts replay      # characters saved, precision, latency
     .venv/bin/python benchmarks/bench_typing.py --parts gate        # precision against characters saved (PNG)
+    .venv/bin/python benchmarks/bench_typing.py --parts scope       # line and block holes, before and after
 
 Code fimkit uses nowhere else: the Python packages ``markdown_it`` and ``fsspec`` (their installed
 sources) and npm's own JavaScript (``/usr/lib/node_modules/npm/lib``). Each file belongs to the tuning
@@ -22,6 +23,8 @@ served, greedy, through ``run_completion`` (what every API returns).
   characters saved and latency.
 - gate: the replay's requests on the tuning split, each with the features the gate could use; prints
   and plots (``--plot``) precision against characters saved for thresholds of each.
+- scope: line holes with the cursor at column 0 and block holes, completed by the previous release
+  (a git worktree of ``--before``) and by this one, paired: parses, edit similarity, exact match.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import argparse
 import hashlib
 import importlib
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, replace
@@ -371,6 +375,53 @@ def part_gate(args) -> None:
           f"{100 * base['saved_share']:.1f}% of {chars} characters saved")
 
 
+def at_column_0(task):
+    """A line hole as the issue's probe cut it: the cursor at the start of the line (its indentation
+    part of the middle), the next statement right after it in the suffix."""
+    indent = task.prefix[len(task.prefix.rstrip(" \t")):]
+    if not task.suffix.startswith("\n") or not task.prefix[: len(task.prefix) - len(indent)].endswith("\n"):
+        return None
+    return replace(task, id=task.id + "@col0", prefix=task.prefix[: len(task.prefix) - len(indent)],
+                   middle=indent + task.middle + "\n", suffix=task.suffix[1:], kind="line@col0")
+
+
+def part_scope(args) -> None:
+    """The scope rule and the parse check, before (the release before this one, run from a git worktree
+    of it) and after, on the same line and block holes, healing off on both sides."""
+    import subprocess
+    import sys
+
+    tasks = tasks_for("report", ("line", "block"), 4, args.other_tasks)
+    tasks = [t for t in tasks if t.kind == "block"] + [c for t in tasks if t.kind == "line" and (c := at_column_0(t))]
+    path = OUT / "scope-tasks.jsonl"
+    with open(path, "w") as fh:
+        for t in tasks:
+            fh.write(json.dumps({"id": t.id, "prefix": t.prefix, "suffix": t.suffix, "middle": t.middle,
+                                 "language": t.language}) + "\n")
+    before = Path("/tmp/fimkit-before")
+    if not before.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(before), args.before], check=True)
+    sides = {"before": (before / "src", []), "after": (Path("src").resolve(), ["--healing", "off"])}
+    for side, (src, extra) in sides.items():
+        subprocess.run([sys.executable, "-m", "fimkit", "eval", "--benchmark", f"jsonl:{path}", "--mode", "prefix-only",
+                        "--output", str(OUT / f"scope-{side}"), *extra], check=True,
+                       env={**os.environ, "PYTHONPATH": str(src)})
+    rows = {side: {json.loads(ln)["task_id"]: json.loads(ln) for ln in (OUT / f"scope-{side}" / "results.jsonl").open()}
+            for side in sides}
+    kinds = {t.id: t.kind for t in tasks}
+    table = []
+    for kind in ("line@col0", "block"):
+        ids = [i for i in rows["before"] if i in rows["after"] and kinds.get(i) == kind]
+        for metric in ("parses", "edit_sim", "exact"):
+            a = [float(bool(rows["before"][i][metric])) if metric != "edit_sim" else rows["before"][i][metric] for i in ids]
+            b = [float(bool(rows["after"][i][metric])) if metric != "edit_sim" else rows["after"][i][metric] for i in ids]
+            lo, hi = paired_difference_ci(b, a)
+            table.append((f"{kind}: {metric}", f"{sum(a) / len(a):.3f} -> {sum(b) / len(b):.3f}",
+                          f"{lo:+.3f} to {hi:+.3f} (n={len(ids)})"))
+    print(f"\n## scope rule and parse check, before ({args.before}) -> after, reported split, paired 95% intervals")
+    print_table(table, ("holes: metric", "before -> after", "difference"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parts", default="tune,report,replay", help="comma-separated: tune, report, replay, gate")
@@ -379,6 +430,7 @@ def main() -> None:
     ap.add_argument("--report-tasks", type=int, default=200, help="typed holes per language, reported split")
     ap.add_argument("--other-tasks", type=int, default=120, help="other holes per language, reported split")
     ap.add_argument("--bodies", type=int, default=6, help="function bodies per language in the replay")
+    ap.add_argument("--before", default="0c04a08", help="the release the scope part compares against")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     parts = [p.strip() for p in args.parts.split(",")]
@@ -390,6 +442,8 @@ def main() -> None:
         part_replay(args)
     if "gate" in parts:
         part_gate(args)
+    if "scope" in parts:
+        part_scope(args)
 
 
 if __name__ == "__main__":

@@ -86,3 +86,22 @@ def test_a_continuation_is_found_only_for_the_same_request_and_accepted_text():
         assert await entry.next_lines(len(entry.text), 0.05) == ""
 
     asyncio.run(check())
+
+
+def test_a_failed_or_refused_request_leaves_no_continuation_to_wait_for():
+    """A request that errors (or is refused) must not leave an unfinished continuation that the
+    same request, sent again, would wait on until its deadline."""
+    from fimkit.errors import BackendError
+
+    class Failing(ScriptedEngine):
+        def _produce(self, gen, prompt, params, cancel):
+            raise BackendError("the backend says no")
+            yield
+
+    c, _ = client_for(Failing(fim_format="prefix-only"), request_timeout_s=30)
+    body = {"prompt": PREFIX, "suffix": SUFFIX, "max_tokens": 8}
+    with c:
+        assert c.post("/v1/completions", json=body).status_code == 502
+        start = time.perf_counter()
+        assert c.post("/v1/completions", json=body).status_code == 502
+        assert time.perf_counter() - start < 10

@@ -40,10 +40,10 @@ class EngineConfig:
                               "(InCoder-style); 1 is plain greedy, the default measured best on a CPU "
                               "(README, Candidate ranking)", min=1, max=MAX_CANDIDATES)
     cache_reuse: bool = setting(True, "keep the KV cache of the previous prompt (off only to measure what it saves)")
-    healing: str = setting("off", "token healing when the cursor is mid-word: back the prompt off to the start of the "
+    healing: str = setting("word", "token healing when the cursor is mid-word: back the prompt off to the start of the "
                            "word being typed (word), its last identifier or operator (lexeme), or 1 or 2 tokens, and "
-                           "make the model re-spell it (llama-cpp and transformers backends; README, Completing "
-                           "where you type)", choices=POLICIES)
+                           "make the model re-spell it; off turns it off (llama-cpp and transformers backends; "
+                           "measured: README, Completing where you type)", choices=POLICIES)
 
     def __post_init__(self):
         check(self)

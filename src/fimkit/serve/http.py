@@ -229,7 +229,12 @@ class Service:
             if continued is not None:
                 return continued
         entry = self.continuations.start(creq) if early else None
-        job = self._submit(creq, stream=early, entry=entry)
+        try:
+            job = self._submit(creq, stream=early, entry=entry)
+        except HTTPError:
+            if entry is not None:
+                entry.finish(None)  # nothing will come: no request may wait for it
+            raise
         while True:
             done, _ = await asyncio.wait({job.future}, timeout=0.02 if early else 0.05)
             if entry is not None:
@@ -246,10 +251,14 @@ class Service:
                 break
             if await request.is_disconnected():
                 job.cancel.set()
-        result = job.future.result()
-        if entry is not None:
-            _drain(job, entry)
-            entry.finish(result.stop_type if result is not None else None)
+        try:
+            result = job.future.result()
+        finally:
+            if entry is not None:
+                _drain(job, entry)
+                entry.finish(None)
+        if entry is not None and result is not None:
+            entry.stop_type = result.stop_type
         if job.expired:
             self.metrics.observe_cancelled()
             raise HTTPError(504, f"the request took longer than {self.config.request_timeout_s:g} s "

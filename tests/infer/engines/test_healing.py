@@ -104,7 +104,7 @@ def llama_engine(tiny_fim_gguf):  # the tiny model is built in the test session:
 @pytest.mark.slow
 def test_llama_cpp_heals_a_prompt_that_ends_mid_word(llama_engine):
     engine = llama_engine
-    assert engine.can_heal and not engine.info().healing  # off unless asked for
+    assert engine.can_heal and engine.info().healing  # on by default (the measured "word" policy)
     prefix = "def add(a, b):\n    retu"
     healed = _middle(engine, prefix, "word")
     # 'retu' at least, in whole tokens (a byte-level BPE may hold the space before it in one token)
