@@ -273,3 +273,28 @@ def test_a_header_whose_body_is_already_below_is_released():
     suffix = "\n        return True\n    return False\n"
     result, _ = shape(prefix, suffix, pieces("ive():\n"), language="python")
     assert result.text == "ive():"
+
+
+# -- issue 26, item 6: show what is likely right ----------------------------------------------------
+def test_a_middle_is_shown_only_as_far_as_it_is_likely():
+    tokens = [("compute", -0.1), ("(", -0.2), ("a", -0.3), (", ", -1.5), ("b", -0.4), (")", -0.1)]
+    result, streamed = shape("x = ", "\n", tokens, min_shown_logprob=-1.0)
+    assert result.text == streamed == "compute(a" and result.stop_reason == "unlikely"
+    # Healing's tokens re-spell what the user typed: they cost nothing.
+    shaper = Shaper("x = comp", "\n", ShapeConfig(min_shown_logprob=-1.0))
+    shaper.feed("", -5.0, healing=True)
+    shaper.feed("ute", -0.5)
+    delta, result = shaper.finish()
+    assert result.text == "ute"
+
+
+def test_a_first_token_already_unlikely_shows_nothing():
+    result, _ = shape("x = ", "\n", [("zzz", -4.0), ("\n", -0.1)], min_shown_logprob=-2.0)
+    assert result.text == "" and result.stop_reason == "unlikely"
+
+
+def test_a_cut_keeps_whole_lines_before_it_and_the_cut_line_as_far_as_it_goes():
+    prefix = "def f(items):\n    total = 0\n"
+    raw = [("    for item in items:\n", -0.2), ("        total", -0.3), (" +=", -0.2), (" item * 2", -3.0), ("\n", -0.1)]
+    result, _ = shape(prefix, "\n\n", raw, language="python", min_shown_logprob=-1.5)
+    assert result.text == "    for item in items:\n        total +="

@@ -268,11 +268,28 @@ def test_an_unreachable_remote_model_is_503_not_the_clients_fault():
     assert r.status_code == 503 and "cannot reach the remote server" in r.json()["error"]["message"]
 
 
+def test_the_server_cuts_unlikely_tails_unless_a_request_says_otherwise():
+    # Each piece costs -0.4: the default cut (-0.75) keeps one piece, -1.0 keeps two, null keeps all.
+    pieces = [("a", -0.4), (" +", -0.4), (" 1", -0.4)]
+    c, _ = client_for(ScriptedEngine(pieces))
+    with c:
+        def middle(**extra):
+            r = c.post("/complete", json={"prefix": "x = ", "suffix": "\nprint(x)\n", **extra})
+            assert r.status_code == 200, r.text
+            return r.json()["completion"]
+
+        assert middle() == "a"
+        assert middle(min_shown_logprob=-1.0) == "a +"
+        assert middle(min_shown_logprob=None) == "a + 1"
+        bad = c.post("/complete", json={"prefix": "x = ", "min_shown_logprob": 1.5})
+        assert bad.status_code == 422 and "min_shown_logprob" in bad.text
+
+
 def test_openai_n_returns_the_ranked_candidates_best_first():
     from infer.fakes import BranchingEngine
 
     engine = BranchingEngine(["1", "2", "3"], {"1": -5.0, "2": -1.0, "3": -3.0})
-    c, _ = client_for(engine)
+    c, _ = client_for(engine, min_shown_logprob=None)  # every candidate is unlikely: the cut would empty them
     with c:
         body = c.post("/v1/completions", json={"prompt": "x = ", "suffix": "\nprint(x)\n", "n": 3}).json()
         assert [ch["text"] for ch in body["choices"]] == ["2", "3", "1"]

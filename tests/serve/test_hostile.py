@@ -113,7 +113,12 @@ def test_a_database_that_breaks_while_running_does_not_fail_completions(tmp_path
         r = c.post("/complete", json={"prefix": "x = "})
         assert r.status_code == 200 and r.json()["completion"]
         assert c.get("/v1/stats").status_code == 503
-        assert "fimkit_telemetry_errors_total 2" in c.get("/metrics").text
+        # The completion's row is written by the background writer: wait for it to have failed.
+        for _ in range(200):
+            if "fimkit_telemetry_errors_total 2" in (text := c.get("/metrics").text):
+                break
+            time.sleep(0.05)
+        assert "fimkit_telemetry_errors_total 2" in text
 
 
 # -- 6: metrics stay bounded -------------------------------------------------------------------------
@@ -268,7 +273,7 @@ def test_a_huge_prefix_costs_what_the_window_can_hold(fim_format):
 
 def test_a_request_past_its_deadline_is_stopped_and_answered_504():
     engine = ScriptedEngine([("x", -0.1)] * 100, delay=0.05)  # 5 s if it ran to the end
-    c, _ = client_for(engine, request_timeout_s=0.5)
+    c, _ = client_for(engine, request_timeout_s=0.5, min_shown_logprob=None)  # uncut: it runs to its limit
     with c:
         start = time.time()
         r = c.post("/complete", json={"prefix": "a = ", "max_tokens": 100})

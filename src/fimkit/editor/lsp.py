@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from fimkit import __version__
 from fimkit.editor.context import Budget, CompletionCache, budget, looks_binary
 from fimkit.infer.complete import run_completion
+from fimkit.infer.config import DEFAULT_MIN_SHOWN_LOGPROB
 from fimkit.infer.context.repository import RepoContext
 from fimkit.infer.engines.choice import EngineConfig, load_engine
 from fimkit.infer.engines.contract import CompletionRequest, SamplingParams
@@ -44,15 +45,17 @@ class LspConfig:
     # Repository context from the client's workspace root: opt-in, since it measured no gain with the
     # embedded 270M model (README, "Repository context").
     workspace: bool = False
+    # In-process completions are cut where they become unlikely, as the server's are (a server's own
+    # setting applies to completions from it).
+    min_shown_logprob: float | None = DEFAULT_MIN_SHOWN_LOGPROB
 
 
 class EngineSource:
     """Completions from an engine loaded in this process (the server's own pipeline)."""
 
-    def __init__(self, model: str, max_tokens: int):
-
+    def __init__(self, model: str, max_tokens: int, min_shown_logprob: float | None = DEFAULT_MIN_SHOWN_LOGPROB):
         self.engine = load_engine(EngineConfig(model=model))
-        self.max_tokens = max_tokens
+        self.max_tokens, self.min_shown_logprob = max_tokens, min_shown_logprob
         self.lock = threading.Lock()
 
     def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event,
@@ -65,7 +68,8 @@ class EngineSource:
                 return ""
             tokens = self.max_tokens if max_tokens is None else max_tokens
             request = CompletionRequest(prefix, suffix, language=language, filename=filename,
-                                        sampling=SamplingParams(max_tokens=tokens))
+                                        sampling=SamplingParams(max_tokens=tokens),
+                                        min_shown_logprob=self.min_shown_logprob if tokens else None)
             return run_completion(self.engine, request, cancel=cancel, context=context).text
 
 
@@ -182,7 +186,8 @@ def create_server(config: LspConfig, source=None):
     def get_source():
         if state["source"] is None:
             state["source"] = (HttpSource(config.server, config.api, config.api_key, config.max_tokens)
-                               if config.server else EngineSource(config.model, config.max_tokens))
+                               if config.server else EngineSource(config.model, config.max_tokens,
+                                                                  config.min_shown_logprob))
         return state["source"]
 
     async def complete_at(uri: str, position) -> str:

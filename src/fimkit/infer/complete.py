@@ -70,7 +70,8 @@ def prepare(engine: Engine, request: CompletionRequest, budget: ContextBudget,
     before = tail_chars(request.prefix + request.middle_start, window)
     after = head_chars(request.suffix, window)
     config = ShapeConfig(single_line=request.single_line, n_indent=request.n_indent,
-                         min_mean_logprob=request.min_mean_logprob, parse_check=request.parse_check, language=language)
+                         min_mean_logprob=request.min_mean_logprob, parse_check=request.parse_check, language=language,
+                         min_shown_logprob=request.min_shown_logprob)
     return Prepared(prompt, held, fitted.truncated, lambda: Shaper(before, after, config, held_blanks=held),
                     fitted.extra, back_off)
 

@@ -9,6 +9,11 @@ from fimkit.infer.engines.healing import POLICIES
 from fimkit.settings import check, setting
 
 BACKENDS = ("llama-cpp", "transformers", "openai")
+# Where a suggestion an editor shows is cut: before the token that takes the sum of its tokens'
+# log-probabilities below this (the model is then less than ~47% sure of the whole of it). Chosen on
+# the tuning split of benchmarks/bench_typing.py (README, Completing where you type); the server and
+# the language server apply it, evaluation does not (it scores whole middles).
+DEFAULT_MIN_SHOWN_LOGPROB = -0.75
 MAX_CANDIDATES = 8  # candidate middles ranked per completion, at most (OpenAI's n has the same cap)
 
 

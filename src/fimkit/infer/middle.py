@@ -52,12 +52,12 @@ def generate_middle(engine: Engine, request: CompletionRequest, prepared: Prepar
                 cut = text_so_far.index(hit)
                 before = text_so_far[: cut]
                 fed = "".join(raw[:-1])
-                delta, _ = shaper.feed(before[len(fed):], piece.logprob)
+                delta, _ = shaper.feed(before[len(fed):], piece.logprob, healing=piece.healing)
                 if delta and on_delta:
                     on_delta(delta)
                 stop_type, stopping_word = "word", hit
                 break
-            delta, stop = shaper.feed(piece.text, piece.logprob)
+            delta, stop = shaper.feed(piece.text, piece.logprob, healing=piece.healing)
             if delta and on_delta:
                 on_delta(delta)
             if stop:

@@ -35,6 +35,9 @@ class ShapeConfig:
     parse_check: release only what parses no worse than the buffer did (needs a tree-sitter grammar).
     language: language of the buffer for the parse check (python, javascript, typescript, sql).
     one_statement: between two statements of a block, end the middle with the statement it starts.
+    min_shown_logprob: show the middle only as far as the model finds it likely: it is cut before the
+        token that takes the sum of its tokens' log-probabilities (healing's re-spelled tokens count 0)
+        below this, and a cut line is shown as far as it goes (the user types on from there).
     """
 
     single_line: bool | None = None
@@ -44,6 +47,7 @@ class ShapeConfig:
     parse_check: bool = True
     language: str | None = None
     one_statement: bool = True
+    min_shown_logprob: float | None = None
 
 
 @dataclass
@@ -74,6 +78,7 @@ class Shaper:
         self.stop_reason: str | None = None
         self.gated: str | None = None
         self.trimmed = False
+        self.likelihood = 0.0  # sum of the log-probabilities of the text taken so far
         self.single = (self.config.single_line if self.config.single_line is not None
                        else pp.cursor_mid_line(self.suffix, self.prefix))
         self.line_insert = pp.line_insert(self.prefix, self.suffix)
@@ -86,10 +91,17 @@ class Shaper:
     def stopped(self) -> bool:
         return self.stop_reason is not None or self.gated is not None
 
-    def feed(self, text: str, logprob: float | None = None) -> tuple[str, bool]:
-        """Add one token's text. Returns (text newly safe to show, whether generation should stop)."""
+    def feed(self, text: str, logprob: float | None = None, *, healing: bool = False) -> tuple[str, bool]:
+        """Add one token's text. Returns (text newly safe to show, whether generation should stop).
+        ``healing``: a token that re-spells what the user typed (its text is only what goes beyond)."""
         if self.stopped:
             return "", True
+        cut = self.config.min_shown_logprob
+        if cut is not None and logprob is not None and not healing and text:
+            if self.likelihood + logprob < cut:
+                self.stop_reason = "unlikely"  # the rest is shown as far as it goes (finish)
+                return self._release(), True
+            self.likelihood += logprob
         if not self._healed:
             self._unhealed += text
             if len(self._unhealed) < len(self.held_blanks) and not self._unhealed.strip():
@@ -112,10 +124,15 @@ class Shaper:
         if not self._healed:
             self.raw += pp.heal_leading_blanks(self._unhealed, self.held_blanks)
             self._healed = True
-        if not self.stopped and (self.pos < len(self.raw) or not self.accepted):
+        cut = self.stop_reason == "unlikely" and not self.gated  # the line being written stops where it is
+        if (not self.stopped or cut) and (self.pos < len(self.raw) or not self.accepted):
+            before = len(self.accepted)
             self._judge(self.pos, len(self.raw), complete=False)
             self.pos = len(self.raw)
+            cut = cut and len(self.accepted) > before
         delta = self._release()
+        if cut:
+            delta += self._release_cut_line()
         if self.released < len(self.accepted) and any(ln.strip() for ln in self.accepted[self.released:]):
             self.trimmed = True  # held back by the parse check and never closed
         text = self.sent
@@ -242,6 +259,25 @@ class Shaper:
             self._pending_best = count
             return True
         return False
+
+    def _release_cut_line(self) -> str:
+        """A middle cut where the model stopped being sure ends in a partial line on purpose: it is shown
+        (the parse check judges whole lines, and a half-typed line never parses) once everything before
+        it was released."""
+        n = len(self.accepted)
+        if self.gated or n <= self.released or not self.accepted[-1].strip() or self._bare_header(n):
+            return ""
+        if n > self.released + 1:
+            # Lines before the cut one were held back: release them with it only if they parse, or if
+            # all they lacked was the body that the cut line, indented under them, begins.
+            header = self.accepted[n - 2]
+            body_begun = pp.opens_block(header) and pp.indent_of(self.accepted[-1]) > pp.indent_of(header)
+            if not body_begun and not self._clean(n - 1):
+                return ""
+        text = "\n".join(self.accepted)
+        delta = text[len(self.sent):]
+        self.sent, self.released = text, n
+        return delta
 
     def _bare_header(self, n: int) -> bool:
         """Python: the first ``n`` lines would end with a block's header (``if x:``) and no body; the

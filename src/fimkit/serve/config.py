@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fimkit.errors import FimkitError
+from fimkit.infer.config import DEFAULT_MIN_SHOWN_LOGPROB
 from fimkit.settings import check, setting
 
 
@@ -26,6 +27,11 @@ class ServerConfig:
     min_confidence: float | None = setting(None, "server-wide confidence gate: hide completions whose mean token "
                                            "log-probability is lower (e.g. -1.5); a request's own value wins",
                                            min=-100.0, max=0.0)
+    min_shown_logprob: float | None = setting(
+        DEFAULT_MIN_SHOWN_LOGPROB, "show a middle only as far as the model finds it likely: cut before the token "
+        "that takes the sum of its tokens' log-probabilities below this (README, Completing where you type: it "
+        "multiplied the share of shown suggestions that are right); none shows whole middles; a request's own "
+        "value wins", min=-100.0, max=0.0)
     cors_origins: tuple[str, ...] = setting((), "browser origins allowed to call the server, comma-separated "
                                             "(none by default: requests with any Origin are refused)",
                                             flag="cors-origin")

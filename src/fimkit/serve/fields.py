@@ -4,11 +4,12 @@ token caps, stop lists, the confidence gate's fallback, and prompts a client ren
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from fimkit.formats import FIM_LAYOUTS, FimFormat, families
+from fimkit.infer.engines.healing import POLICIES
 from fimkit.serve.config import ServerConfig
 
 
@@ -26,6 +27,7 @@ Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
 TopP = Annotated[float, Field(gt=0.0, le=1.0)]
 TopK = Annotated[int, Field(ge=0, le=1_000_000)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+LogProb = Annotated[float, Field(ge=-100.0, le=0.0)]
 
 
 MAX_EXTRA_CHUNKS = 64
@@ -45,7 +47,11 @@ class FimkitOptions(Body):
 
     language: str | None = None
     filename: str | None = None
-    min_confidence: float | None = Field(None, description="mean token log-probability below which nothing is shown")
+    min_confidence: LogProb | None = Field(None, description="mean token log-probability below which nothing is shown")
+    min_shown_logprob: LogProb | None = Field(None, description="cut the middle where the sum of its tokens' "
+                                              "log-probabilities falls below this; an explicit null shows "
+                                              "whole middles (left out: the server's --min-shown-logprob)")
+    healing: Literal[POLICIES] | None = Field(None, description="token healing at a cursor mid-word")
     single_line: bool | None = None
     parse_check: bool = True
     input_extra: list[ExtraChunk] = Field([], max_length=MAX_EXTRA_CHUNKS)
@@ -69,8 +75,12 @@ def options(body: FimkitOptions, config: ServerConfig, **overrides) -> dict:
     """The CompletionRequest fields that come from fimkit's options; a request's own confidence
     threshold wins over the server-wide one."""
     gate = body.min_confidence if body.min_confidence is not None else config.min_confidence
+    # Left out means the server's cut; an explicit null turns it off for this request (a client that
+    # shows alternatives, or scores whole middles, wants them uncut).
+    cut = body.min_shown_logprob if "min_shown_logprob" in body.model_fields_set else config.min_shown_logprob
     out = dict(language=body.language, filename=body.filename, min_mean_logprob=gate, single_line=body.single_line,
-               parse_check=body.parse_check, extra=tuple((e.filename, e.text) for e in body.input_extra))
+               parse_check=body.parse_check, extra=tuple((e.filename, e.text) for e in body.input_extra),
+               min_shown_logprob=cut, healing=body.healing)
     out.update(overrides)
     return out
 

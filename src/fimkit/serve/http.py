@@ -174,8 +174,8 @@ class Service:
             return None
         entry, offset = hit
         text = await entry.next_lines(offset, self.config.request_timeout_s)
-        if text is None:
-            return None
+        if text is None or (not text and entry.stop_type not in FINISHED):
+            return None  # not in time, or the generation was stopped short (a cut, a limit): a new one
         self.metrics.observe_continued()
         result = CompletionResult(text=text, raw=text, stop_type="line" if text else entry.stop_type,
                                   context=entry.context)
@@ -324,6 +324,10 @@ class _Stream(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             await self.body_iterator.aclose()
+
+
+# Why a generation ended when the model meant the middle to end there: nothing more is the answer.
+FINISHED = ("eos", "word", "scope", "suffix", "statement", "single_line", "dead_code", "n_indent")
 
 
 def _drain(job, entry: Continuation) -> None:

@@ -93,8 +93,8 @@ def _middle(engine, prefix, healing, **kw):
 @pytest.fixture(scope="module")
 def llama_engine(tiny_fim_gguf):  # the tiny model is built in the test session: slow tests only
     pytest.importorskip("llama_cpp")
-    from fimkit.infer.engines.choice import load_engine
     from fimkit.infer.config import EngineConfig
+    from fimkit.infer.engines.choice import load_engine
 
     engine = load_engine(EngineConfig(model=str(tiny_fim_gguf), n_ctx=256, fim_format="prefix-only"))
     yield engine
@@ -122,8 +122,8 @@ def test_llama_cpp_heals_a_prompt_that_ends_mid_word(llama_engine):
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["fimkit:psm", "fimkit:spm-paper"])
 def test_llama_cpp_heals_fim_prompts_too(tiny_fim_gguf, fmt):
-    from fimkit.infer.engines.choice import load_engine
     from fimkit.infer.config import EngineConfig
+    from fimkit.infer.engines.choice import load_engine
 
     engine = load_engine(EngineConfig(model=str(tiny_fim_gguf), n_ctx=256, fim_format=fmt, healing="word"))
     try:
@@ -148,8 +148,8 @@ def test_a_warm_up_evaluates_the_backed_off_prompt(llama_engine):
 @pytest.mark.slow
 def test_transformers_heals_as_llama_cpp_does(tiny_fim_gguf, llama_engine):
     """The same tiny model under both engines: the same healing tokens and the same middle."""
-    from fimkit.infer.engines.choice import load_engine
     from fimkit.infer.config import EngineConfig
+    from fimkit.infer.engines.choice import load_engine
 
     engine = load_engine(EngineConfig(model=str(tiny_fim_gguf.parent / "hf"), backend="transformers", n_ctx=256,
                                       fim_format="prefix-only", healing="word"))

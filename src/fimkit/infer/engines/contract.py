@@ -194,6 +194,7 @@ class CompletionRequest:
     t_max_predict_ms: int | None = None
     single_line: bool | None = None
     min_mean_logprob: float | None = None
+    min_shown_logprob: float | None = None  # shaping: cut where the middle becomes unlikely (ShapeConfig)
     parse_check: bool = True
     language: str | None = None
     filename: str | None = None
