@@ -247,6 +247,7 @@ def replay(ask, body, *, every: int = 4) -> list[Ask]:
             line_start = text.rfind("\n", 0, pos) + 1
             shown, ms, features = ask(text[:pos], suffix, language, rel)
             features["position"] = cursor_position(text[line_start:pos] or "\n", text[pos:pos + 1])
+            features["typed_next"] = text[pos:min(end, pos + 400)]
             right = bool(shown.strip()) and text[pos:end].startswith(shown)
             asks.append(Ask(language, shown, right, effective(shown) if right else 0, ms, features))
             if right:
@@ -263,13 +264,14 @@ def replay(ask, body, *, every: int = 4) -> list[Ask]:
     return asks
 
 
-def http_asker(base: str, max_tokens: int = 64):
-    """Requests as the VS Code extension sends them: /v1/completions, prompt and suffix, language and file."""
+def http_asker(base: str, max_tokens: int = 64, extra: dict | None = None):
+    """Requests as the VS Code extension sends them: /v1/completions, prompt and suffix, language and file
+    (and ``extra`` fields)."""
     import urllib.request
 
     def ask(prefix, suffix, language, filename):
         body = {"prompt": prefix, "suffix": suffix, "max_tokens": max_tokens, "language": language,
-                "filename": filename}
+                "filename": filename, **(extra or {})}
         req = urllib.request.Request(base + "/v1/completions", json.dumps(body).encode(),
                                      {"Content-Type": "application/json"})
         t0 = time.perf_counter()
@@ -300,7 +302,17 @@ def engine_asker(engine, policy: str, max_tokens: int = 64):
         if shown.strip():
             before, after = error_count(window + suffix[:2000], language), error_count(window + shown + suffix[:2000], language)
             parses = None if before is None or after is None else after <= before
-        return shown, ms, {"mean_logprob": result.mean_logprob, "margin": margin, "length": len(shown.strip()),
+        # The shown line's own tokens: what the shaper's confidence gate (min_confidence) averages.
+        line, at = [], 0
+        for piece in result.pieces:
+            if piece.logprob is not None:
+                line.append(piece.logprob)
+            at += len(piece.text)
+            if at >= len(result.raw.lstrip("\n").split("\n", 1)[0]) + len(result.raw) - len(result.raw.lstrip("\n")):
+                break
+        return shown, ms, {"pieces": [(p.text, p.logprob, p.healing) for p in result.pieces], "raw": result.raw,
+                           "mean_logprob": result.mean_logprob, "margin": margin, "length": len(shown.strip()),
+                           "line_logprob": sum(line) / len(line) if line else None,
                            "healing_logprob": min(healing) if healing else 0.0, "parses": parses,
                            "first_logprob": free[0].logprob if free else None}
 
@@ -325,20 +337,27 @@ def summarize_replay(asks: list[Ask], chars: int) -> dict:
 
 
 def part_replay(args) -> None:
-    """Today's server (no healing, the whole middle before answering) against the new defaults."""
+    """Today's server (no healing, the whole middle before answering, nothing cut) against the new
+    defaults, one step at a time: healing and the early reply, then the cut of unlikely tails."""
     from bench_serve import Server
 
     chosen = args.policy or (OUT / "chosen-policy.txt").read_text().strip()
     picked = bodies("report", args.bodies)
     chars = sum(typed_chars(b) for b in picked)
-    configs = {"today": ("--healing", "off", "--no-early-reply"), "healed + early reply": ("--healing", chosen)}
-    rows, summary = [], {}
-    for name, flags in configs.items():
+    whole = {"min_shown_logprob": None}  # an explicit null: this request's middle is not cut
+    configs = {"today": (("--healing", "off", "--no-early-reply"), whole),
+               "healed + early reply": (("--healing", chosen), whole),
+               "healed + early reply + cut (defaults)": ((), {})}
+    rows, summary, per_body = [], {}, {}
+    for name, (flags, extra) in configs.items():
         server = Server("--n-ctx", "2048", *flags)
         try:
-            asks = [a for body in picked for a in replay(http_asker(server.base), body)]
+            by_body = [replay(http_asker(server.base, extra=extra), body) for body in picked]
         finally:
             server.close()
+        per_body[name] = [(sum(a.saved for a in b if a.right), typed_chars(body), sum(a.right for a in b),
+                           sum(bool(a.shown.strip()) for a in b)) for b, body in zip(by_body, picked)]
+        asks = [a for b in by_body for a in b]
         s = summary[name] = summarize_replay(asks, chars)
         for language in ("python", "javascript"):
             s[language] = summarize_replay([a for a in asks if a.language == language],
@@ -347,10 +366,35 @@ def part_replay(args) -> None:
                      f"{s['requests']} requests", f"{100 * s['saved_share']:.1f}% of {chars} characters saved "
                      f"(Python {100 * s['python']['saved_share']:.1f}%, JavaScript "
                      f"{100 * s['javascript']['saved_share']:.1f}%); p50 {s['p50_ms']:.0f} ms, p95 {s['p95_ms']:.0f} ms"))
+    first, last = list(configs)[0], list(configs)[-1]
+    for metric, (num, den) in {"saved_share": (0, 1), "precision": (2, 3)}.items():
+        summary[f"{metric}_ratio_ci"] = body_ratio_ci(per_body[last], per_body[first], num, den)
+    summary["per_body"] = per_body
     (OUT / "replay.json").write_text(json.dumps(summary, indent=2))
     print(f"\n## typing replay, reported split ({len(picked)} function bodies: "
           f"{sum(b[0] == 'python' for b in picked)} Python, {sum(b[0] == 'javascript' for b in picked)} JavaScript)")
     print_table(rows, ("server", "suggestions right", "characters saved, latency"))
+    for metric in ("saved_share", "precision"):
+        lo, hi = summary[f"{metric}_ratio_ci"]
+        print(f"{metric}, {last} / {first}: {summary[last][metric] / max(summary[first][metric], 1e-9):.2f}x "
+              f"(95% interval over bodies, paired: {lo:.2f}x to {hi:.2f}x)")
+
+
+def body_ratio_ci(a: list[tuple], b: list[tuple], num: int, den: int, *, samples: int = 2000,
+                  seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap interval of sum(a[num])/sum(a[den]) over sum(b[num])/sum(b[den]), resampling the
+    bodies (each body's two replays stay together: paired)."""
+    import random
+
+    rng, ratios = random.Random(seed), []
+    for _ in range(samples):
+        pick = [rng.randrange(len(a)) for _ in a]
+        top = sum(a[i][num] for i in pick) / max(sum(a[i][den] for i in pick), 1)
+        bottom = sum(b[i][num] for i in pick) / max(sum(b[i][den] for i in pick), 1)
+        if bottom > 0:
+            ratios.append(top / bottom)
+    ratios.sort()
+    return ratios[int(0.025 * len(ratios))], ratios[min(len(ratios) - 1, int(0.975 * len(ratios)))]
 
 
 def part_gate(args) -> None:
@@ -373,6 +417,100 @@ def part_gate(args) -> None:
     print(f"\n## the gate, tuning split ({len(picked)} bodies, {len(asks)} requests, healing {chosen})")
     print(f"no gate: {base['right']} of {base['shown']} right ({100 * base['precision']:.1f}%), "
           f"{100 * base['saved_share']:.1f}% of {chars} characters saved")
+    (OUT / "gate-chars.txt").write_text(f"{chars}\n")
+    analyse_gate(args)
+
+
+def gate_curve(rows: list[dict], score, chars: int) -> list[tuple[float, float, float, int]]:
+    """(threshold, precision, share of characters saved, shown) for every threshold on ``score``: the
+    suggestions scoring below it are hidden (an offline estimate: in a live replay a hidden right
+    suggestion is typed instead, and what is asked next changes)."""
+    shown = sorted((r for r in rows if r["shown"].strip()), key=score)
+    right = sum(r["right"] for r in shown)
+    saved = sum(r["saved"] for r in shown)
+    out = []
+    for i, r in enumerate(shown):
+        kept = len(shown) - i
+        out.append((score(r), right / kept if kept else 0.0, saved / chars, kept))
+        right -= r["right"]
+        saved -= r["saved"]
+    return out
+
+
+def cut_shown(row: dict, threshold: float) -> tuple[str, bool, int]:
+    """(shown, right, saved) had the middle been cut before the token that takes the sum of its
+    log-probabilities below ``threshold`` (healing's tokens count 0), from the recorded tokens."""
+    at, total = 0, 0.0
+    for text, logprob, healing in row["pieces"]:
+        if logprob is not None and not healing and text:
+            if total + logprob < threshold:
+                break
+            total += logprob
+        at += len(text)
+    raw, shown = row["raw"], row["shown"]
+    start = raw.find(shown[:8]) if shown[:8] else 0
+    cut = shown[: max(0, at - max(start, 0))]
+    right = bool(cut.strip()) and row["typed_next"].startswith(cut)
+    return cut, right, effective(cut) if right else 0
+
+
+def analyse_gate(args) -> None:
+    """Precision against characters saved for a threshold on each feature of gate.jsonl, the point
+    each reaches under the goal (3x the precision, >= 80% of the characters saved), and a PNG."""
+    rows = [json.loads(line) for line in (OUT / "gate.jsonl").open()]
+    chars = int((OUT / "gate-chars.txt").read_text())
+    shown = [r for r in rows if r["shown"].strip()]
+    base_precision = sum(r["right"] for r in shown) / len(shown)
+    base_saved = sum(r["saved"] for r in shown) / chars
+    scores = {
+        "mean log-probability": lambda r: r["mean_logprob"] if r["mean_logprob"] is not None else -99.0,
+        "shown line's mean log-probability (min_confidence)":
+            lambda r: r["line_logprob"] if r.get("line_logprob") is not None else -99.0,
+        "first token log-probability": lambda r: r["first_logprob"] if r["first_logprob"] is not None else -99.0,
+        "first token margin": lambda r: r["margin"] if r["margin"] is not None else 0.0,
+        "mean log-probability, healed cursor +1": lambda r: (r["mean_logprob"] or -99.0) + (r["healing_logprob"] < 0),
+    }
+    table, curves = [], {}
+    for name, score in scores.items():
+        curve = curves[name] = gate_curve(rows, score, chars)
+        ok = [c for c in curve if c[1] >= 3 * base_precision and c[2] >= 0.8 * base_saved]
+        best = max(ok, key=lambda c: c[2]) if ok else max(curve, key=lambda c: c[1] if c[2] >= 0.8 * base_saved else -1)
+        table.append((name, f"threshold {best[0]:.2f}: precision {100 * best[1]:.1f}%, {100 * best[2]:.1f}% saved, "
+                            f"{best[3]} shown", "meets the goal" if ok else "goal not reached"))
+    print(f"no gate: precision {100 * base_precision:.1f}%, {100 * base_saved:.1f}% of characters saved, "
+          f"{len(shown)} shown of {len(rows)} requests")
+    print_table(table, ("score", "best point", "3x precision at >= 80% saved"))
+    # Cutting instead of hiding: the suggestion shown only as far as the model finds it likely.
+    cuts = []
+    for threshold in (-0.25, -0.5, -0.75, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0):
+        kept = [cut_shown(r, threshold) for r in rows if r["shown"].strip()]
+        kept = [k for k in kept if k[0].strip()]
+        right = [k for k in kept if k[1]]
+        saved = sum(k[2] for k in right) / chars
+        precision = len(right) / len(kept) if kept else 0.0
+        cuts.append((threshold, precision, saved, len(kept)))
+    curves["cut where the middle's log-probability falls below t"] = cuts
+    print_table([(f"{t:g}", f"precision {100 * p:.1f}%, {100 * v:.1f}% saved, {n} shown",
+                  "meets the goal" if p >= 3 * base_precision and v >= 0.8 * base_saved else "")
+                 for t, p, v, n in cuts], ("cut at t", "estimate", "3x precision at >= 80% saved"))
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for name, curve in curves.items():
+            ax.plot([100 * c[2] for c in curve], [100 * c[1] for c in curve], label=name)
+        ax.axhline(300 * base_precision, color="grey", ls="--", lw=0.8, label="3x the precision of showing all")
+        ax.axvline(80 * base_saved, color="grey", ls=":", lw=0.8, label="80% of the characters it saves")
+        ax.set_xlabel("characters saved (%)")
+        ax.set_ylabel("shown suggestions that are right (%)")
+        ax.set_title("hiding low-scoring suggestions, or cutting them where unlikely (tuning split)")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=120)
+        print(f"wrote {args.plot}")
 
 
 def at_column_0(task):
@@ -387,50 +525,65 @@ def at_column_0(task):
 
 def part_scope(args) -> None:
     """The scope rule and the parse check, before (the release before this one, run from a git worktree
-    of it) and after, on the same line and block holes, healing off on both sides."""
+    of it) and after, on the same line and block holes, healing off on both sides. ``--bare``: the
+    requests name no language, as a client that sends neither language nor file name (the parse check
+    has no grammar then; only the scope rule keeps a middle in its block)."""
     import subprocess
     import sys
 
+    from fimkit.syntax import error_count
+
     tasks = tasks_for("report", ("line", "block"), 4, args.other_tasks)
     tasks = [t for t in tasks if t.kind == "block"] + [c for t in tasks if t.kind == "line" and (c := at_column_0(t))]
-    path = OUT / "scope-tasks.jsonl"
+    tag = "scope-bare" if args.bare else "scope"
+    path = OUT / f"{tag}-tasks.jsonl"
     with open(path, "w") as fh:
         for t in tasks:
             fh.write(json.dumps({"id": t.id, "prefix": t.prefix, "suffix": t.suffix, "middle": t.middle,
-                                 "language": t.language}) + "\n")
+                                 "language": None if args.bare else t.language}) + "\n")
     before = Path("/tmp/fimkit-before")
     if not before.exists():
         subprocess.run(["git", "worktree", "add", "--detach", str(before), args.before], check=True)
     sides = {"before": (before / "src", []), "after": (Path("src").resolve(), ["--healing", "off"])}
     for side, (src, extra) in sides.items():
         subprocess.run([sys.executable, "-m", "fimkit", "eval", "--benchmark", f"jsonl:{path}", "--mode", "prefix-only",
-                        "--output", str(OUT / f"scope-{side}"), *extra], check=True,
+                        "--output", str(OUT / f"{tag}-{side}"), *extra], check=True,
                        env={**os.environ, "PYTHONPATH": str(src)})
-    rows = {side: {json.loads(ln)["task_id"]: json.loads(ln) for ln in (OUT / f"scope-{side}" / "results.jsonl").open()}
+    rows = {side: {json.loads(ln)["task_id"]: json.loads(ln) for ln in (OUT / f"{tag}-{side}" / "results.jsonl").open()}
             for side in sides}
-    kinds = {t.id: t.kind for t in tasks}
+    by_id = {t.id: t for t in tasks}
+
+    def value(row, metric):
+        if metric == "parses":  # the whole file with the middle in it has no syntax error
+            t = by_id[row["task_id"]]
+            return float(error_count(t.prefix + row["completion"] + t.suffix, t.language) == 0)
+        return float(row[metric])
+
     table = []
     for kind in ("line@col0", "block"):
-        ids = [i for i in rows["before"] if i in rows["after"] and kinds.get(i) == kind]
+        ids = [i for i in rows["before"] if i in rows["after"] and by_id.get(i) and by_id[i].kind == kind]
         for metric in ("parses", "edit_sim", "exact"):
-            a = [float(bool(rows["before"][i][metric])) if metric != "edit_sim" else rows["before"][i][metric] for i in ids]
-            b = [float(bool(rows["after"][i][metric])) if metric != "edit_sim" else rows["after"][i][metric] for i in ids]
+            a = [value(rows["before"][i], metric) for i in ids]
+            b = [value(rows["after"][i], metric) for i in ids]
             lo, hi = paired_difference_ci(b, a)
             table.append((f"{kind}: {metric}", f"{sum(a) / len(a):.3f} -> {sum(b) / len(b):.3f}",
                           f"{lo:+.3f} to {hi:+.3f} (n={len(ids)})"))
-    print(f"\n## scope rule and parse check, before ({args.before}) -> after, reported split, paired 95% intervals")
+    print(f"\n## scope rule and parse check, before ({args.before}) -> after, reported split, paired 95% intervals"
+          f"{', requests without a language' if args.bare else ''}")
     print_table(table, ("holes: metric", "before -> after", "difference"))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--parts", default="tune,report,replay", help="comma-separated: tune, report, replay, gate")
+    ap.add_argument("--parts", default="tune,report,replay", help="comma-separated: tune, report, replay, gate, gate-analysis, scope")
     ap.add_argument("--policy", help="the back-off policy to report (default: the one tune chose)")
     ap.add_argument("--tune-tasks", type=int, default=120, help="typed holes per language, tuning split")
     ap.add_argument("--report-tasks", type=int, default=200, help="typed holes per language, reported split")
     ap.add_argument("--other-tasks", type=int, default=120, help="other holes per language, reported split")
     ap.add_argument("--bodies", type=int, default=6, help="function bodies per language in the replay")
     ap.add_argument("--before", default="0c04a08", help="the release the scope part compares against")
+    ap.add_argument("--bare", action="store_true", help="scope: requests that name no language")
+    ap.add_argument("--plot", help="gate: write the precision/characters-saved curves to this PNG")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     parts = [p.strip() for p in args.parts.split(",")]
@@ -442,6 +595,8 @@ def main() -> None:
         part_replay(args)
     if "gate" in parts:
         part_gate(args)
+    if "gate-analysis" in parts:
+        analyse_gate(args)
     if "scope" in parts:
         part_scope(args)
 
