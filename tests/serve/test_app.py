@@ -281,8 +281,18 @@ def test_the_server_cuts_unlikely_tails_unless_a_request_says_otherwise():
         assert middle() == "a"
         assert middle(min_shown_logprob=-1.0) == "a +"
         assert middle(min_shown_logprob=None) == "a + 1"
-        bad = c.post("/complete", json={"prefix": "x = ", "min_shown_logprob": 1.5})
-        assert bad.status_code == 422 and "min_shown_logprob" in bad.text
+        for value in (1.5, -1e308, "-1", True, [-1.0], {"v": -1}):
+            bad = c.post("/complete", json={"prefix": "x = ", "min_shown_logprob": value})
+            assert bad.status_code == 422 and "min_shown_logprob" in bad.text, (value, bad.text)
+        nan = c.post("/complete", content=b'{"prefix": "x = ", "min_shown_logprob": NaN}',
+                     headers={"content-type": "application/json"})
+        assert nan.status_code == 400 and "NaN" in nan.text
+        for value in ("bogus", 1, ["word"], {"word": 1}):
+            bad = c.post("/v1/completions", json={"prompt": "x = ", "healing": value})
+            assert bad.status_code == 422 and "healing" in bad.text, (value, bad.text)
+        lone = c.post("/v1/completions", content=b'{"prompt": "x = ", "healing": "w\\ud800"}',
+                      headers={"content-type": "application/json"})
+        assert lone.status_code == 422 and "'healing'" in lone.text and "surrogate" in lone.text, lone.text
 
 
 def test_openai_n_returns_the_ranked_candidates_best_first():
