@@ -109,7 +109,9 @@ class FimkitServer:
         self.log = log
         with open(log, "w") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "fimkit", "serve", "--port", str(self.port)],
+                # The cut of unlikely tails set as far out as it goes: the abort step needs a list the
+                # model extends for seconds, which the default cut would end after a few numbers.
+                [sys.executable, "-m", "fimkit", "serve", "--port", str(self.port), "--min-shown-logprob", "-100"],
                 env={**os.environ, "FIMKIT_HOME": str(home)}, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)
         _wait_http(self.base + "/health", self.proc, log, "fimkit serve")
