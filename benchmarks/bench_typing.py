@@ -303,12 +303,14 @@ def engine_asker(engine, policy: str, max_tokens: int = 64):
             before, after = error_count(window + suffix[:2000], language), error_count(window + shown + suffix[:2000], language)
             parses = None if before is None or after is None else after <= before
         # The shown line's own tokens: what the shaper's confidence gate (min_confidence) averages.
+        body = result.raw.lstrip("\n")
+        end = len(result.raw) - len(body) + len(body.split("\n", 1)[0])  # where the first non-blank line ends
         line, at = [], 0
         for piece in result.pieces:
             if piece.logprob is not None:
                 line.append(piece.logprob)
             at += len(piece.text)
-            if at >= len(result.raw.lstrip("\n").split("\n", 1)[0]) + len(result.raw) - len(result.raw.lstrip("\n")):
+            if at >= end:
                 break
         return shown, ms, {"pieces": [(p.text, p.logprob, p.healing) for p in result.pieces], "raw": result.raw,
                            "mean_logprob": result.mean_logprob, "margin": margin, "length": len(shown.strip()),

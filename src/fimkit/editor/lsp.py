@@ -69,7 +69,7 @@ class EngineSource:
             tokens = self.max_tokens if max_tokens is None else max_tokens
             request = CompletionRequest(prefix, suffix, language=language, filename=filename,
                                         sampling=SamplingParams(max_tokens=tokens),
-                                        min_shown_logprob=self.min_shown_logprob if tokens else None)
+                                        min_shown_logprob=self.min_shown_logprob)
             return run_completion(self.engine, request, cancel=cancel, context=context).text
 
 

@@ -20,6 +20,9 @@ from fimkit.infer.postprocess import mean_logprob
 from fimkit.syntax import error_count
 
 BOUNDARY_RULES = ("scope", "dead_code", "statement", "n_indent")
+# Stop reasons that say the middle ends there (the model's end, a stop string, a rule about its shape),
+# as opposed to a limit, a cut or a gate that stopped it short: nothing more is the answer after them.
+ENDED = ("eos", "word", "suffix", "single_line", *BOUNDARY_RULES)
 TRIPLE_QUOTES = ('"""', "'''")  # a string that may span lines: the logical line may go on
 _FIRST_WORD = re.compile(r"[A-Za-z_]\w*")
 

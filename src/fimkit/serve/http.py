@@ -22,6 +22,7 @@ from fimkit.errors import FimkitError
 from fimkit.infer import CompletionRequest, CompletionResult, Engine, run_completion
 from fimkit.infer.context.repository import RepoContext
 from fimkit.infer.postprocess import cursor_mid_line
+from fimkit.infer.shaping import ENDED
 from fimkit.serve.config import ServerConfig
 from fimkit.serve.continuation import Continuation, Continuations, first_lines
 from fimkit.serve.metrics import Metrics
@@ -174,7 +175,7 @@ class Service:
             return None
         entry, offset = hit
         text = await entry.next_lines(offset, self.config.request_timeout_s)
-        if text is None or (not text and entry.stop_type not in FINISHED):
+        if text is None or (not text and entry.stop_type not in ENDED):
             return None  # not in time, or the generation was stopped short (a cut, a limit): a new one
         self.metrics.observe_continued()
         result = CompletionResult(text=text, raw=text, stop_type="line" if text else entry.stop_type,
@@ -251,14 +252,13 @@ class Service:
                 break
             if await request.is_disconnected():
                 job.cancel.set()
+        result = None
         try:
             result = job.future.result()
         finally:
             if entry is not None:
                 _drain(job, entry)
-                entry.finish(None)
-        if entry is not None and result is not None:
-            entry.stop_type = result.stop_type
+                entry.finish(result.stop_type if result is not None else None)
         if job.expired:
             self.metrics.observe_cancelled()
             raise HTTPError(504, f"the request took longer than {self.config.request_timeout_s:g} s "
@@ -324,10 +324,6 @@ class _Stream(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             await self.body_iterator.aclose()
-
-
-# Why a generation ended when the model meant the middle to end there: nothing more is the answer.
-FINISHED = ("eos", "word", "scope", "suffix", "statement", "single_line", "dead_code", "n_indent")
 
 
 def _drain(job, entry: Continuation) -> None:
