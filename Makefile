@@ -31,6 +31,31 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip setuptools wheel
 
+# llama.cpp's own server (the llama-server backend: parallel slots, continuous batching, adapters per
+# request), built from the same llama.cpp sources the pinned llama-cpp-python vendors, without AMX,
+# once per machine beside the wheel, then copied into .venv/bin where fimkit finds it.
+LLAMA_SERVER_DIR := $(dir $(WHEELS))llama-server-$(subst llama-cpp-python==,,$(LLAMA))
+LLAMA_SERVER     := $(LLAMA_SERVER_DIR)/llama-server
+
+$(LLAMA_SERVER): | $(BIN)/python
+	@echo "building llama-server for this CPU (about 8 minutes on 2 cores, once per machine)"
+	$(PIP) install --quiet cmake
+	rm -rf $(LLAMA_SERVER_DIR).tmp && mkdir -p $(LLAMA_SERVER_DIR).tmp
+	$(PIP) download --quiet --no-binary :all: --no-deps -d $(LLAMA_SERVER_DIR).tmp '$(LLAMA)'
+	tar xzf $(LLAMA_SERVER_DIR).tmp/*.tar.gz -C $(LLAMA_SERVER_DIR).tmp
+	$(BIN)/cmake -S $(LLAMA_SERVER_DIR).tmp/llama_cpp_python-*/vendor/llama.cpp -B $(LLAMA_SERVER_DIR).tmp/build \
+		-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TESTS=OFF \
+		-DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
+		-DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF -DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_FLAGS="$(NO_AMX)" > /dev/null
+	$(BIN)/cmake --build $(LLAMA_SERVER_DIR).tmp/build --target llama-server -j$$(nproc) > $(LLAMA_SERVER_DIR).tmp/build.log 2>&1 \
+		|| (tail -30 $(LLAMA_SERVER_DIR).tmp/build.log; exit 1)
+	mkdir -p $(LLAMA_SERVER_DIR)
+	cp $(LLAMA_SERVER_DIR).tmp/build/bin/llama-server $(LLAMA_SERVER).tmp && mv $(LLAMA_SERVER).tmp $(LLAMA_SERVER)
+	rm -rf $(LLAMA_SERVER_DIR).tmp
+
+$(BIN)/llama-server: $(LLAMA_SERVER) | $(BIN)/python
+	cp $(LLAMA_SERVER) $@
+
 $(WHEELS)/.built: | $(BIN)/python
 	@echo "building llama-cpp-python for this CPU (about 10 minutes on 2 cores, once per machine)"
 	CMAKE_ARGS='-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_FLAGS="$(NO_AMX)"' \
@@ -50,8 +75,8 @@ $(VENV)/.installed-dev: pyproject.toml $(WHEELS)/.built | $(BIN)/python
 	$(PIP) install --quiet --find-links $(WHEELS) -e '.[dev]'
 	@touch $@ $(VENV)/.installed-demo
 
-install: $(VENV)/.installed-demo
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed-demo $(BIN)/llama-server
+install-dev: $(VENV)/.installed-dev $(BIN)/llama-server
 
 # The seed pipeline on the embedded model (quick preset, ~15 minutes on 2 cores), then one FIM
 # completion from the exported GGUF next to the base model's.
@@ -64,7 +89,7 @@ demo: $(VENV)/.installed-demo
 
 test: test-python test-vscode
 
-test-python: lint
+test-python: lint $(BIN)/llama-server
 	FIMKIT_E2E_HOME=$(E2E_HOME) FIMKIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Ruff's rules are in pyproject.toml ([tool.ruff]); `make fix` applies its safe fixes.

@@ -105,3 +105,44 @@ def fimkit_home(tmp_path, monkeypatch) -> Path:
 
 def pytest_report_header(config):
     return f"FIMKIT_HOME={os.environ.get('FIMKIT_HOME', '~/.cache/fimkit (default)')}"
+
+
+def write_adapter(path, base, *, arch=None, kind="adapter", lora_type="lora", rank=4, drop=(), wrong=(),
+                  extra=(), alpha=8.0, seed=None):
+    """A LoRA adapter GGUF for ``base`` written with gguf-py, A and B zero so it changes nothing (with a
+    ``seed``: random and large, so each seed changes the model's output its own way);
+    ``drop`` leaves out tensors, ``wrong`` gives tensors a shape one column too wide, ``extra`` adds
+    pairs for tensors the base does not have."""
+    import gguf
+    import numpy as np
+
+    from fimkit.models.gguf_meta import read_gguf_header
+
+    rng = np.random.default_rng(seed) if seed is not None else None
+    header = read_gguf_header(base, decode_arrays=frozenset())
+    w = gguf.GGUFWriter(str(path), arch or header.architecture)
+    w.add_string("general.type", kind)
+    if lora_type is not None:
+        w.add_string("adapter.type", lora_type)
+    w.add_float32("adapter.lora.alpha", alpha)
+    targets = [t for t in header.tensors if t.name.endswith(("attn_q.weight", "attn_v.weight"))
+               or (rng is not None and t.name.endswith(("ffn_down.weight", "attn_output.weight")))]
+    for t in targets:
+        n_in, n_out = t.shape
+        if t.name in wrong:
+            n_in += 1
+        a, b = np.zeros((rank, n_in), np.float32), np.zeros((n_out, rank), np.float32)  # numpy: slowest dim first
+        if rng is not None:
+            a, b = (rng.normal(0, 1.0, x.shape).astype(np.float32) for x in (a, b))
+        if t.name + ".lora_a" not in drop:
+            w.add_tensor(t.name + ".lora_a", a)
+        if t.name + ".lora_b" not in drop:
+            w.add_tensor(t.name + ".lora_b", b)
+    for name in extra:
+        w.add_tensor(name + ".lora_a", np.zeros((rank, 8), np.float32))
+        w.add_tensor(name + ".lora_b", np.zeros((8, rank), np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path

@@ -55,7 +55,7 @@ def register(sub, formatter, dedent) -> None:
                         "lexeme; default: the engine's own)")
     p.add_argument("--workspace", metavar="PATH",
                    help="the repository --context indexes (default: a holes:PATH benchmark's PATH)")
-    p.add_argument("--backend", choices=("llama-cpp", "transformers"), default="llama-cpp")
+    p.add_argument("--backend", choices=("llama-cpp", "transformers", "llama-server"), default="llama-cpp")
     p.add_argument("--limit", type=flag_type(int, min=1), help="evaluate a seeded sample of N tasks")
     p.add_argument("--output", help="report folder (default: reports/<benchmark>-<time>)")
     from fimkit.eval.config import EvalConfig

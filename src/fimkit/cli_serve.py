@@ -43,6 +43,9 @@ def register(sub, formatter, dedent) -> None:
               fimkit serve --backend openai --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-Coder-1.5B \\
                   --fim-format qwen2.5-coder:psm
               FIMKIT_API_KEY=secret fimkit serve --host 0.0.0.0
+              # a team: requests batched on 8 slots, an adapter per repository (README, Serving a team)
+              fimkit serve --backend llama-server --parallel 8 --routes routes.yaml \\
+                  --adapter shop=runs/adapt-shop/adapter.gguf
             try it:
               curl -s localhost:5000/complete -H 'Content-Type: application/json' \\
                   -d '{"prefix": "def add(a, b):\\n    return ", "suffix": "\\n"}'
@@ -54,6 +57,29 @@ def register(sub, formatter, dedent) -> None:
     add_flags(p.add_argument_group("server"), ServerConfig, skip=("telemetry_path",))
     p.add_argument("--no-telemetry", action="store_true", help="do not store /v1/events in $FIMKIT_HOME/telemetry.sqlite")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "stats", formatter_class=formatter, help="accept rate, characters accepted and latency per arm, with verdicts",
+        description=dedent("""
+            What editors did with the completions a server gave, from its telemetry: per arm (the adapter a
+            request was routed to, or base) and per experiment of the --routes file, the accept rate with
+            its 95% interval, characters accepted per shown completion, mean latency, and each arm against
+            the experiment's first (its control): better, worse, no difference shown, or not yet (fewer
+            than 30 shown completions in an arm). Reads a running server's /v1/stats (--server) or the
+            telemetry database directly (default: $FIMKIT_HOME/telemetry.sqlite, read-only).
+        """),
+        epilog=dedent("""
+            examples:
+              fimkit stats                                   this machine's telemetry database
+              fimkit stats --server http://team-box:5000     a team server (with --api-key if it has one)
+              fimkit stats --json                            the same numbers as /v1/stats
+        """),
+    )
+    p.add_argument("--server", help="base URL of a running fimkit serve")
+    p.add_argument("--api-key", default=os.environ.get("FIMKIT_API_KEY"), help="bearer key of --server")
+    p.add_argument("--db", help="telemetry database (default: $FIMKIT_HOME/telemetry.sqlite)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser(
         "complete", formatter_class=formatter, help="complete one cursor position from the command line",
@@ -147,11 +173,16 @@ def cmd_serve(args) -> int:
     # Everything that can fail does so here, as one line, before anything is printed or bound: the
     # model and adapter files, the address, then loading the model.
     preflight(engine_config, progress=sys.stderr.isatty())
+    from fimkit.infer.config import adapter_names
+    from fimkit.serve.routing import Router
+
+    Router(config.routes, tuple(adapter_names(engine_config.adapters)), config.rollback)  # a bad table: one line
     sock = _listen(config.host, config.port)
     import uvicorn
 
     from fimkit.serve.app import create_app
 
+    engine = None
     try:
         engine = load_engine(engine_config)
         app = create_app(engine, config)
@@ -162,6 +193,8 @@ def cmd_serve(args) -> int:
         server.run(sockets=[sock])
     finally:
         sock.close()
+        if engine is not None:
+            engine.close()  # a llama-server child stops with the server
     return 0
 
 
@@ -286,3 +319,64 @@ def cmd_index(args) -> int:
         for path, chunk, score in index.search(args.search, 3):
             print(f"{path}:{chunk.start + 1}-{chunk.end} (BM25 {score:.2f})\n{index.text(path, chunk)}\n")
     return 0
+
+
+def cmd_stats(args) -> int:
+    if args.server:
+        import urllib.error
+        import urllib.request
+
+        req = urllib.request.Request(args.server.rstrip("/") + "/v1/stats",
+                                     headers={"Authorization": f"Bearer {args.api_key}"} if args.api_key else {})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                stats = json.loads(resp.read().decode("utf-8"))
+        except urllib.error.HTTPError as exc:
+            raise FimkitError(f"{args.server} answered {exc.code}: {exc.read().decode('utf-8', 'replace')[:200]}") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise FimkitError(f"cannot read {args.server}/v1/stats: {exc}") from None
+    else:
+        from contextlib import closing
+
+        from fimkit.data.usage import open_readonly
+        from fimkit.paths import fimkit_home
+        from fimkit.serve.telemetry import arm_report
+
+        with closing(open_readonly(args.db or fimkit_home() / "telemetry.sqlite")) as db:
+            stats = arm_report(db)
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    print(render_arms(stats))
+    return 0
+
+
+def render_arms(stats: dict) -> str:
+    """The per-arm numbers of /v1/stats as plain-text tables."""
+
+    def ci(v, digits=1, scale=1.0):
+        return f"[{v[0] * scale:.{digits}f}, {v[1] * scale:.{digits}f}]" if v else ""
+
+    def table(arms: dict, versus: dict | None = None) -> list[str]:
+        rows = [f"  {'arm':<16}{'shown':>7}  {'accepted % [95%]':<22}{'chars/shown [95%]':<22}{'latency ms [95%]':<24}verdict"]
+        for name, a in arms.items():
+            rate = f"{a['accept_rate'] * 100:.1f} {ci(a['accept_rate_95'], 1, 100)}" if a["accept_rate"] is not None else "-"
+            chars = (f"{a['chars_accepted_per_shown']:.1f} {ci(a['chars_95'])}"
+                     if a["chars_accepted_per_shown"] is not None else "-")
+            lat = f"{a['mean_latency_ms']:.0f} {ci(a['latency_95'], 0)}" if a["mean_latency_ms"] is not None else "-"
+            v = (versus or {}).get(name)
+            verdict = "control" if versus is not None and v is None else ""
+            if v:
+                diff = v.get("difference_95")
+                verdict = v["verdict"] + (f" ({v['accept_rate_difference'] * 100:+.1f} pts, 95% "
+                                          f"{ci(diff, 1, 100)})" if diff else "")
+            rows.append(f"  {name:<16}{a['shown']:>7}  {rate:<22}{chars:<22}{lat:<24}{verdict}")
+        return rows
+
+    out = []
+    for name, exp in (stats.get("experiments") or {}).items():
+        out += [f"experiment {name} (control: {exp['control']})", *table(exp["arms"], exp["versus"]), ""]
+    out += ["all routed completions, by arm (not randomized: no verdict)", *table(stats.get("by_arm") or {})]
+    if not stats.get("by_arm"):
+        out.append("  (none yet: completions are counted once an editor reports them via /v1/events)")
+    return "\n".join(out)

@@ -5,50 +5,13 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
+from conftest import write_adapter
 
 from fimkit.errors import FimkitError
 from fimkit.models.adapter import check_adapter, find_adapter
-from fimkit.models.gguf_meta import read_gguf_header
 
 pytest.importorskip("gguf")
-
-RANK = 4
-
-
-def write_adapter(path, base, *, arch=None, kind="adapter", lora_type="lora", rank=RANK, drop=(), wrong=(),
-                  extra=(), alpha=8.0):
-    """A LoRA adapter GGUF for ``base`` written with gguf-py, A and B zero so it changes nothing;
-    ``drop`` leaves out tensors, ``wrong`` gives tensors a shape one column too wide, ``extra`` adds
-    pairs for tensors the base does not have."""
-    import gguf
-
-    header = read_gguf_header(base, decode_arrays=frozenset())
-    w = gguf.GGUFWriter(str(path), arch or header.architecture)
-    w.add_string("general.type", kind)
-    if lora_type is not None:
-        w.add_string("adapter.type", lora_type)
-    w.add_float32("adapter.lora.alpha", alpha)
-    targets = [t for t in header.tensors if t.name.endswith(("attn_q.weight", "attn_v.weight"))]
-    for t in targets:
-        n_in, n_out = t.shape
-        if t.name in wrong:
-            n_in += 1
-        a, b = np.zeros((rank, n_in), np.float32), np.zeros((n_out, rank), np.float32)  # numpy: slowest dim first
-        if t.name + ".lora_a" not in drop:
-            w.add_tensor(t.name + ".lora_a", a)
-        if t.name + ".lora_b" not in drop:
-            w.add_tensor(t.name + ".lora_b", b)
-    for name in extra:
-        w.add_tensor(name + ".lora_a", np.zeros((rank, 8), np.float32))
-        w.add_tensor(name + ".lora_b", np.zeros((8, rank), np.float32))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    return path
-
 
 @pytest.fixture(scope="module")
 def good(tiny_fim_gguf, tmp_path_factory):

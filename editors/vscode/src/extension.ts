@@ -5,7 +5,13 @@ import { FimProvider, readSettings, Status } from "./provider";
 
 export function activate(context: vscode.ExtensionContext): FimProvider {
   const config = () => vscode.workspace.getConfiguration("fimkit");
-  const settings = () => readSettings((key, fallback) => config().get(key, fallback));
+  // A team server routes by repository and user: unless set, the workspace's name and this
+  // machine's anonymous id (stable, so an experiment shows one person one arm).
+  const settings = () => {
+    const s = readSettings((key, fallback) => config().get(key, fallback));
+    return { ...s, repository: s.repository || vscode.workspace?.workspaceFolders?.[0]?.name || "",
+             user: s.user || vscode.env?.machineId || "" };
+  };
 
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   status.command = "fimkit.toggle";

@@ -195,6 +195,8 @@ export function readSettings(get: (key: string, fallback: any) => any): Settings
     serverUrl: get("serverUrl", "http://127.0.0.1:5000"),
     api: get("api", "openai") as Api,
     apiKey: get("apiKey", ""),
+    repository: get("repository", ""),
+    user: get("user", ""),
     model: get("model", ""),
     maxTokens: get("maxTokens", 64),
     debounceMs: get("debounceMs", 100),

@@ -105,3 +105,19 @@ test("the ring buffer keeps recent chunks of other files, newest first, without 
   assert.equal(ring.size, 2);
   assert.equal(jaccard(new Set(["a", "b"]), new Set(["b", "c"])), 1 / 3);
 });
+
+test("a team server is told the repository and the user, and nothing when they are empty", async () => {
+  const { requestCompletion } = await import("../src/core/client");
+  const seen: Record<string, string>[] = [];
+  const fake = async (_url: string, init: any) => {
+    seen.push(init.headers);
+    return { ok: true, status: 200, json: async () => ({ choices: [{ text: "x" }] }) };
+  };
+  const cfg = { serverUrl: "http://s", api: "openai" as const, apiKey: "", timeoutMs: 1000 };
+  const signal = new AbortController().signal;
+  await requestCompletion({ ...cfg, repository: "github.com/acme/shop", user: "m".repeat(300) }, "a", "", { maxTokens: 8, model: "" }, signal, fake);
+  await requestCompletion(cfg, "a", "", { maxTokens: 8, model: "" }, signal, fake);
+  assert.equal(seen[0]["X-Fimkit-Repository"], "github.com/acme/shop");
+  assert.equal(seen[0]["X-Fimkit-User"].length, 200); // the server refuses longer names
+  assert.ok(!("X-Fimkit-Repository" in seen[1]) && !("X-Fimkit-User" in seen[1]));
+});

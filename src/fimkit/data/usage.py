@@ -23,7 +23,7 @@ from fimkit.errors import FimkitError
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS completions (
     id TEXT PRIMARY KEY, created REAL, endpoint TEXT, model TEXT, mid_line INTEGER, language TEXT,
-    chars INTEGER, latency_ms REAL);
+    chars INTEGER, latency_ms REAL, arm TEXT, experiment TEXT);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL, type TEXT, completion_id TEXT, choice_index INTEGER,
     elapsed_ms REAL, mid_line INTEGER, accepted_chars INTEGER, language TEXT, raw TEXT);
@@ -51,7 +51,7 @@ def bounded_context(prefix: str, suffix: str, text: str, filename: str | None) -
     return prefix[-PREFIX_CHARS:], suffix[:SUFFIX_CHARS], text[:TEXT_CHARS], (filename or None) and filename[:500]
 
 
-def _open(path: str | Path) -> sqlite3.Connection:
+def open_readonly(path: str | Path) -> sqlite3.Connection:
     p = Path(path).expanduser()
     if not p.is_file():
         raise FimkitError(f"{p}: no telemetry database; fimkit serve writes one at $FIMKIT_HOME/telemetry.sqlite "
@@ -70,7 +70,7 @@ def _open(path: str | Path) -> sqlite3.Connection:
 
 def accepted_completions(path: str | Path) -> list[dict]:
     """Accepted, non-empty completions whose context was kept, oldest first, one per completion."""
-    with closing(_open(path)) as db:
+    with closing(open_readonly(path)) as db:
         try:  # the context kept is the first choice's: an accepted other choice (n > 1) is not its text
             rows = db.execute(
                 "SELECT c.id, c.model, c.language, x.prefix, x.suffix, x.text, x.filename FROM completions c "
@@ -86,7 +86,7 @@ def accepted_completions(path: str | Path) -> list[dict]:
 def accept_rates(path: str | Path) -> dict[str, dict[str, dict]]:
     """{model: {language: {"shown", "accepted", "accept_rate"}}}: completions shown (a view or an
     accept event: some clients report only accepts) and accepted."""
-    with closing(_open(path)) as db:
+    with closing(open_readonly(path)) as db:
         rows = db.execute(
             "SELECT c.model, COALESCE(c.language, '?'), COUNT(DISTINCT c.id), "
             "COUNT(DISTINCT CASE WHEN e.type = 'accept' THEN c.id END) FROM events e "

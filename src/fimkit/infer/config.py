@@ -8,7 +8,7 @@ from fimkit.errors import FimkitError
 from fimkit.infer.engines.healing import POLICIES
 from fimkit.settings import check, setting
 
-BACKENDS = ("llama-cpp", "transformers", "openai")
+BACKENDS = ("llama-cpp", "transformers", "openai", "llama-server")
 # Where a suggestion an editor shows is cut: before the token that takes the sum of its tokens'
 # log-probabilities below this (the model is then less than ~47% sure of the whole of it). Chosen on
 # the tuning split of benchmarks/bench_typing.py (README, Completing where you type); the server and
@@ -23,16 +23,27 @@ class EngineConfig:
 
     model: str = setting("gemma-3-270m", "model reference: embedded name, .gguf file or Hugging Face folder "
                          "(for the openai backend: the remote model's name)")
-    backend: str = setting("llama-cpp", "llama-cpp (GGUF, in-process), transformers (HF folder or GGUF) or "
-                           "openai (a remote OpenAI-compatible server: vLLM, llama.cpp, Ollama)", choices=BACKENDS)
+    backend: str = setting("llama-cpp", "llama-cpp (GGUF, in-process, one request at a time), transformers (HF "
+                           "folder or GGUF), openai (a remote OpenAI-compatible server: vLLM, llama.cpp, Ollama) or "
+                           "llama-server (llama.cpp's server started and supervised by fimkit, or --base-url of a "
+                           "running one: --parallel requests at once, continuous batching, --adapter per "
+                           "repository; for a team)", choices=BACKENDS)
     n_ctx: int = setting(2048, "context window in tokens", min=64, max=1_048_576)
     threads: int | None = setting(None, "CPU threads for llama.cpp (default: all cores)", min=1, max=1024)
     fim_format: str | None = setting(None, "override the detected FIM format: FAMILY:LAYOUT or prefix-only "
                                      "(e.g. qwen2.5-coder:psm)")
-    base_url: str | None = setting(None, "openai backend: the remote server, e.g. http://127.0.0.1:8000/v1")
+    base_url: str | None = setting(None, "openai backend: the remote server, e.g. http://127.0.0.1:8000/v1; "
+                                   "llama-server backend: a llama-server already running (fimkit starts none)")
     remote_api_key: str | None = setting(None, "openai backend: bearer token for the remote server")
     lora: str | None = setting(None, "a LoRA adapter GGUF (fimkit export RUN --lora-only) applied on top of "
                                "--model when it loads: megabytes instead of a merged model (llama-cpp backend)")
+    parallel: int = setting(4, "llama-server backend: requests generated at once (its slots, batched together); "
+                            "each slot holds a whole --n-ctx window", min=1, max=256)
+    adapters: tuple[str, ...] = setting((), "llama-server backend: LoRA adapters loaded beside the base as "
+                                        "NAME=PATH, comma-separated (fimkit adapt outputs); the serve --routes "
+                                        "file says which repository gets which", flag="adapter")
+    engine_args: str | None = setting(None, "llama-server backend: more flags for the server fimkit starts, e.g. "
+                                      "'--n-gpu-layers 99' on a GPU machine (see llama-server --help)")
     prompt_tokens: int | None = setting(None, "most prompt tokens per completion: cold latency grows with it, "
                                         "quality saturates (default: 1024 on a CPU, 4096 with a GPU, the "
                                         "whole window for the other backends)", min=64, max=1_048_576)
@@ -58,6 +69,27 @@ class EngineConfig:
             if value is not None and not value.strip():
                 raise FimkitError(f"--{name.replace('_', '-')} is empty (an unset variable?): give a value or leave "
                                   "the flag out")
+        adapter_names(self.adapters)
+        if self.adapters and self.backend != "llama-server":
+            raise FimkitError("--adapter serves several adapters at once and needs --backend llama-server; for one "
+                              "adapter on the in-process engine use --lora PATH")
+
+
+def adapter_names(adapters: tuple[str, ...]) -> dict[str, str]:
+    """``--adapter NAME=PATH,...`` as {name: path}, checked."""
+    out: dict[str, str] = {}
+    for item in adapters:
+        name, sep, path = item.partition("=")
+        name, path = name.strip(), path.strip()
+        if not sep or not name or not path:
+            raise FimkitError(f"--adapter {item!r}: expected NAME=PATH, e.g. --adapter shop=runs/adapt-shop/adapter.gguf")
+        if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 64 or name == "base":
+            raise FimkitError(f"--adapter {item!r}: a name is letters, digits, '-', '_' or '.' (at most 64), and "
+                              "not 'base' (the model without an adapter)")
+        if name in out:
+            raise FimkitError(f"--adapter {name!r} is given twice")
+        out[name] = path
+    return out
 
 
 def check_window(n_ctx: int, prompt_tokens: int | None, threads: int | None) -> None:

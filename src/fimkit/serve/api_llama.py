@@ -73,7 +73,7 @@ async def infill(request: Request):
     body = validate(InfillBody, await read_json(request, svc.config.max_request_bytes))
     creq, model = to_request(body, svc.config), svc.engine.name
     if body.stream:
-        return svc.stream(creq, "/infill", lambda text: f"data: {json.dumps({'content': text, 'stop': False})}\n\n",
+        return svc.stream(request, creq, "/infill", lambda text: f"data: {json.dumps({'content': text, 'stop': False})}\n\n",
                           lambda result, _: f"data: {json.dumps(reply(result, model, content=''))}\n\n",
                           "text/event-stream")
     _, result = await svc.complete(request, creq, "/infill", completion_id=svc.new_id("infill"))

@@ -69,6 +69,7 @@ async def generate(request: Request):
     creq, model = to_request(body, svc.config), body.model or svc.engine.name
     if body.stream:
         return svc.stream(
+            request,
             creq, "/api/generate",
             lambda text: json.dumps({"model": model, "created_at": now_iso(), "response": text, "done": False}) + "\n",
             lambda result, _: json.dumps(final(result, model, "")) + "\n", "application/x-ndjson")

@@ -88,7 +88,7 @@ async def completions(request: Request):
 
     if body.stream:
         cid = svc.new_id()
-        return svc.stream(first, "/v1/completions", lambda text: chunk(cid, text, None),
+        return svc.stream(request, first, "/v1/completions", lambda text: chunk(cid, text, None),
                           lambda result, _: chunk(cid, "", finish_reason(result), usage=usage(result)),
                           "text/event-stream", done_line="data: [DONE]\n\n", completion_id=cid)
     cid = svc.new_id()

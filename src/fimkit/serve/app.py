@@ -89,14 +89,20 @@ def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = Ser
 
     @app.get("/v1/stats")
     async def stats(request: Request):
-        return await asyncio.to_thread(telemetry_of(request).stats)
+        orders = {e.name: tuple(a for a, _ in e.arms) for e in service(request).router.table.experiments}
+        return await asyncio.to_thread(telemetry_of(request).stats, orders)
 
     @app.get("/health")
     async def health(request: Request):
         svc = service(request)
         info = svc.engine.info()
-        return {"status": "ok", "model": info.model, "backend": info.backend, "mode": info.mode,
-                "queue_depth": svc.scheduler.depth, "version": __version__}
+        engine = svc.engine
+        process = getattr(engine, "process", None)
+        down = process is not None and not process.alive
+        return {"status": "engine restarting" if down else "ok", "model": info.model, "backend": info.backend, "mode": info.mode,
+                "queue_depth": svc.scheduler.depth, "running": len(svc.scheduler.running), "parallel": engine.parallel,
+                "adapters": list(engine.adapters), "routes": svc.router.describe(),
+                "engine_restarts": process.restarts if process is not None else None, "version": __version__}
 
     @app.get("/metrics")
     async def metrics_endpoint(request: Request):

@@ -46,6 +46,11 @@ class ServerConfig:
     early_reply: bool = setting(True, "answer a middle that may span lines as soon as its first line is complete, "
                                 "and keep generating the rest so that the request after the user accepts it is "
                                 "answered at once (llama.vscode's trick); --no-early-reply waits for the whole middle")
+    routes: str | None = setting(None, "a YAML routing table: which --adapter serves which repository, experiments "
+                                 "splitting users between arms, rollback; read again whenever it changes "
+                                 "(README, Serving a team)")
+    rollback: str | None = setting(None, "send every request to this arm (an --adapter name, or base), whatever "
+                                   "--routes says: the way back when a change goes wrong")
     telemetry_path: str | None = setting(None, "SQLite file for /v1/events telemetry (None: telemetry off)")
     telemetry_context: bool = setting(True, "keep each completion's nearby code and text in the telemetry "
                                       "database (on this machine), so `fimkit adapt --usage` learns from the "
@@ -55,6 +60,10 @@ class ServerConfig:
         check(self)
         if not self.host.strip():
             raise FimkitError("--host is empty (an unset variable?): give an address, e.g. --host 127.0.0.1")
+        for name in ("routes", "rollback"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                raise FimkitError(f"--{name} is empty (an unset variable?): give a value or leave the flag out")
         if self.workspace is not None and not self.workspace.strip():
             raise FimkitError("--workspace is empty (an unset variable?): give the project's root folder, or leave "
                               "the flag out")

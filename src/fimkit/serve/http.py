@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -26,6 +27,7 @@ from fimkit.infer.shaping import ENDED
 from fimkit.serve.config import ServerConfig
 from fimkit.serve.continuation import Continuation, Continuations, first_lines
 from fimkit.serve.metrics import Metrics
+from fimkit.serve.routing import Route, Router, header_name
 from fimkit.serve.scheduler import QueueFull, Scheduler
 from fimkit.serve.telemetry import Telemetry
 
@@ -136,9 +138,10 @@ class Service:
 
     def __init__(self, engine: Engine, config: ServerConfig, metrics: Metrics, telemetry: Telemetry | None):
         self.engine, self.config, self.metrics, self.telemetry = engine, config, metrics, telemetry
-        self.scheduler = Scheduler(config.max_queue)
+        self.scheduler = Scheduler(config.max_queue, workers=max(1, engine.parallel))
         self.started = time.time()
         self.continuations = Continuations()
+        self.router = Router(config.routes, engine.adapters, config.rollback)
         self.context: RepoContext | None = None  # without a workspace, only the client's chunks
         if config.workspace:
             self.context = RepoContext()
@@ -148,7 +151,7 @@ class Service:
     def new_id(kind: str = "cmpl") -> str:
         return f"{kind}-{uuid.uuid4().hex[:24]}"
 
-    def _submit(self, creq: CompletionRequest, stream: bool, entry: Continuation | None = None):
+    def _submit(self, creq: CompletionRequest, stream: bool, entry: Continuation | None = None, key: str | None = None):
         engine = self.engine
         deadline = self.config.request_timeout_s
         try:
@@ -160,15 +163,31 @@ class Service:
                 return self.scheduler.submit(
                     lambda cancel, push: run_completion(engine, creq, cancel=cancel, on_delta=push,
                                                         context=self.context, on_prepared=noted),
-                    stream=True, deadline_s=deadline, preempt=creq.sampling.max_tokens > 0)
+                    stream=True, deadline_s=deadline, preempt=creq.sampling.max_tokens > 0, key=key)
             return self.scheduler.submit(lambda cancel, push: run_completion(engine, creq, cancel=cancel,
                                                                              context=self.context),
-                                         deadline_s=deadline, preempt=creq.sampling.max_tokens > 0)
+                                         deadline_s=deadline, preempt=creq.sampling.max_tokens > 0, key=key)
         except QueueFull as exc:
             raise HTTPError(503, f"server busy: {exc}; retry shortly", {"Retry-After": "1"}) from None
 
-    async def _continued(self, creq: CompletionRequest, endpoint: str,
-                         completion_id: str | None) -> tuple[str, CompletionResult] | None:
+    def routed(self, request: Request, creq: CompletionRequest) -> tuple[CompletionRequest, Route, str]:
+        """``creq`` with the adapter its repository or experiment arm gets (``fimkit.serve.routing``), and
+        who is typing: a new request of theirs stops their generating ahead, and a batching engine keeps
+        their prompts on one slot (``SamplingParams.affinity``)."""
+        repository = header_name(request.headers.get("x-fimkit-repository"), "X-Fimkit-Repository")
+        user = header_name(request.headers.get("x-fimkit-user"), "X-Fimkit-User")
+        typist = user
+        if user is None:  # one address stands for one user; with its file, for one typist (behind a proxy)
+            user = request.client.host if request.client is not None else None
+            typist = f"{user}\0{creq.filename or ''}"
+        route = self.router.route(repository, user)
+        if self.engine.parallel > 1 or route.adapter != creq.sampling.adapter:
+            creq = replace(creq, sampling=replace(creq.sampling, adapter=route.adapter,
+                                                  affinity=typist if self.engine.parallel > 1 else None))
+        return creq, route, typist
+
+    async def _continued(self, creq: CompletionRequest, endpoint: str, completion_id: str | None,
+                         route: Route) -> tuple[str, CompletionResult] | None:
         """The answer to a request that continues an early-answered generation, from its lines."""
         hit = self.continuations.find(creq)
         if hit is None:
@@ -181,7 +200,7 @@ class Service:
         result = CompletionResult(text=text, raw=text, stop_type="line" if text else entry.stop_type,
                                   context=entry.context)
         completion_id = completion_id or self.new_id()
-        await self._done(completion_id, endpoint, creq, result, count_tokens=False)
+        await self._done(completion_id, endpoint, creq, result, route, count_tokens=False)
         return completion_id, result
 
     async def _follow(self, job, entry: Continuation) -> None:
@@ -199,7 +218,7 @@ class Service:
             self.metrics.observe_generation(result)
 
     async def _done(self, completion_id: str, endpoint: str, creq: CompletionRequest, result: CompletionResult,
-                    *, count_tokens: bool = True) -> None:
+                    route: Route, *, count_tokens: bool = True) -> None:
         if count_tokens:
             self.metrics.observe_generation(result)
         # Telemetry is for completions a user could see: not warm-ups, not cancelled ones. A failing
@@ -209,7 +228,7 @@ class Service:
             self.telemetry.record_completion(  # queued for the background writer: never waits on SQLite
                 completion_id, endpoint=endpoint, model=self.engine.name,
                 mid_line=cursor_mid_line(creq.suffix, creq.prefix), language=creq.language, chars=len(result.text),
-                latency_ms=st.prompt_ms + st.predicted_ms,
+                latency_ms=st.prompt_ms + st.predicted_ms, arm=route.arm, experiment=route.experiment,
                 context=(creq.prefix, creq.suffix, result.text, creq.filename) if self.config.telemetry_context else None)
 
     def _early(self, creq: CompletionRequest) -> bool:
@@ -224,14 +243,15 @@ class Service:
         """Run ``creq``; a client that disconnects meanwhile cancels it (499). A middle that may span
         lines is answered at its first lines while the generation goes on (``continuation``), and a
         request that continues such a generation is answered from it."""
+        creq, route, typist = self.routed(request, creq)
         early = self._early(creq)
         if early:
-            continued = await self._continued(creq, endpoint, completion_id)
+            continued = await self._continued(creq, endpoint, completion_id, route)
             if continued is not None:
                 return continued
         entry = self.continuations.start(creq) if early else None
         try:
-            job = self._submit(creq, stream=early, entry=entry)
+            job = self._submit(creq, stream=early, entry=entry, key=typist)
         except HTTPError:
             if entry is not None:
                 entry.finish(None)  # nothing will come: no request may wait for it
@@ -246,7 +266,7 @@ class Service:
                     asyncio.get_running_loop().create_task(self._follow(job, entry))
                     result = CompletionResult(text=shown, raw=entry.text, stop_type="line", context=entry.context)
                     completion_id = completion_id or self.new_id()
-                    await self._done(completion_id, endpoint, creq, result, count_tokens=False)
+                    await self._done(completion_id, endpoint, creq, result, route, count_tokens=False)
                     return completion_id, result
             if done:
                 break
@@ -268,14 +288,15 @@ class Service:
             self.metrics.observe_cancelled(result)
             raise HTTPError(499, "client closed the request")
         completion_id = completion_id or self.new_id()
-        await self._done(completion_id, endpoint, creq, result)
+        await self._done(completion_id, endpoint, creq, result, route)
         return completion_id, result
 
-    def stream(self, creq: CompletionRequest, endpoint: str, render_delta: Callable[[str], str],
+    def stream(self, request: Request, creq: CompletionRequest, endpoint: str, render_delta: Callable[[str], str],
                render_final: Callable[[CompletionResult, str], str], media_type: str, *,
                done_line: str | None = None, completion_id: str | None = None) -> StreamingResponse:
         """Stream ``creq``'s text as it becomes final; ``render_final`` gets the result and its id."""
-        job = self._submit(creq, stream=True)
+        creq, route, typist = self.routed(request, creq)
+        job = self._submit(creq, stream=True, key=typist)
         completion_id = completion_id or self.new_id()
 
         async def body():
@@ -296,7 +317,7 @@ class Service:
                     return
                 delivered = True
                 if result is not None and not result.cancelled:
-                    await self._done(completion_id, endpoint, creq, result)
+                    await self._done(completion_id, endpoint, creq, result, route)
                 else:  # stopped by the request deadline (a client that left never gets here)
                     self.metrics.observe_cancelled(result)
                 if result is not None:

@@ -29,6 +29,7 @@ class Metrics:
         self.last_tokens_per_second = 0.0
         self.gated = 0
         self.cancelled = 0
+        self.cancelled_tokens = 0  # generated for requests whose client left: work nobody saw
         self.continued = 0
 
     def observe_request(self, endpoint: str, status: int, seconds: float) -> None:
@@ -51,6 +52,7 @@ class Metrics:
                 self.last_tokens_per_second = (st.predicted_tokens - 1) / (st.predicted_ms / 1000)
             self.gated += bool(result.gated)
             self.cancelled += bool(result.cancelled)
+            self.cancelled_tokens += st.predicted_tokens if result.cancelled else 0
 
     def observe_cancelled(self, result=None) -> None:
         """A request stopped before its end: its tokens count, and so does the cancellation."""
@@ -60,6 +62,7 @@ class Metrics:
                 self.tokens_generated += st.predicted_tokens
                 self.prompt_tokens += st.prompt_tokens
                 self.cached_tokens += st.cached_tokens
+                self.cancelled_tokens += st.predicted_tokens
             self.cancelled += 1
 
     def observe_continued(self) -> None:
@@ -86,6 +89,8 @@ class Metrics:
                 ("fimkit_prompt_tokens_cached_total", "counter", self.cached_tokens, "Prompt tokens served from the KV cache."),
                 ("fimkit_completions_gated_total", "counter", self.gated, "Completions hidden by the confidence gate."),
                 ("fimkit_completions_cancelled_total", "counter", self.cancelled, "Generations stopped by a client disconnect."),
+                ("fimkit_cancelled_tokens_total", "counter", self.cancelled_tokens,
+                 "Tokens generated for completions whose client left before the end."),
                 ("fimkit_completions_continued_total", "counter", self.continued,
                  "Completions answered from a generation answered early and continued in the background."),
                 ("fimkit_tokens_per_second", "gauge", round(self.last_tokens_per_second, 3), "Decode speed of the last completion."),

@@ -1,10 +1,11 @@
-"""One model, many clients: a bounded FIFO queue in front of a single worker thread.
+"""One model, many clients: a bounded FIFO queue in front of the engine's workers.
 
-llama.cpp contexts are not thread-safe and a 2-core machine gains nothing from running two
-generations at once, so requests run one at a time in arrival order (fair), and a client
-that arrives when ``max_queue`` requests are already waiting is refused at once (503 with
-Retry-After) instead of waiting without bound. Each job carries a cancel event: a client
-that disconnects stops its generation within one token, or never starts it.
+An in-process llama.cpp context is not thread-safe, so that engine gets one worker and requests run
+one at a time in arrival order (fair); an engine that batches (llama-server's slots) gets one worker
+per slot, each a thread waiting on its HTTP stream. A client that arrives when ``max_queue``
+requests are already waiting is refused at once (503 with Retry-After) instead of waiting without
+bound. Each job carries a cancel event: a client that disconnects stops its generation within one
+token, or never starts it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class QueueFull(Exception):
     """More requests are waiting than the server accepts."""
 
 
-@dataclass
+@dataclass(eq=False)  # a job is itself: hashable by identity
 class Job:
     work: Callable[[threading.Event, Callable[[str], None]], Any]
     loop: asyncio.AbstractEventLoop
@@ -30,6 +31,7 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     expired: bool = False  # cancelled by the request deadline, not by the client
     background: bool = False  # its client has its answer; the rest is generated ahead (continuation)
+    key: str | None = None  # who asked, and for which file
 
     def push(self, text: str) -> None:
         if self.deltas is not None:
@@ -37,26 +39,35 @@ class Job:
 
 
 class Scheduler:
-    def __init__(self, max_queue: int = 16):
-        self.max_queue = max_queue
+    def __init__(self, max_queue: int = 16, workers: int = 1):
+        self.max_queue, self.workers = max_queue, workers
         self._q: queue.Queue[Job | None] = queue.Queue(maxsize=max_queue)
-        self._thread = threading.Thread(target=self._run, name="fimkit-engine", daemon=True)
-        self.busy = False
-        self.current: Job | None = None
-        self._thread.start()
+        self.running: set[Job] = set()  # jobs a worker holds now
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, name=f"fimkit-engine-{i}", daemon=True)
+                         for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
 
     @property
     def depth(self) -> int:
         return self._q.qsize()
 
-    def submit(self, work, *, stream: bool = False, deadline_s: float | None = None, preempt: bool = True) -> Job:
+    def submit(self, work, *, stream: bool = False, deadline_s: float | None = None, preempt: bool = True,
+               key: str | None = None) -> Job:
         """Queue ``work``; past ``deadline_s`` (queue wait included) its cancel event is set. ``preempt``:
-        stop a job that is only generating ahead (warm-ups do not: they are cheap to wait for)."""
+        stop a job that is only generating ahead (warm-ups do not: they are cheap to wait for): the same
+        ``key``'s (its typist has moved on, and on a batching engine its slot holds the prompt cache the
+        new request wants), or any when no worker is free."""
         loop = asyncio.get_running_loop()
-        job = Job(work, loop, loop.create_future(), asyncio.Queue() if stream else None)
-        running = self.current
-        if preempt and running is not None and running.background:
-            running.cancel.set()  # generating ahead never delays a request that someone waits for
+        job = Job(work, loop, loop.create_future(), asyncio.Queue() if stream else None, key=key)
+        with self._lock:
+            ahead = [j for j in self.running if j.background]
+            full = len(self.running) >= self.workers
+        if preempt:  # generating ahead never delays a request that someone waits for
+            mine = [j for j in ahead if key is not None and j.key == key]
+            for j in mine or (ahead[:1] if full else []):
+                j.cancel.set()
         try:
             self._q.put_nowait(job)
         except queue.Full:
@@ -79,13 +90,15 @@ class Scheduler:
             if job.cancel.is_set():
                 self._settle(job, None, None)
                 continue
-            self.busy, self.current = True, job
+            with self._lock:
+                self.running.add(job)
             try:
                 result, error = job.work(job.cancel, job.push), None
             except BaseException as exc:  # noqa: BLE001 - delivered to the waiting request
                 result, error = None, exc
             finally:
-                self.busy, self.current = False, None
+                with self._lock:
+                    self.running.discard(job)
             self._settle(job, result, error)
 
     @staticmethod
@@ -105,7 +118,8 @@ class Scheduler:
             pass
 
     def close(self) -> None:
-        try:
-            self._q.put_nowait(None)
-        except queue.Full:
-            pass
+        for _ in self._threads:
+            try:
+                self._q.put_nowait(None)
+            except queue.Full:
+                return

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fimkit.data.usage import PRUNE_EVERY, SCHEMA, bounded_context, prune_contexts
 from fimkit.errors import FimkitError
+from fimkit.eval.arms import ArmOutcomes, compare, control_first
 
 MAX_MS = 86_400_000.0  # a day: any larger time is not a measurement
 
@@ -85,6 +86,7 @@ class Telemetry:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(self._connect(WRITE_TIMEOUT_S)) as db, db:
                 db.executescript(SCHEMA)
+                _add_columns(db)
         except (sqlite3.Error, OSError) as exc:
             raise FimkitError(f"{self.path}: not a usable telemetry database ({exc}); move it away or pass --no-telemetry") from exc
         self._queue: queue.Queue = queue.Queue(maxsize=queue_rows)
@@ -117,11 +119,13 @@ class Telemetry:
 
     def record_completion(self, completion_id: str, *, endpoint: str, model: str, mid_line: bool,
                           language: str | None, chars: int, latency_ms: float,
-                          context: tuple[str, str, str, str | None] | None = None) -> bool:
+                          context: tuple[str, str, str, str | None] | None = None, arm: str | None = None,
+                          experiment: str | None = None) -> bool:
         """Queue one served completion; False (counted) when the writer is too far behind. ``context``
-        (prefix, suffix, text, filename) is kept, bounded, for ``fimkit adapt --usage``."""
+        (prefix, suffix, text, filename) is kept, bounded, for ``fimkit adapt --usage``; ``arm`` and
+        ``experiment``: where the routing table sent it (``fimkit.serve.routing``)."""
         row = (completion_id, time.time(), endpoint, model, int(mid_line), (language or "")[:64] or None, chars,
-               _finite(latency_ms))
+               _finite(latency_ms), arm, experiment)
         return self._put(("completion", row, bounded_context(*context) if context is not None else None))
 
     def record_event(self, data: dict) -> str:
@@ -177,7 +181,8 @@ class Telemetry:
 
     def _write(self, db: sqlite3.Connection, kind: str, row: tuple, context) -> None:
         if kind == "completion":
-            db.execute("INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            db.execute("INSERT OR REPLACE INTO completions (id, created, endpoint, model, mid_line, language, chars, "
+                       "latency_ms, arm, experiment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             if context is not None:
                 db.execute("INSERT OR REPLACE INTO contexts VALUES (?, ?, ?, ?, ?)", (row[0], *context))
                 self.contexts_kept += 1
@@ -210,7 +215,7 @@ class Telemetry:
         self._writer.join(timeout)
 
     # -- reading -------------------------------------------------------------------------------------
-    def stats(self) -> dict:
+    def stats(self, orders: dict[str, tuple[str, ...]] | None = None) -> dict:
         """Accept rates over the completions this server served: each completion counts once per outcome
         (a client that reports an accept three times accepted once), and a completion counts as shown
         when any event names it (some clients report only the outcome)."""
@@ -230,6 +235,7 @@ class Telemetry:
                 served = db.execute(f"SELECT COUNT(*), AVG({bounded.format('latency_ms')}) FROM completions").fetchone()
                 ignored = db.execute("SELECT COUNT(*) FROM events WHERE completion_id IS NULL OR completion_id NOT IN "
                                      "(SELECT id FROM completions)").fetchone()[0]
+                arms = arm_report(db, orders)
         except (sqlite3.Error, OSError) as exc:
             self.errors += 1
             busy = isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
@@ -255,5 +261,55 @@ class Telemetry:
             "completions_served": served[0], "mean_latency_ms": round(served[1], 1) if served[1] is not None else None,
             "overall": rate(), "mid_line": rate(1), "end_of_line": rate(0),
             "mean_ms_to_accept": round(sum(elapsed) / len(elapsed), 1) if elapsed else None,
-            "events_not_counted": ignored, "rows_dropped": self.dropped,
+            "events_not_counted": ignored, "rows_dropped": self.dropped, **arms,
         }
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Columns added since a database was made (CREATE TABLE IF NOT EXISTS keeps an old table as it is)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(completions)")}
+    for name in ("arm", "experiment"):
+        if name not in have:
+            db.execute(f"ALTER TABLE completions ADD COLUMN {name} TEXT")
+
+
+def arm_report(db: sqlite3.Connection, orders: dict[str, tuple[str, ...]] | None = None) -> dict:
+    """Accept rate, characters accepted and latency per arm, over all routed traffic (``by_arm``) and per
+    experiment with a verdict (``experiments``; ``orders`` gives each experiment's arms as its routes
+    file lists them, the first being the control). A completion counts as shown when any event names
+    it, as accepted once however often it is reported, with the characters its events say were taken."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(completions)")}
+    if "arm" not in have:
+        return {"by_arm": {}, "experiments": {}}
+    lat = f"CASE WHEN c.latency_ms BETWEEN 0 AND {MAX_MS} THEN c.latency_ms END"
+    shown = db.execute(
+        "WITH per AS (SELECT c.id, c.arm, c.experiment, MAX(e.type = 'accept') AS acc, "
+        "MAX(CASE WHEN e.type = 'accept' THEN COALESCE(e.accepted_chars, c.chars) "
+        "WHEN e.type = 'partial' THEN e.accepted_chars ELSE 0 END) AS ch "
+        "FROM completions c JOIN events e ON e.completion_id = c.id WHERE c.arm IS NOT NULL GROUP BY c.id) "
+        "SELECT experiment, arm, COUNT(*), SUM(acc), SUM(MIN(COALESCE(ch, 0), 100000000)), "
+        "SUM(MIN(COALESCE(ch, 0), 100000000) * MIN(COALESCE(ch, 0), 100000000)) "
+        "FROM per GROUP BY experiment, arm").fetchall()
+    served = db.execute(f"SELECT experiment, arm, COUNT({lat}), SUM({lat}), SUM({lat} * {lat}) FROM completions c "
+                        "WHERE arm IS NOT NULL GROUP BY experiment, arm").fetchall()
+    groups: dict[tuple, ArmOutcomes] = {}
+
+    def get(exp, arm) -> ArmOutcomes:
+        return groups.setdefault((exp, arm), ArmOutcomes(arm))
+
+    for exp, arm, n, k, ch, ch2 in shown:
+        o = get(exp, arm)
+        o.shown, o.accepted, o.chars, o.chars_sq = n, int(k or 0), float(ch or 0), float(ch2 or 0)
+    for exp, arm, n, total, squares in served:
+        o = get(exp, arm)
+        o.served, o.latency, o.latency_sq = n, float(total or 0), float(squares or 0)
+    by_arm: dict[str, ArmOutcomes] = {}
+    for (_, arm), o in groups.items():
+        t = by_arm.setdefault(arm, ArmOutcomes(arm))
+        for f in ("shown", "accepted", "chars", "chars_sq", "served", "latency", "latency_sq"):
+            setattr(t, f, getattr(t, f) + getattr(o, f))
+    experiments = {}
+    for exp in sorted({e for e, _ in groups if e is not None}):
+        names = control_first([a for e, a in groups if e == exp], (orders or {}).get(exp, ()))
+        experiments[exp] = compare([groups[(exp, a)] for a in names])
+    return {"by_arm": {a: by_arm[a].summary() for a in control_first(by_arm)}, "experiments": experiments}

@@ -8,6 +8,17 @@ export interface ClientConfig {
   api: Api;
   apiKey: string;
   timeoutMs: number;
+  // Who is asking, for a team server: its --routes file picks the adapter by repository and splits
+  // experiments by user (headers X-Fimkit-Repository, X-Fimkit-User; left out when empty).
+  repository?: string;
+  user?: string;
+}
+
+export function identityHeaders(cfg: ClientConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (cfg.repository) out["X-Fimkit-Repository"] = cfg.repository.slice(0, 200);
+  if (cfg.user) out["X-Fimkit-User"] = cfg.user.slice(0, 200);
+  return out;
 }
 
 export type Outcome =
@@ -20,7 +31,7 @@ export async function requestCompletion(
   cfg: ClientConfig, prefix: string, suffix: string, opts: RequestOptions, signal: AbortSignal, fetchImpl: FetchLike = fetch as any,
 ): Promise<Outcome> {
   const { path, body } = buildRequest(cfg.api, prefix, suffix, opts);
-  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  const headers: Record<string, string> = { "Content-Type": "application/json", ...identityHeaders(cfg) };
   if (cfg.apiKey) headers["Authorization"] = `Bearer ${cfg.apiKey}`;
   const timeout = AbortSignal.timeout(cfg.timeoutMs);
   const both = AbortSignal.any([signal, timeout]);

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
+
 from fimkit.errors import FimkitError
 from fimkit.formats import FimFormat
-from fimkit.infer.config import BACKENDS, EngineConfig
+from fimkit.infer.config import BACKENDS, EngineConfig, adapter_names
 from fimkit.infer.engines.contract import Engine
 from fimkit.models import resolve_model
 from fimkit.models.adapter import check_adapter, find_adapter
@@ -18,9 +20,19 @@ def preflight(config: EngineConfig, *, log=None, progress: bool = False):
         raise FimkitError(f"unknown backend {config.backend!r}; choose one of: {', '.join(BACKENDS)}")
     if config.fim_format:
         FimFormat.parse_spec(config.fim_format)
+    if config.backend == "llama-server" and config.lora:
+        raise FimkitError("--lora with --backend llama-server: give it a name instead, --adapter NAME=PATH, and route "
+                          "repositories to it (serve --routes)")
     if config.lora and config.backend != "llama-cpp":
         raise FimkitError(f"--lora needs the llama-cpp backend; with {config.backend}, merge the adapter first "
                           "(fimkit merge RUN) and serve the merged model")
+    if config.engine_args and config.backend != "llama-server":
+        raise FimkitError("--engine-args are flags for the llama-server fimkit starts: they need --backend llama-server")
+    if config.engine_args:
+        try:
+            shlex.split(config.engine_args)
+        except ValueError as exc:
+            raise FimkitError(f"--engine-args {config.engine_args!r}: {exc}") from None
     if config.backend == "openai":
         if not config.base_url:
             raise FimkitError("the openai backend needs --base-url, e.g. http://127.0.0.1:8000/v1")
@@ -28,6 +40,14 @@ def preflight(config: EngineConfig, *, log=None, progress: bool = False):
     resolved = resolve_model(config.model, log=log, progress=progress)
     if resolved.lora is not None and config.backend != "llama-cpp":
         raise FimkitError(f"{config.model} is adapted with a LoRA adapter, which needs the llama-cpp backend")
+    if config.backend == "llama-server" and resolved.kind != "gguf":
+        raise FimkitError(f"the llama-server backend serves GGUF files; {config.model} is a Hugging Face folder: "
+                          "export it first (fimkit export RUN)")
+    for name, path in adapter_names(config.adapters).items():
+        try:
+            check_adapter(find_adapter(path), resolved.path)
+        except FimkitError as exc:
+            raise FimkitError(f"--adapter {name}: {str(exc).removeprefix('--lora ')}") from None
     adapter = find_adapter(config.lora) if config.lora else resolved.lora
     if adapter is not None:
         if resolved.kind != "gguf":
@@ -48,6 +68,15 @@ def load_engine(config: EngineConfig, *, log=None) -> Engine:
                                          api_key=config.remote_api_key, n_ctx=config.n_ctx), config)
 
     resolved = resolve_model(config.model, log=log)
+    if config.backend == "llama-server":
+        from fimkit.infer.engines.llama_server import LlamaServerEngine
+        from fimkit.paths import fimkit_home
+
+        return _with_budget(LlamaServerEngine(resolved, n_ctx=config.n_ctx, parallel=config.parallel,
+                                              threads=config.threads, fim_format=fmt,
+                                              adapters=adapter_names(config.adapters), base_url=config.base_url,
+                                              engine_args=tuple(shlex.split(config.engine_args or "")),
+                                              log_path=fimkit_home() / "logs" / "llama-server.log"), config)
     if config.backend == "transformers":
         from fimkit.infer.engines.hf import TransformersEngine
 

@@ -48,7 +48,10 @@ class SamplingParams:
     many of the likeliest tokens each step reports (OpenAI's ``logprobs``). first_token: a token id the
     generation starts with instead of choosing one (how candidate ranking branches; after healing).
     healing: how far to back the prompt off and heal it (``fimkit.infer.engines.healing``); engines
-    that cannot (``Engine.can_heal`` False) ignore it."""
+    that cannot (``Engine.can_heal`` False) ignore it. adapter: which of the engine's LoRA adapters this
+    generation runs with (None: the base alone; engines that serve several, ``Engine.adapters``).
+    affinity: whose prompt this is (a typist and a file): an engine with several prompt caches keeps one
+    name's prompts on the same one, so the next keystroke's prompt finds its start already evaluated."""
 
     max_tokens: int = 128
     temperature: float = 0.0
@@ -58,6 +61,8 @@ class SamplingParams:
     top_logprobs: int = 0
     first_token: int | None = None
     healing: BackOff = BackOff()
+    adapter: str | None = None
+    affinity: str | None = None
 
 
 STOP_REASONS = ("eos", "limit", "cancelled", "closed")
@@ -139,6 +144,10 @@ class Engine(ABC):
     # How far prompts are backed off and healed (a policy of fimkit.infer.engines.healing), for
     # engines that can: set by the engine's settings, overridden per request.
     healing: str = "off"
+    # Requests generated at once (llama-server's slots); the server runs this many workers.
+    parallel: int = 1
+    # LoRA adapters a request may choose by name (SamplingParams.adapter).
+    adapters: tuple[str, ...] = ()
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:
@@ -146,6 +155,9 @@ class Engine(ABC):
 
     def generate(self, prompt: str, params: SamplingParams, cancel: threading.Event | None = None) -> Generation:
         """The tokens of a rendered prompt, until EOS, ``max_tokens``, ``cancel`` or the caller stops."""
+        if params.adapter is not None and params.adapter not in self.adapters:
+            raise FimkitError(f"no adapter {params.adapter!r} on the {self.backend} engine; adapters chosen per "
+                              "request need --backend llama-server with --adapter NAME=PATH")
         return Generation(lambda gen: self._produce(gen, prompt, params, cancel))
 
     @abstractmethod

@@ -71,17 +71,7 @@ class OpenAIEngine(Engine):
         except (urllib.error.URLError, OSError) as exc:
             raise BackendUnavailableError(f"cannot reach the remote server {self.url}: {exc}") from exc
         try:
-            for raw in resp:
-                line = raw.decode("utf-8", "replace").strip()
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                try:
-                    chunk = json.loads(data)
-                except ValueError:
-                    raise BackendError(f"remote server {self.url} sent a stream line that is not JSON: {data[:80]!r}") from None
+            for chunk in sse_events(resp, f"remote server {self.url}"):
                 if chunk.get("usage"):
                     stats.prompt_tokens = chunk["usage"].get("prompt_tokens", stats.prompt_tokens)
                 choice = (chunk.get("choices") or [{}])[0]
@@ -110,3 +100,23 @@ class OpenAIEngine(Engine):
             stats.predicted_ms = (end - (first or end)) * 1000
             if first is None:
                 stats.prompt_ms = (end - start) * 1000
+
+
+def sse_events(resp, source: str) -> Iterator[dict]:
+    """The JSON objects of a server-sent event stream, until ``[DONE]`` or its end; a line that is not
+    JSON, or an ``error`` object the server sends mid-stream, is a BackendError naming ``source``."""
+    for raw in resp:
+        line = raw.decode("utf-8", "replace").strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise BackendError(f"{source} sent a stream line that is not JSON: {data[:80]!r}") from None
+        if isinstance(chunk, dict) and "error" in chunk:
+            raise BackendError(f"{source}: {chunk['error']}")
+        if isinstance(chunk, dict):
+            yield chunk
