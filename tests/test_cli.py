@@ -184,3 +184,19 @@ def test_port_0_serves_on_a_free_port_and_says_which(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_library_progress_bars_stay_out_of_a_log_file(tiny_fim_gguf, tmp_path):
+    """Issue 30: `make demo` into a file showed transformers' own bars ("Converting and de-quantizing
+    GGUF tensors...", "Loading weights") as carriage-return noise among fimkit's lines."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "out.log"
+    with open(log, "w") as err:
+        r = subprocess.run([sys.executable, "-m", "fimkit", "complete", "-", "--backend", "transformers", "--model",
+                            str(tiny_fim_gguf), "--max-tokens", "2"], input='{"prefix": "x = ", "suffix": "\\n"}',
+                           stdout=subprocess.PIPE, stderr=err, text=True, timeout=300)
+    said = log.read_text()
+    assert r.returncode == 0, said
+    assert "\r" not in said and "Converting" not in said and "Loading weights" not in said, said

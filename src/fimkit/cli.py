@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 
@@ -206,6 +207,16 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def quiet_library_bars() -> None:
+    """Into a file or a CI log, the libraries' own progress bars (transformers' "Loading weights" and its
+    GGUF conversion, the Hub's downloads) are carriage-return noise among fimkit's lines, which say what
+    happens; tqdm reads this when it is first imported, which no verb has done yet. fimkit's own bars
+    show only on a terminal anyway."""
+    if not sys.stderr.isatty():
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -217,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb is None:
         parser.print_help()
         return 0
+    quiet_library_bars()
     try:
         return int(args.func(args) or 0)
     except FimkitError as exc:
