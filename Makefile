@@ -15,7 +15,7 @@ LLAMA      := llama-cpp-python==0.3.36
 NO_AMX     := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 WHEELS     ?= $(HOME)/.cache/fimkit-wheels/llama-noamx
 
-.PHONY: help demo test test-fast test-python test-vscode test-e2e e2e-deps lint fix vsix install install-dev clean
+.PHONY: help demo test test-fast test-python test-vscode test-e2e e2e-deps lint fix vsix install install-dev clean docs docs-serve
 
 help:
 	@echo "make demo       set up .venv, run the quick pipeline (train, merge, GGUF, eval) and show completions"
@@ -23,6 +23,7 @@ help:
 	@echo "make test-fast  only the tests that need no model files (seconds)"
 	@echo "make lint       ruff over src, tests and benchmarks (part of make test); make fix applies its fixes"
 	@echo "make vsix       build the VS Code extension package editors/vscode/fimkit.vsix"
+	@echo "make docs       build the documentation site into site/ (MkDocs, --strict); make docs-serve serves it"
 	@echo "make e2e-deps   install what the real-editor test needs: code-server (npm), Chromium (apt), Playwright (pip)"
 	@echo "make test-e2e   only that test: the extension in a real VS Code against fimkit serve (under a minute)"
 	@echo "make clean      remove .venv and build leftovers (keeps \$$FIMKIT_HOME)"
@@ -98,6 +99,13 @@ lint: $(VENV)/.installed-dev
 
 fix: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix src tests benchmarks
+
+# The documentation site (mkdocs.yml, docs/): broken links or pages left out of the navigation fail.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
 
 # The VS Code extension: its npm packages come from the npm registry (npm ci, locked).
 editors/vscode/node_modules/.installed: editors/vscode/package-lock.json

@@ -25,7 +25,7 @@ def register(sub, formatter, dedent) -> None:
               fimkit lsp --server http://127.0.0.1:5000          stdio, completions from fimkit serve
               fimkit lsp --server http://127.0.0.1:8012 --api infill   a llama.cpp server
               fimkit lsp --tcp --port 2087
-            editor set-up: see the README's "Use it in your editor".
+            editor set-up: docs/editors.md (Neovim, Helix, Emacs configurations).
         """),
     )
     p.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")

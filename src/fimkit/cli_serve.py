@@ -43,7 +43,7 @@ def register(sub, formatter, dedent) -> None:
               fimkit serve --backend openai --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-Coder-1.5B \\
                   --fim-format qwen2.5-coder:psm
               FIMKIT_API_KEY=secret fimkit serve --host 0.0.0.0
-              # a team: requests batched on 8 slots, an adapter per repository (README, Serving a team)
+              # a team: requests batched on 8 slots, an adapter per repository (docs/team.md)
               fimkit serve --backend llama-server --parallel 8 --routes routes.yaml \\
                   --adapter shop=runs/adapt-shop/adapter.gguf
             try it:

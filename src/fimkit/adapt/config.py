@@ -1,6 +1,6 @@
 """The settings of ``fimkit adapt``, declared once: flags, the saved adapt.yaml and checks come from here.
 
-Defaults are the configuration measured best on a 2-core CPU (README, "Adapting to your code"):
+Defaults are the configuration measured best on a 2-core CPU (docs/adapting.md):
 plain next-token LoRA on the repository, so the model stays prefix-only as the base is served,
 and the adapter is a few megabytes applied on top of the base at load.
 """

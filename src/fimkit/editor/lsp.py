@@ -43,7 +43,7 @@ class LspConfig:
     budget: Budget = Budget()
     warm_up: bool = True
     # Repository context from the client's workspace root: opt-in, since it measured no gain with the
-    # embedded 270M model (README, "Repository context").
+    # embedded 270M model (docs/evaluation.md, "Repository context").
     workspace: bool = False
     # In-process completions are cut where they become unlikely, as the server's are (a server's own
     # setting applies to completions from it).

@@ -10,7 +10,7 @@ end-of-middle token (FIM formats, whose prompt already holds the suffix). Scorin
 candidate on top of the prompt's KV cache, with logits only at the scored positions
 (``Engine.score``), so a candidate costs its decoding plus one short batch, never its prompt again.
 
-Off by default: whether it pays is measured (README, "Candidate ranking").
+Off by default: whether it pays is measured (docs/evaluation.md, "Candidate ranking").
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from fimkit.settings import check, setting
 BACKENDS = ("llama-cpp", "transformers", "openai", "llama-server")
 # Where a suggestion an editor shows is cut: before the token that takes the sum of its tokens'
 # log-probabilities below this (the model is then less than ~47% sure of the whole of it). Chosen on
-# the tuning split of benchmarks/bench_typing.py (README, Completing where you type); the server and
+# the tuning split of benchmarks/bench_typing.py (docs/typing.md); the server and
 # the language server apply it, evaluation does not (it scores whole middles).
 DEFAULT_MIN_SHOWN_LOGPROB = -0.75
 MAX_CANDIDATES = 8  # candidate middles ranked per completion, at most (OpenAI's n has the same cap)
@@ -54,12 +54,12 @@ class EngineConfig:
                                     "(benchmarks/bench_decode.py)")
     candidates: int = setting(1, "middles ranked per completion by how well each leads into the suffix "
                               "(InCoder-style); 1 is plain greedy, the default measured best on a CPU "
-                              "(README, Candidate ranking)", min=1, max=MAX_CANDIDATES)
+                              "(docs/evaluation.md, Candidate ranking)", min=1, max=MAX_CANDIDATES)
     cache_reuse: bool = setting(True, "keep the KV cache of the previous prompt (off only to measure what it saves)")
     healing: str = setting("word", "token healing when the cursor is mid-word: back the prompt off to the start of the "
                            "word being typed (word), its last identifier or operator (lexeme), or 1 or 2 tokens, and "
                            "make the model re-spell it; off turns it off (llama-cpp and transformers backends; "
-                           "measured: README, Completing where you type)", choices=POLICIES)
+                           "measured: docs/typing.md)", choices=POLICIES)
 
     def __post_init__(self):
         check(self)

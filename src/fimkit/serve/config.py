@@ -29,7 +29,7 @@ class ServerConfig:
                                            min=-100.0, max=0.0)
     min_shown_logprob: float | None = setting(
         DEFAULT_MIN_SHOWN_LOGPROB, "show a middle only as far as the model finds it likely: cut before the token "
-        "that takes the sum of its tokens' log-probabilities below this (README, Completing where you type: it "
+        "that takes the sum of its tokens' log-probabilities below this (docs/typing.md: it "
         "multiplied the share of shown suggestions that are right); none shows whole middles; a request's own "
         "value wins", min=-100.0, max=0.0)
     cors_origins: tuple[str, ...] = setting((), "browser origins allowed to call the server, comma-separated "
@@ -48,7 +48,7 @@ class ServerConfig:
                                 "answered at once (llama.vscode's trick); --no-early-reply waits for the whole middle")
     routes: str | None = setting(None, "a YAML routing table: which --adapter serves which repository, experiments "
                                  "splitting users between arms, rollback; read again whenever it changes "
-                                 "(README, Serving a team)")
+                                 "(docs/team.md)")
     rollback: str | None = setting(None, "send every request to this arm (an --adapter name, or base), whatever "
                                    "--routes says: the way back when a change goes wrong")
     telemetry_path: str | None = setting(None, "SQLite file for /v1/events telemetry (None: telemetry off)")

@@ -8,7 +8,7 @@ tokens so their text spells the removed characters (a token may also run past th
 only what comes after them. Cursor calls this character prefix conditioning; JetBrains' Full Line
 Code Completion and guidance call it token healing.
 
-How far to back off is a policy of the completion path (``back_off_chars``, measured in the README);
+How far to back off is a policy of the completion path (``back_off_chars``, measured in docs/typing.md);
 the engine backs off at least that many characters, in whole tokens, never into a special token.
 The allowed tokens at each step come from a sorted table of every token's bytes, built once per
 model: the tokens that start with what remains are one contiguous range of it (two binary searches),
