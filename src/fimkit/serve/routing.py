@@ -186,8 +186,11 @@ class Router:
                 self.reloads += 1
                 log.warning("routes: read %s again", self.path)
             except (FimkitError, OSError) as exc:
+                stamp = self._stamp_of()
+                if stamp is None and self._stamp is None:
+                    return  # still missing: said once
+                self._stamp = stamp  # this version is not tried again until it changes
                 self.errors += 1
-                self._stamp = None if not self.path.exists() else self._stamp_of()
                 log.error("routes: keeping the table before this change: %s", exc)
 
     def _stamp_of(self) -> tuple[int, int] | None:

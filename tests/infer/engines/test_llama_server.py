@@ -176,3 +176,13 @@ def _metrics(url: str) -> dict[str, float]:
 
     text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
     return {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_healing_keeps_the_shortest_allowed_tokens_when_there_are_too_many(tiny_server, monkeypatch):
+    from fimkit.infer.engines import llama_server
+
+    monkeypatch.setattr(llama_server, "MAX_ALLOWED", 1)  # only the shortest: one that spells part of the rest
+    prefix, suffix = MID_WORD[0]
+    result = _middle(tiny_server, prefix, suffix)
+    healed = [p for p in result.pieces if p.healing]
+    assert result.stats.healed_chars == 3 and len(healed) >= 1  # "ret" re-spelled, a token at a time at worst

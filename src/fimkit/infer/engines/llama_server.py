@@ -1,7 +1,7 @@
 """The llama-server engine: llama.cpp's own server generates, with parallel slots and continuous batching.
 
 It is the in-process llama.cpp engine with the generating moved out: the same GGUF is opened here for
-its vocabulary only (milliseconds, a few MB), so prompts are tokenized exactly as in-process (sentinels
+its vocabulary only (under a second, no weights), so prompts are tokenized exactly as in-process (sentinels
 as control tokens, user text never) and sent as token ids, and the same end tokens stop a middle. The
 server is a supervised child (``server_process``) or one already running (``--base-url``). Requests
 run at once up to ``parallel``; each names its LoRA adapter, or none, with every loaded adapter's
@@ -36,8 +36,8 @@ from fimkit.models.resolve import ResolvedModel, inspect_model
 log = logging.getLogger("fimkit.engine")
 
 # Healing: the bias that lifts the allowed tokens over all others (logits are tens at most), and the most
-# allowed tokens one step sends (a one-letter rest allows a few thousand of Gemma's 262k; the likeliest
-# spellings are short and among the first, sorted by text).
+# allowed tokens one step sends (a one-letter rest allows a few thousand of Gemma's 262k): past it, the
+# shortest are kept, which include every token that spells only part of the rest.
 HEALING_BIAS = 1000.0
 MAX_ALLOWED = 4096
 
@@ -237,8 +237,10 @@ class LlamaServerEngine(LlamaCppEngine):
             allowed = healing.allowed()
             if not allowed:  # nothing spells it (cannot happen with the prompt's own tokens): stop
                 return
+            if len(allowed) > MAX_ALLOWED:
+                allowed = sorted(allowed, key=lambda t: len(healing.index.pieces[t]))[:MAX_ALLOWED]
             step = {**body, "prompt": tokens, "n_predict": 1, "stream": False, "n_probs": 0,
-                    "logit_bias": [[t, HEALING_BIAS] for t in allowed[:MAX_ALLOWED]]}
+                    "logit_bias": [[t, HEALING_BIAS] for t in allowed]}
             with self._open(step) as resp:
                 reply = json.loads(resp.read().decode("utf-8"))
             ids = reply.get("tokens") or []

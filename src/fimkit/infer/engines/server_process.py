@@ -84,6 +84,7 @@ class EngineProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.restarts = 0
         self._proc: subprocess.Popen | None = None
+        self._started = 0.0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -94,7 +95,10 @@ class EngineProcess:
         # a task starts, and a typist's next keystroke evaluated its whole prompt again (seconds on a CPU).
         cmd = [str(self.binary), "--model", str(self.model), "--host", "127.0.0.1", "--port", str(self.port),
                "--ctx-size", str(self.n_ctx * self.parallel), "--parallel", str(self.parallel), "--no-kv-unified",
-               "--cont-batching", "--no-webui", "--metrics", "--slots", "--cache-reuse", "64"]
+               "--cont-batching", "--no-webui", "--metrics", "--slots", "--cache-reuse", "64",
+               # warnings and errors only: at info it writes lines per request, and a team server's log
+               # would grow without end (--engine-args '--log-verbosity 3' shows them when wanted)
+               "--log-verbosity", "2"]
         if self.threads:
             cmd += ["--threads", str(self.threads), "--threads-batch", str(self.threads)]
         for adapter in self.adapters:
@@ -102,7 +106,7 @@ class EngineProcess:
         if self.adapters:
             # Each request says which adapter it gets (none: the base). The server's RAM prompt cache
             # restores a prompt's KV state whatever adapter computed it: with adapters it would hand one
-            # repository's state to another's request (tests/serve/test_team.py saw 10-20% of answers
+            # repository's state to another's request (tests/serve/test_team.py saw 17% of answers
             # change), so it is off; each slot still keeps its own cache, cleared when its adapter changes.
             cmd += ["--lora-init-without-apply", "--cache-ram", "0"]
         return cmd + list(self.extra_args)
@@ -118,6 +122,7 @@ class EngineProcess:
         with self._lock, open(self.log_path, "ab") as out:
             out.write(f"\n== fimkit starts: {' '.join(self.command())}\n".encode())
             out.flush()
+            self._started = time.monotonic()
             self._proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
                                           stdin=subprocess.DEVNULL, start_new_session=True,
                                           preexec_fn=_die_with_parent())
@@ -157,16 +162,17 @@ class EngineProcess:
             if self.alive:
                 continue
             code = self._proc.returncode if self._proc is not None else None
+            if time.monotonic() - self._started > 60:
+                crashes = 0  # it ran a while: not a crash loop
             pause = RESTART_PAUSES_S[min(crashes, len(RESTART_PAUSES_S) - 1)]
             log.warning("%s exited (status %s); starting it again in %.1f s. %s", BINARY, code, pause,
                         self.last_log_lines(2))
             if self._stopping.wait(pause):
                 return
             try:
-                started = time.monotonic()
                 self._spawn()
                 self.restarts += 1
-                crashes = 0 if time.monotonic() - started > 60 else crashes + 1
+                crashes += 1
                 log.warning("%s is back (restart %d)", BINARY, self.restarts)
             except FimkitError as exc:
                 crashes += 1
