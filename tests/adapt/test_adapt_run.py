@@ -51,7 +51,8 @@ def test_adapt_trains_judges_and_recommends(tmp_path, tiny_base):
     assert (out / "adapter.gguf").is_file() and summary["served_file"] == "adapter.gguf"
     rows = [json.loads(line) for line in (out / "eval" / "results.jsonl").read_text().splitlines()]
     assert {r["contender"] for r in rows} == {"tiny-base.gguf:auto", "tiny-base.gguf+adapter:auto"}
-    assert "Recommended" in (out / "report.md").read_text()
+    assert "Recommended" in (out / "report.md").read_text() and "](report.png)" in (out / "report.md").read_text()
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the chart of every row
     meta = json.loads((out / "fimkit.json").read_text())
     assert meta["kind"] == "adapted" and meta["recommended"] == summary["recommended"]
     # The folder is a model reference: the recommended model, the adapter only when it won.

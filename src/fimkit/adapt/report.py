@@ -8,8 +8,10 @@ single-line (general code) is not significantly lower; anything else keeps the b
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 from fimkit.eval.metrics import paired_difference_ci
+from fimkit.fileio import atomic_output
 
 METRICS = {"exact_match": lambda r: float(r.exact), "edit_similarity": lambda r: r.edit_sim,
            "pass@1": lambda r: None if r.passed is None else float(r.passed)}
@@ -88,7 +90,8 @@ def report_markdown(summary: dict) -> str:
     for metric, block in summary["general"].items():
         lines.append(f"| HumanEval single-line | {metric} | {block['tasks'] if block else 0} | "
                      + " | ".join(_cell(block)) + " |")
-    lines += ["", f"**Recommended: the {summary['recommended']} model**, because {summary['why']}.", ""]
+    lines += ["", f"**Recommended: the {summary['recommended']} model**, because {summary['why']}.", "",
+              "![adapted - base per task kind, paired 95% intervals](report.png)", ""]
     rates = summary.get("accept_rates")
     if rates:
         lines += ["Accept rate in your editor (fimkit serve telemetry), per model and language:", "",
@@ -99,3 +102,37 @@ def report_markdown(summary: dict) -> str:
                 lines.append(f"| {model} | {language} | {r['shown']} | {r['accepted']} | {rate} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _rows(summary: dict) -> list[tuple[str, dict]]:
+    """The report's comparisons as (label, block) in table order, in percentage points where they are rates."""
+    out = [("held-out, all: exact match", summary["heldout"]["exact_match"]),
+           ("held-out, all: edit similarity x100", summary["heldout"]["edit_similarity"])]
+    out += [(f"held-out, {kind}: exact match", blocks["exact_match"]) for kind, blocks in summary["by_kind"].items()]
+    out += [(f"HumanEval single-line: {metric}", block) for metric, block in summary["general"].items()]
+    return [(label, block) for label, block in out if block]
+
+
+def report_chart(summary: dict, path: Path) -> Path:
+    """report.png: adapted - base for every row of the report, with its paired 95% interval, against
+    zero (green where the adapted model is significantly better, red where worse). Needs matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = _rows(summary)[::-1]  # the first row on top
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.4))
+    for y, (_, b) in enumerate(rows):
+        colour = "tab:green" if b["ci_low"] > 0 else "tab:red" if b["ci_high"] < 0 else "tab:gray"
+        d, lo, hi = (100 * b[k] for k in ("difference", "ci_low", "ci_high"))
+        ax.errorbar(d, y, xerr=[[d - lo], [hi - d]], fmt="o", color=colour, capsize=3)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(rows)), [f"{label} (n={b['tasks']})" for label, b in rows], fontsize=8)
+    ax.set_xlabel("adapted - base, points (paired 95% interval)")
+    ax.set_title(f"fimkit adapt: recommended the {summary['recommended']} model", fontsize=10)
+    fig.tight_layout()
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path

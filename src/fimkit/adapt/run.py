@@ -23,7 +23,7 @@ from pathlib import Path
 
 from fimkit.adapt.config import BEFORE_THE_SETTING, FREE_ON_RESUME, AdaptConfig
 from fimkit.adapt.records import training_records
-from fimkit.adapt.report import recommend, report_markdown
+from fimkit.adapt.report import recommend, report_chart, report_markdown
 from fimkit.adapt.split import split_repositories
 from fimkit.console import library_output_to
 from fimkit.data.jsonl import write_jsonl
@@ -260,6 +260,10 @@ class _Adapt:
             summary["accept_rates"] = accept_rates(cfg.usage)
         write_json(self.out / "adapt-summary.json", summary)
         write_text(self.out / "report.md", report_markdown(summary))
+        try:
+            report_chart(summary, self.out / "report.png")
+        except ImportError:  # matplotlib comes with the eval extra; the table says it all without it
+            pass
         meta = read_meta(self.out)
         meta.update(kind="adapted", base_model=base_ref, serve=serve, recommended=verdict["recommended"])
         write_meta(self.out, meta)
