@@ -31,7 +31,7 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     expired: bool = False  # cancelled by the request deadline, not by the client
     background: bool = False  # its client has its answer; the rest is generated ahead (continuation)
-    key: str | None = None  # who asked, and for which file
+    key: str | None = None  # who is typing (a user, or an address and its file): see Service.routed
 
     def push(self, text: str) -> None:
         if self.deltas is not None:

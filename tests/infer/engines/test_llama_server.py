@@ -186,3 +186,14 @@ def test_healing_keeps_the_shortest_allowed_tokens_when_there_are_too_many(tiny_
     result = _middle(tiny_server, prefix, suffix)
     healed = [p for p in result.pieces if p.healing]
     assert result.stats.healed_chars == 3 and len(healed) >= 1  # "ret" re-spelled, a token at a time at worst
+
+
+def test_candidate_ranking_is_refused_at_load_and_the_child_stopped(tiny_fim_gguf):
+    with pytest.raises(FimkitError, match="--candidates 2 needs a backend that scores text"):
+        load_engine(EngineConfig(model=str(tiny_fim_gguf), backend="llama-server", n_ctx=256, candidates=2))
+    import subprocess
+
+    # this engine's command line: the module's own server runs 3 slots, this one the default 4
+    mine = f"llama-server --model {tiny_fim_gguf} .* --parallel 4 "
+    left = subprocess.run(["pgrep", "-f", mine], capture_output=True, text=True)
+    assert not [p for p in left.stdout.split() if p], "a refused engine left its llama-server running"

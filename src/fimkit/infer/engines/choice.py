@@ -94,6 +94,7 @@ def _with_budget(engine: Engine, config: EngineConfig) -> Engine:
     if config.prompt_tokens:
         engine.prompt_tokens = config.prompt_tokens
     if config.candidates > 1 and type(engine).score is Engine.score:
+        engine.close()  # a llama-server child must not outlive the refusal
         raise FimkitError(f"--candidates {config.candidates} needs a backend that scores text (llama-cpp or "
                           f"transformers); the {engine.backend} backend does not")
     engine.candidates = config.candidates

@@ -68,6 +68,13 @@ class SamplingParams:
 STOP_REASONS = ("eos", "limit", "cancelled", "closed")
 
 
+def fit_window(tokens: list[int], n_ctx: int, reserve: int) -> list[int]:
+    """``tokens`` with room for ``reserve`` more in an ``n_ctx`` window: the first (BOS) and the latest
+    kept. The context budget keeps prompts within it; an engine never crashes or sends what cannot fit."""
+    room = n_ctx - reserve
+    return tokens if len(tokens) <= room else tokens[:1] + tokens[len(tokens) - room + 1:]
+
+
 class Generation:
     """One call's output: iterate it for the tokens; when iteration ends, ``stats`` and
     ``stop_reason`` say what happened ("eos": the model ended it; "limit": ``max_tokens``;

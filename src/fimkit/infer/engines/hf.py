@@ -15,7 +15,15 @@ from collections.abc import Iterator
 from fimkit.data.tokenizer import load_tokenizer
 from fimkit.errors import FimkitError, require
 from fimkit.formats import FimFormat, split_specials
-from fimkit.infer.engines.contract import Engine, EngineInfo, Generation, SamplingParams, TokenPiece, serving_format
+from fimkit.infer.engines.contract import (
+    Engine,
+    EngineInfo,
+    Generation,
+    SamplingParams,
+    TokenPiece,
+    fit_window,
+    serving_format,
+)
 from fimkit.infer.engines.healing import BackOff, Healing, VocabIndex, tokens_to_back_off
 from fimkit.models.resolve import ResolvedModel, inspect_model
 
@@ -166,9 +174,7 @@ class TransformersEngine(Engine):
 
         ids = ([self.tok.bos_id] if self.tok.bos_id is not None else []) + self.tok.encode(prompt)
         ids, healing = self._back_off(prompt, ids, params.healing)
-        room = self.n_ctx - params.max_tokens
-        if len(ids) > room:
-            ids = ids[:1] + ids[len(ids) - room + 1 :]
+        ids = fit_window(ids, self.n_ctx, params.max_tokens)
         context_id = ids[-1]  # decoded before the middle, so the middle's first token keeps its leading space
         skip = len(healing.backed_off.decode("utf-8", "replace")) if healing is not None else 0
         common = 0

@@ -19,7 +19,15 @@ from collections.abc import Iterator
 from fimkit.console import held_library_output
 from fimkit.errors import FimkitError, require
 from fimkit.formats import FimFormat, split_specials
-from fimkit.infer.engines.contract import Engine, EngineInfo, Generation, SamplingParams, TokenPiece, serving_format
+from fimkit.infer.engines.contract import (
+    Engine,
+    EngineInfo,
+    Generation,
+    SamplingParams,
+    TokenPiece,
+    fit_window,
+    serving_format,
+)
 from fimkit.infer.engines.healing import BackOff, Healing, VocabIndex, allowed_mass, tokens_to_back_off
 from fimkit.infer.engines.lookup import lookup_draft
 from fimkit.infer.engines.prompt_cache import PromptStates
@@ -301,9 +309,7 @@ class LlamaCppEngine(Engine):
         tokens, healing = self._back_off(prompt, params.healing)
         if not self.cache_reuse:
             self.llm.reset()  # forget the KV cache: every prompt is evaluated from its first token
-        room = self.n_ctx - params.max_tokens
-        if len(tokens) > room:  # fit_context keeps this from happening; never crash on it
-            tokens = tokens[:1] + tokens[len(tokens) - room + 1 :]
+        tokens = fit_window(tokens, self.n_ctx, params.max_tokens)
         self._resume(tokens)
         stats = gen.stats
         stats.prompt_tokens, stats.cached_tokens = len(tokens), self.cached_prefix(tokens)

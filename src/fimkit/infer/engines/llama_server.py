@@ -25,7 +25,15 @@ from pathlib import Path
 from fimkit.console import held_library_output
 from fimkit.errors import BackendError, BackendUnavailableError, FimkitError, require
 from fimkit.formats import FimFormat
-from fimkit.infer.engines.contract import EngineInfo, Generation, SamplingParams, TokenPiece, serving_format
+from fimkit.infer.engines.contract import (
+    Engine,
+    EngineInfo,
+    Generation,
+    SamplingParams,
+    TokenPiece,
+    fit_window,
+    serving_format,
+)
 from fimkit.infer.engines.healing import Healing
 from fimkit.infer.engines.llama_cpp import LlamaCppEngine
 from fimkit.infer.engines.remote import sse_events
@@ -152,9 +160,7 @@ class LlamaServerEngine(LlamaCppEngine):
             self.process.check()
         with self._tok_lock:
             tokens, healing = self._back_off(prompt, params.healing)
-        room = self.n_ctx - max(params.max_tokens, 1)
-        if len(tokens) > room:  # fit_context keeps this from happening; never send what cannot fit
-            tokens = tokens[:1] + tokens[len(tokens) - room + 1:]
+        tokens = fit_window(tokens, self.n_ctx, max(params.max_tokens, 1))
         stats = gen.stats
         stats.prompt_tokens = len(tokens)
         greedy = params.temperature <= 0
@@ -266,8 +272,7 @@ class LlamaServerEngine(LlamaCppEngine):
         except (urllib.error.URLError, OSError) as exc:
             raise BackendUnavailableError(f"cannot reach llama-server at {self.url}: {exc}") from exc
 
-    def score(self, prompt: str, continuation: str, *, end: bool = False, cancel=None) -> float | None:
-        return super(LlamaCppEngine, self).score(prompt, continuation, end=end, cancel=cancel)
+    score = Engine.score  # no logits here to score text with: candidate ranking is refused at load
 
     def close(self) -> None:
         if self.process is not None:
