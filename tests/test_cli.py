@@ -200,3 +200,9 @@ def test_library_progress_bars_stay_out_of_a_log_file(tiny_fim_gguf, tmp_path):
     said = log.read_text()
     assert r.returncode == 0, said
     assert "\r" not in said and "Converting" not in said and "Loading weights" not in said, said
+
+
+def test_lsp_with_a_server_address_that_is_not_a_url_is_one_line(capsys):
+    assert main(["lsp", "--server", "127.0.0.1:5000"]) == 2
+    err = capsys.readouterr().err
+    assert "--server '127.0.0.1:5000': expected a server's address" in err and len(err.strip().splitlines()) == 1

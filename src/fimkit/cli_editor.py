@@ -50,6 +50,10 @@ def register(sub, formatter, dedent) -> None:
 def cmd_lsp(args) -> int:
     from fimkit.editor.lsp import LspConfig, create_server
 
+    if args.server:
+        from fimkit.settings import check_url
+
+        check_url(args.server, "--server")  # a bad address is one line now, not an error inside the editor
     config = LspConfig(model=args.model, server=args.server, api=args.api, api_key=args.api_key, max_tokens=args.max_tokens,
                        warm_up=args.warm_up, workspace=args.workspace)
     if not args.server:

@@ -326,6 +326,9 @@ def cmd_stats(args) -> int:
         import urllib.error
         import urllib.request
 
+        from fimkit.settings import check_url
+
+        check_url(args.server, "--server")
         req = urllib.request.Request(args.server.rstrip("/") + "/v1/stats",
                                      headers={"Authorization": f"Bearer {args.api_key}"} if args.api_key else {})
         try:

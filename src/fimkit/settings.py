@@ -208,6 +208,17 @@ def build(cls, mapping: dict, where: str, *, _prefix: str = ""):
     return cls(**values)
 
 
+def check_url(value: str, flag: str) -> str:
+    """A server's base URL from a flag: http or https with a host, or one error line saying so (urllib
+    would otherwise fail later with a traceback, or a request with a 500)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise FimkitError(f"{flag} {value!r}: expected a server's address such as http://127.0.0.1:5000")
+    return value.strip()
+
+
 def check(obj) -> None:
     """Every field of a settings instance against its type, choices and range: what ``build`` checks
     for files and flags, for an instance a library caller made in code. Call it in ``__post_init__``."""

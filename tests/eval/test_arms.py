@@ -108,3 +108,18 @@ def test_fimkit_stats_prints_the_verdict_from_the_database(tmp_path, capsys):
     assert '"verdict": "better"' in capsys.readouterr().out
     assert main(["stats", "--db", str(tmp_path / "missing.sqlite")]) == 2
     assert "no telemetry database" in capsys.readouterr().err
+
+
+def test_fimkit_stats_from_a_server_that_is_not_there_is_one_line(capsys):
+    import socket
+
+    from fimkit.cli import main
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["stats", "--server", f"http://127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fimkit stats: error: cannot read http://127.0.0.1:") and len(err.strip().splitlines()) == 1
+    assert main(["stats", "--server", "not a url"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

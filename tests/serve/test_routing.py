@@ -132,6 +132,8 @@ def test_an_unchanged_file_is_not_read_again(tmp_path, monkeypatch):
     (["--backend", "llama-server", "--adapter", "shop={missing}"], "--adapter shop: "),
     (["--backend", "llama-server", "--parallel", "0"], "--parallel"),
     (["--backend", "llama-server", "--lora", "x.gguf"], "give it a name instead"),
+    (["--backend", "llama-server", "--base-url", "not a url"], "expected a server's address"),
+    (["--backend", "openai", "--base-url", "localhost:8000/v1"], "expected a server's address"),
 ])
 def test_team_flags_fail_in_one_line_before_anything_starts(flags, needle, tmp_path, capsys, fimkit_home):
     from fimkit.cli import main

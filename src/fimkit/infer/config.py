@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from fimkit.errors import FimkitError
 from fimkit.infer.engines.healing import POLICIES
-from fimkit.settings import check, setting
+from fimkit.settings import check, check_url, setting
 
 BACKENDS = ("llama-cpp", "transformers", "openai", "llama-server")
 # Where a suggestion an editor shows is cut: before the token that takes the sum of its tokens'
@@ -69,6 +69,8 @@ class EngineConfig:
             if value is not None and not value.strip():
                 raise FimkitError(f"--{name.replace('_', '-')} is empty (an unset variable?): give a value or leave "
                                   "the flag out")
+        if self.base_url is not None:
+            check_url(self.base_url, "--base-url")
         adapter_names(self.adapters)
         if self.adapters and self.backend != "llama-server":
             raise FimkitError("--adapter serves several adapters at once and needs --backend llama-server; for one "
