@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/bench_soak.py                     # 3 min baseline + 10 min chaos
     .venv/bin/python benchmarks/bench_soak.py --minutes 2 --baseline-minutes 1
 
-One real `fimkit serve` process on the embedded Gemma-3-270m (127.0.0.1, telemetry on, a bounded
-queue), with a LoRA adapter applied (a zero adapter made here for the base, so answers are the
-base's) and repository context from a hostile workspace: a copy of a real package (textwrap's
+One real `fimkit serve --backend llama-server` process on the embedded Gemma-3-270m (127.0.0.1,
+telemetry on, a bounded queue, 4 slots), with a LoRA adapter that a routes file gives two repositories
+(a zero adapter made here for the base, so answers are the base's) and repository context from a
+hostile workspace: a copy of a real package (textwrap's
 standard-library folder files) plus a link to a file outside it, a file name that is not UTF-8, a
 link loop and a link to the folder itself, each holding a canary string no reply may contain.
 Four clients each loop: a live completion (a hole in a real standard-library file, timed, with
@@ -15,12 +16,20 @@ nesting, huge numbers, NaN, wrong types, a 1.5 MB prefix, text/plain, a foreign 
 telemetry events (valid and invalid). Also in the chaos phase: another process takes an exclusive
 lock on the telemetry database for 5 s every 20 s, and `fimkit complete --lora` is run against a
 garbage, an empty, a truncated adapter and the base model itself every 30 s (each must exit 2 with
-one line). The baseline phase runs the same clients with the same live requests and nothing else.
+one line). Since issue 35, live clients name their repository and user from the whole of Unicode
+(percent-encoded UTF-8, as the VS Code extension sends them), and the chaos phase adds the surfaces of
+``soak_surfaces``: direct calls to the engine without its key (each must be refused), the routes
+file rewritten hostilely every few seconds (aliases, bad UTF-8, a key twice, a password file, a file
+over the cap, a FIFO), a second server in front of an engine that stalls (each request must end 504
+at its deadline), and `fimkit lsp` fed hostile frames (each followed by a completion that must be
+answered). The baseline phase runs the same clients with the same live requests and nothing else.
 
 Reported: requests served, 5xx count (goal 0), live latency p50/p95 in both phases and their ratio
 (goal <= 1.2x), live latency while the telemetry database is locked against while it is not, canary
-leaks (goal 0), bad adapters refused cleanly, and the server's RSS at the start and end of the chaos
-phase (goal: flat).
+leaks (goal 0), bad adapters refused cleanly, the new surfaces' counts (engine calls answered without
+the key, goal 0; stalled requests that did not end 504; LSP completions lost after a hostile frame,
+goal 0; routes errors counted, the table kept), and the server's RSS at the start and end of the chaos
+phase (goal within 10%).
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import soak_surfaces as surfaces
 from bench_serve import Server, holes
 from common import print_table
 
@@ -120,6 +130,7 @@ def bad_adapters(good: Path, base: Path, root: Path) -> list[Path]:
 
 class Tally:
     def __init__(self):
+        self.counts = surfaces.Counts()  # the third round's surfaces
         self.lock = threading.Lock()
         self.live_ms: list[float] = []
         self.live_locked_ms: list[float] = []  # live completions that overlapped a telemetry lock
@@ -175,7 +186,8 @@ def client(server: Server, tally: Tally, tasks, until: float, hostile: bool, see
                 "language": "python", "show_context": True}
         start = time.perf_counter()
         reply: list[bytes] = []
-        code = _request(server.base, "/v1/completions", json.dumps(body).encode(), "application/json", body=reply)
+        code = _request(server.base, "/v1/completions", json.dumps(body).encode(), "application/json", body=reply,
+                        headers=surfaces.identity(rng))
         tally.status(code)
         if code == 200:
             end = time.perf_counter()
@@ -238,7 +250,7 @@ def try_bad_adapters(adapters: list[Path], tally: Tally, until: float, every_s: 
 
 
 def phase(server: Server, tasks, minutes: float, hostile: bool, ws: Path, db: Path, adapters: list[Path], *,
-          locked: bool = False) -> Tally:
+          locked: bool = False, routes: Path | None = None, stalled: Server | None = None) -> Tally:
     """Four clients for ``minutes``; ``hostile``: the chaos share; ``locked``: nothing hostile, but the
     telemetry database locked by another process the whole time (its writer must not slow anyone)."""
     tally = Tally()
@@ -251,7 +263,11 @@ def phase(server: Server, tasks, minutes: float, hostile: bool, ws: Path, db: Pa
                                         kwargs={"every_s": 60.0, "hold_s": 59.0, "first_after_s": 0.0}))
     if hostile:
         threads += [threading.Thread(target=lock_telemetry, args=(db, locks, until)),
-                    threading.Thread(target=try_bad_adapters, args=(adapters, tally, until))]
+                    threading.Thread(target=try_bad_adapters, args=(adapters, tally, until)),
+                    threading.Thread(target=surfaces.rewrite_routes, args=(routes, server.base, tally.counts, until)),
+                    threading.Thread(target=surfaces.probe_engine, args=(server.proc.pid, tally.counts, until)),
+                    threading.Thread(target=surfaces.hit_stalled, args=(stalled.base, tally.counts, until, 3.0)),
+                    threading.Thread(target=surfaces.lsp_frames, args=(server.base, tally.counts, until))]
     for t in threads:
         t.start()
     for t in threads:
@@ -276,8 +292,14 @@ def main() -> None:
     adapter = zero_adapter(base_model, scratch / "zero-lora.gguf")
     adapters = bad_adapters(adapter, base_model, scratch)
     db = Path(home) / "telemetry.sqlite"
-    server = Server("--max-queue", "8", "--max-request-bytes", "4000000", "--lora", str(adapter), "--workspace",
-                    str(ws), telemetry_home=home)
+    routes = scratch / "routes.yaml"
+    routes.write_text(surfaces.valid_routes())
+    server = Server("--model", str(base_model), "--backend", "llama-server", "--parallel", "4", "--max-queue", "8",
+                    "--max-request-bytes", "4000000", "--adapter", f"zero={adapter}", "--routes", str(routes),
+                    "--workspace", str(ws), telemetry_home=home)
+    stall_engine = surfaces.StalledEngine(comments=True)
+    stalled = Server("--backend", "openai", "--base-url", stall_engine.url, "--model", "remote", "--fim-format",
+                     "fimkit:psm", "--request-timeout", "3")
     try:
         server.post("/v1/completions", {"prompt": "x = ", "max_tokens": 1})  # loads the model
         print(f"baseline: 4 clients, {args.baseline_minutes} min, live completions only", flush=True)
@@ -287,12 +309,17 @@ def main() -> None:
         locked = phase(server, tasks, args.locked_minutes, False, ws, db, adapters, locked=True)
         rss_start = rss_mb(server.proc.pid)
         print(f"chaos: 4 clients, {args.minutes} min, live completions plus hostile traffic", flush=True)
-        chaos = phase(server, tasks, args.minutes, True, ws, db, adapters)
+        chaos = phase(server, tasks, args.minutes, True, ws, db, adapters, routes=routes, stalled=stalled)
         rss_end = rss_mb(server.proc.pid)
-        alive = _request(server.base, "/health", None, "application/json", timeout=10) == 200
+        health: list[bytes] = []
+        alive = _request(server.base, "/health", None, "application/json", timeout=10, body=health) == 200
         stats_ok = _request(server.base, "/v1/stats", None, "application/json", timeout=10) == 200
+        router = json.loads(health[0]).get("routes", {}) if health else {}
     finally:
         server.close()
+        stalled.close()
+        stall_engine.close()
+    c = chaos.counts
     served = sum(n for code, n in chaos.statuses.items() if code < 500)
     errors = sum(n for code, n in chaos.statuses.items() if code >= 500)
     everything = chaos.live_ms + chaos.live_locked_ms
@@ -317,7 +344,20 @@ def main() -> None:
         ("canary leaks from the hostile workspace", f"{base.leaks + locked.leaks + chaos.leaks}", "goal 0"),
         ("fimkit complete --lora with bad adapters", ", ".join(f"{k}: {v}" for k, v in chaos.adapter_runs.items()),
          "garbage, empty, truncated, the base model"),
-        ("server RSS, chaos start -> end", f"{rss_start:.0f} -> {rss_end:.0f} MB", "goal: flat"),
+        ("engine called directly without its key", ", ".join(f"{k}: {v}" for k, v in sorted(c.seen.items())
+                                                              if k.startswith("engine")), "goal: every one 401"),
+        ("routes file rewritten hostilely", f"{c.get('routes: hostile version kept out')} of "
+         f"{c.get('routes rewrites (hostile)')} kept out, the table before kept",
+         f"server counted {router.get('errors')} errors, {router.get('reloads')} reloads; "
+         + (", ".join(f"{k}: {v}" for k, v in c.seen.items() if "NOT" in k) or "none let in")),
+        ("requests to a server in front of a stalled engine", ", ".join(
+            f"{k.split(': ', 1)[1]}: {v}" for k, v in sorted(c.seen.items()) if k.startswith("stalled engine: ")
+            and "seconds" not in k), f"goal: all 504 at the 3 s deadline; {c.get('stalled engine: seconds waited')} "
+                                     "s waited in all"),
+        ("fimkit lsp after hostile frames", f"{c.get('lsp answered after one')} of {c.get('lsp hostile frames')} "
+         "completions answered", "alive at the end" if c.get("lsp alive at the end") else "DIED"),
+        ("server RSS, chaos start -> end", f"{rss_start:.0f} -> {rss_end:.0f} MB",
+         f"{(rss_end / rss_start - 1) * 100:+.1f}% (goal within 10%)"),
         ("server still healthy at the end", "yes" if alive else "NO", "/v1/stats " + ("200" if stats_ok else "FAILED")),
     ])
 

@@ -17,7 +17,9 @@ def register(sub, formatter, dedent) -> None:
             from a model loaded in the server (--model) or from a running `fimkit serve` (or a llama.cpp
             or Ollama server) with --server. Context is budgeted by lines and characters, completions are
             cached (typing the start of a cached one costs no request), and $/cancelRequest stops the
-            generation. Speaks LSP over stdio (what editors start) or TCP.
+            generation. Speaks LSP over stdio (what editors start) or TCP, for one editor: it completes
+            only the documents that editor opened. Over TCP off loopback it needs --token, which the
+            editor sends as initializationOptions {"token": ...} in its initialize request.
         """),
         epilog=dedent("""
             examples:
@@ -25,14 +27,19 @@ def register(sub, formatter, dedent) -> None:
               fimkit lsp --server http://127.0.0.1:5000          stdio, completions from fimkit serve
               fimkit lsp --server http://127.0.0.1:8012 --api infill   a llama.cpp server
               fimkit lsp --tcp --port 2087
+              FIMKIT_LSP_TOKEN=secret fimkit lsp --tcp --host 0.0.0.0
             editor set-up: docs/editors.md (Neovim, Helix, Emacs configurations).
         """),
     )
     p.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
     p.add_argument("--tcp", action="store_true", help="listen on TCP instead")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="TCP address (default: 127.0.0.1; any other needs --token)")
+    p.add_argument("--token", default=os.environ.get("FIMKIT_LSP_TOKEN") or None,
+                   help="TCP: a connection must send it as initializationOptions.token in initialize "
+                        "(default: $FIMKIT_LSP_TOKEN); required off loopback")
     p.add_argument("--port", type=flag_type(int, min=1, max=65535), default=2087)
-    p.add_argument("--model", default="gemma-3-270m", help="in-process model (when --server is not given)")
+    p.add_argument("--model", default="auto", help="in-process model (when --server is not given; default: auto, "
+                   "the model fimkit serve picks here)")
     p.add_argument("--server", help="base URL of a running completion server")
     p.add_argument("--api", choices=("openai", "infill", "ollama"), default="openai", help="API of --server (default: openai)")
     p.add_argument("--api-key", default=os.environ.get("FIMKIT_API_KEY"))
@@ -48,8 +55,14 @@ def register(sub, formatter, dedent) -> None:
 
 
 def cmd_lsp(args) -> int:
+    from fimkit.cli_serve import is_loopback_bind
     from fimkit.editor.lsp import LspConfig, create_server
+    from fimkit.errors import FimkitError
 
+    if args.tcp and not is_loopback_bind(args.host) and not args.token:
+        raise FimkitError(f"--host {args.host} lets other machines use this language server, which completes with "
+                          "your --server and its key: give --token (or FIMKIT_LSP_TOKEN), which the editor sends as "
+                          "initializationOptions {\"token\": ...}")
     if args.server:
         from fimkit.settings import check_url
 
@@ -63,7 +76,7 @@ def cmd_lsp(args) -> int:
     server = create_server(config)
     if args.tcp:
         print(f"fimkit lsp: listening on {args.host}:{args.port}", file=sys.stderr)
-        server.start_tcp(args.host, args.port)
+        server.start_tcp(args.host, args.port, token=args.token)
     else:
         server.start_io()
     return 0

@@ -11,6 +11,9 @@ from pathlib import Path
 from fimkit.errors import FimkitError
 from fimkit.settings import add_flags, build, flag_type, overrides_from_args
 
+SHUTDOWN_GRACE_S = 3  # seconds a stopping server gives the requests in flight
+MAX_INPUT_BYTES = 50_000_000  # --prefix-file, --suffix-file, FILE: far past any prompt window
+
 
 def _engine_args(p) -> None:
     from fimkit.infer.config import EngineConfig
@@ -139,7 +142,7 @@ def register(sub, formatter, dedent) -> None:
     p.set_defaults(func=cmd_index)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_bind(host: str) -> bool:
     # An empty host (an unset `--host "$HOST"`) makes uvicorn listen on every address: not loopback.
     if host == "localhost":
         return True
@@ -167,7 +170,7 @@ def cmd_serve(args) -> int:
     config = build(ServerConfig, values, "command line")
     if config.workspace and not Path(config.workspace).expanduser().is_dir():
         raise FimkitError(f"workspace {config.workspace}: not a folder; give the project's root folder")
-    if not _is_loopback(config.host) and not config.api_key:
+    if not is_loopback_bind(config.host) and not config.api_key:
         raise FimkitError(f"binding {config.host} exposes the server beyond this machine: set --api-key (or FIMKIT_API_KEY)")
     engine_config = _engine_config(args)
     # Everything that can fail does so here, as one line, before anything is printed or bound: the
@@ -189,7 +192,9 @@ def cmd_serve(args) -> int:
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         print(f"fimkit: serving {engine.name} ({engine_config.backend}) on http://{shown}:{port}", file=sys.stderr)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        # A stop (SIGTERM, Ctrl-C) waits this long for requests in flight, then cancels them (which
+        # hangs up their engine calls): a stalled engine or client never holds the server up.
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S))
         server.run(sockets=[sock])
     finally:
         sock.close()
@@ -221,12 +226,9 @@ def _listen(host: str, port: int):
 
 
 def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FimkitError(f"cannot read {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise FimkitError(f"{path} is not UTF-8 text") from exc
+    from fimkit.fileio import read_text_file
+
+    return read_text_file(path, "cannot read", max_bytes=MAX_INPUT_BYTES)
 
 
 def cursor_split(text: str, line: int, col: int, name: str = "file") -> tuple[str, str]:
@@ -322,6 +324,10 @@ def cmd_index(args) -> int:
 
 
 def cmd_stats(args) -> int:
+    """A running server's /v1/stats or the database's own numbers; anything that is not what fimkit
+    writes (a reply of another shape, a damaged database, a column of the wrong type) is one line."""
+    import sqlite3
+
     if args.server:
         import urllib.error
         import urllib.request
@@ -329,13 +335,16 @@ def cmd_stats(args) -> int:
         from fimkit.settings import check_url
 
         check_url(args.server, "--server")
-        req = urllib.request.Request(args.server.rstrip("/") + "/v1/stats",
-                                     headers={"Authorization": f"Bearer {args.api_key}"} if args.api_key else {})
+        source = f"{args.server.rstrip('/')}/v1/stats"
+        req = urllib.request.Request(source, headers={"Authorization": f"Bearer {args.api_key}"} if args.api_key else {})
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
-                stats = json.loads(resp.read().decode("utf-8"))
+                raw = resp.read(MAX_INPUT_BYTES + 1)
+            if len(raw) > MAX_INPUT_BYTES:
+                raise ValueError(f"a reply over {MAX_INPUT_BYTES:,} bytes")
+            stats = json.loads(raw.decode("utf-8"))
         except urllib.error.HTTPError as exc:
-            raise FimkitError(f"{args.server} answered {exc.code}: {exc.read().decode('utf-8', 'replace')[:200]}") from None
+            raise FimkitError(f"{args.server} answered {exc.code}: {exc.read(4096).decode('utf-8', 'replace')[:200]}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise FimkitError(f"cannot read {args.server}/v1/stats: {exc}") from None
     else:
@@ -345,12 +354,17 @@ def cmd_stats(args) -> int:
         from fimkit.paths import fimkit_home
         from fimkit.serve.telemetry import arm_report
 
-        with closing(open_readonly(args.db or fimkit_home() / "telemetry.sqlite")) as db:
-            stats = arm_report(db)
-    if args.json:
-        print(json.dumps(stats, indent=2))
-        return 0
-    print(render_arms(stats))
+        source = str(args.db or fimkit_home() / "telemetry.sqlite")
+        try:
+            with closing(open_readonly(source)) as db:
+                stats = arm_report(db)
+        except sqlite3.Error as exc:
+            raise FimkitError(f"{source}: cannot read this telemetry database ({exc})") from None
+    try:
+        text = render_arms(stats)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        raise FimkitError(f"{source}: not the per-arm statistics fimkit serve gives (/v1/stats)") from None
+    print(json.dumps(stats, indent=2) if args.json else text)
     return 0
 
 

@@ -57,6 +57,16 @@ class CorruptFileError(FimkitError):
     """A file that is not what its name says (a truncated GGUF, a bad header)."""
 
 
+class FileRefusedError(FimkitError):
+    """A file an operator or a client named that fimkit will not read: missing, not a regular file (a
+    FIFO would block, a device never ends), over its size limit, or not UTF-8 text. ``reason`` is the
+    short why ("not a regular file", "too large"...), for callers that count instead of failing."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 class MissingDependencyError(FimkitError):
     """An optional package that this operation needs is not installed."""
 

@@ -196,6 +196,8 @@ def test_saving_warms_the_last_completed_place():
         http.close()
     warm_ups = [body for _, body in http.requests if body["max_tokens"] == 0]
     assert len(warm_ups) == 2  # on open (top of the file) and on save (where the user completed)
+    # The language server asks a fimkit server for the first line early (the rest is generated ahead).
+    assert all(body["early_reply"] is True for _, body in http.requests)
     assert warm_ups[1]["prompt"] == "import os\n\n\ndef f(a, b):\n    return " and warm_ups[1]["suffix"] == "\n"
 
 

@@ -44,7 +44,7 @@ def test_experiment_shares_are_stable_and_close_to_asked():
     ({"repositories": ["shop"]}, "expected a mapping"),
     ({"default": 3}, "3 is not an arm"),
     ({"rollback": "gone"}, "'gone' is not an arm"),
-    ({"routes": {}}, "unknown key(s) routes"),
+    ({"routes": {}}, "unknown key(s) 'routes'"),
     ({"experiments": {"name": "x"}}, "experiments: expected a list"),
     ({"experiments": [{"arms": {"base": 1, "shop": 1}}]}, "with a name"),
     ({"experiments": [{"name": "x", "arms": {"base": 1}}]}, "two or more arms"),
@@ -62,23 +62,24 @@ def test_a_bad_table_names_what_is_wrong(data, needle):
 
 
 def test_the_file_is_read_again_when_it_changes_and_a_broken_edit_keeps_the_old_table(tmp_path, monkeypatch):
-    monkeypatch.setattr(routing, "CHECK_EVERY_S", 0.0)
+    monkeypatch.setattr(routing, "CHECK_EVERY_S", float("inf"))  # only the explicit refreshes read it
     path = tmp_path / "routes.yaml"
     _write(path, "repositories: {shop: shop}\n")
     router = Router(str(path), ARMS)
     assert router.route("shop", "u").arm == "shop"
     _write(path, "repositories: {shop: pay}\n")
-    assert router.route("shop", "u").arm == "pay" and router.reloads == 1
+    assert router.refresh() and router.route("shop", "u").arm == "pay" and router.reloads == 1
     _write(path, "repositories: {shop: [unclosed\n")  # not YAML
-    assert router.route("shop", "u").arm == "pay" and router.errors == 1
+    assert not router.refresh() and router.route("shop", "u").arm == "pay" and router.errors == 1
     _write(path, "repositories: {shop: ghost}\n")  # an arm that is not loaded
-    assert router.route("shop", "u").arm == "pay" and router.errors == 2
+    assert not router.refresh() and router.route("shop", "u").arm == "pay" and router.errors == 2
     path.unlink()
     for _ in range(3):  # a missing file is one error, not one a second
+        router.refresh()
         assert router.route("shop", "u").arm == "pay"
     assert router.errors == 3
     _write(path, "rollback: base\n")
-    assert router.route("shop", "u").arm == "base"  # rollback without a restart
+    assert router.refresh() and router.route("shop", "u").arm == "base"  # rollback without a restart
 
 
 def test_the_rollback_flag_wins_and_start_up_mistakes_are_one_line(tmp_path):
@@ -87,7 +88,7 @@ def test_the_rollback_flag_wins_and_start_up_mistakes_are_one_line(tmp_path):
     assert Router(str(path), ARMS, rollback="base").route("shop", "u").arm == "base"
     with pytest.raises(FimkitError, match="--rollback 'x' is not an arm"):
         Router(str(path), ARMS, rollback="x")
-    with pytest.raises(FimkitError, match="No such file"):
+    with pytest.raises(FimkitError, match="no such file"):
         Router(str(tmp_path / "missing.yaml"), ARMS)
     _write(path, "repositories: {shop: ghost}\n")
     with pytest.raises(FimkitError, match="'ghost' is not an arm"):
@@ -110,20 +111,21 @@ def test_header_names_pass_through():
 
 
 def test_an_unchanged_file_is_not_read_again(tmp_path, monkeypatch):
-    monkeypatch.setattr(routing, "CHECK_EVERY_S", 0.0)
+    monkeypatch.setattr(routing, "CHECK_EVERY_S", float("inf"))
     path = tmp_path / "routes.yaml"
     _write(path, "repositories: {shop: shop}\n")
     router = Router(str(path), ARMS)
     reads = []
     monkeypatch.setattr(router, "_read", lambda: reads.append(1))
     for i in range(200):
+        router.refresh()
         router.route("shop", f"u{i}")
     assert not reads and router.reloads == 0
 
 
 @pytest.mark.parametrize("flags, needle", [
     (["--rollback", "shop"], "--rollback 'shop' is not an arm"),
-    (["--routes", "{missing}"], "No such file"),
+    (["--routes", "{missing}"], "no such file"),
     (["--routes", "{bad}"], "'ghost' is not an arm"),
     (["--engine-args", "--n-gpu-layers 99"], "need --backend llama-server"),
     (["--backend", "llama-server", "--engine-args", "'unclosed"], "--engine-args"),

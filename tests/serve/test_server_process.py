@@ -51,7 +51,8 @@ def server(tiny_fim_gguf, tmp_path_factory):
 
 
 def test_real_llama_cpp_behind_every_api(server):
-    health = json.loads(urllib.request.urlopen(server + "/health").read())
+    keyed = urllib.request.Request(server + "/health", headers={"Authorization": "Bearer k"})
+    health = json.loads(urllib.request.urlopen(keyed).read())  # what it runs: behind the key
     assert health["mode"] == "fim" and health["backend"] == "llama-cpp"
     seed = _post(server + "/complete", {"prefix": "def add(a, b):\n    return ", "suffix": "\n", "max_tokens": 8}, "k")
     assert seed["success"] is True and isinstance(seed["completion"], str)

@@ -49,6 +49,12 @@ test("completes against a real fimkit serve process", { skip: !existsSync(python
       if (!shown) await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(shown, 1); // the provider's "view" event reached the server's telemetry
+    // A workspace and a user named outside Latin-1 reach the server (they failed as "server unreachable").
+    const states: any[] = [];
+    const named = new FimProvider(() => settings({ serverUrl: base, timeoutMs: 60000, repository: "项目-café 🚀",
+                                                   user: "José 山田" }), (st) => states.push(st));
+    await named.complete(doc("def sub(a, b):\n    return "), at(27), () => false);
+    assert.deepEqual(states.at(-1)?.state, "ok", JSON.stringify(states));
   } finally {
     server.kill();
     rmSync(home, { recursive: true, force: true });

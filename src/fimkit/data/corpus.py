@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fimkit.data.jsonl import write_jsonl
-from fimkit.errors import FimkitError
+from fimkit.errors import FileRefusedError, FimkitError
+from fimkit.fileio import read_file
 from fimkit.syntax import extension_table
 
 GENERATED_MARKERS = re.compile(
@@ -137,18 +138,10 @@ def read_source(path: Path, config: CorpusConfig) -> tuple[str | None, str | Non
     """(text, None) for a file worth keeping, else (None, reason)."""
     if not is_text_name(str(path)):
         return None, "file name not UTF-8"
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return None, "unreadable"
-    if size > config.max_file_bytes:
-        return None, "too large"
-    if size < config.min_file_bytes:
-        return None, "too small"
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None, "unreadable"
+    try:  # the careful reader: a FIFO or a device in a project never blocks or fills memory
+        data = read_file(path, "source", max_bytes=config.max_file_bytes)
+    except FileRefusedError as exc:
+        return None, exc.reason if exc.reason in ("too large", "not a regular file") else "unreadable"
     return source_text(data, config)
 
 

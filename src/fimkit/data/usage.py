@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fimkit.errors import FimkitError
+from fimkit.fileio import regular_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS completions (
@@ -53,9 +54,10 @@ def bounded_context(prefix: str, suffix: str, text: str, filename: str | None) -
 
 def open_readonly(path: str | Path) -> sqlite3.Connection:
     p = Path(path).expanduser()
-    if not p.is_file():
+    if not p.exists():
         raise FimkitError(f"{p}: no telemetry database; fimkit serve writes one at $FIMKIT_HOME/telemetry.sqlite "
                           "while editors send /v1/events")
+    regular_file(p, "telemetry database")  # SQLite opening a FIFO would wait for a writer forever
     try:
         db = sqlite3.connect(f"file:{quote(str(p.resolve()))}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:

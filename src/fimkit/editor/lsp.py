@@ -10,7 +10,11 @@
 - warm-ups: when a file is opened or saved, its prompt at the last place completed in it (else
   the top of the file) is evaluated into the model's cache with no token generated (llama.vscode's
   ``n_predict: 0``), so the first completion there does not wait for seconds of prompt evaluation.
-  LSP has no cursor-moved notification, so that is the best place the server knows.
+  LSP has no cursor-moved notification, so that is the best place the server knows;
+- it completes only documents the client opened, from the text the client sent: a request about any
+  other URI gets no completion and no file is ever read from disk on a client's word (a completion
+  for ``file:///etc/shadow`` would send that file to ``--server``). Framing, one editor per server,
+  the TCP token and replies without tracebacks: ``lsp_io``.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import contextlib
 import json
 import threading
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from fimkit import __version__
 from fimkit.editor.context import Budget, CompletionCache, budget, looks_binary
+from fimkit.editor.lsp_io import FimkitLanguageServer
 from fimkit.infer.complete import run_completion
-from fimkit.infer.config import DEFAULT_MIN_SHOWN_LOGPROB
+from fimkit.infer.config import NO_CUT
 from fimkit.infer.context.repository import RepoContext
 from fimkit.infer.engines.choice import EngineConfig, load_engine
 from fimkit.infer.engines.contract import CompletionRequest, SamplingParams
@@ -35,7 +41,7 @@ class LspConfig:
     """model: in-process model reference (used when server is None). server: base URL of a running
     server. api: which of its APIs to call (openai, infill, ollama). max_tokens: per completion."""
 
-    model: str = "gemma-3-270m"
+    model: str = "auto"
     server: str | None = None
     api: str = "openai"
     api_key: str | None = None
@@ -46,16 +52,19 @@ class LspConfig:
     # embedded 270M model (docs/evaluation.md, "Repository context").
     workspace: bool = False
     # In-process completions are cut where they become unlikely, as the server's are (a server's own
-    # setting applies to completions from it).
-    min_shown_logprob: float | None = DEFAULT_MIN_SHOWN_LOGPROB
+    # setting applies to completions from it); None: the model profile's cut, NO_CUT: none.
+    min_shown_logprob: float | None = None
 
 
 class EngineSource:
     """Completions from an engine loaded in this process (the server's own pipeline)."""
 
-    def __init__(self, model: str, max_tokens: int, min_shown_logprob: float | None = DEFAULT_MIN_SHOWN_LOGPROB):
+    def __init__(self, model: str, max_tokens: int, min_shown_logprob: float | None = None):
         self.engine = load_engine(EngineConfig(model=model))
-        self.max_tokens, self.min_shown_logprob = max_tokens, min_shown_logprob
+        if min_shown_logprob is None:
+            min_shown_logprob = self.engine.profile.min_shown_logprob
+        self.max_tokens = max_tokens
+        self.min_shown_logprob = None if min_shown_logprob is not None and min_shown_logprob <= NO_CUT else min_shown_logprob
         self.lock = threading.Lock()
 
     def complete(self, prefix: str, suffix: str, language: str | None, cancel: threading.Event,
@@ -84,7 +93,11 @@ class HttpSource:
         """The request for the chosen API; repository context goes as ``input_extra`` (llama.cpp's
         field, which fimkit accepts on every API and other servers ignore)."""
         tokens = self.max_tokens if max_tokens is None else max_tokens
-        common = {"input_extra": [{"filename": n, "text": t} for n, t in extra]} if extra else {}
+        # early_reply: a fimkit server answers a block with its first line and generates the rest ahead
+        # (the completion asked for after it is accepted is then immediate); other servers ignore it.
+        common: dict = {"early_reply": True}
+        if extra:
+            common["input_extra"] = [{"filename": n, "text": t} for n, t in extra]
         if filename:
             common["filename"] = filename
         if self.api == "infill":
@@ -139,7 +152,9 @@ class HttpSource:
         try:
             conn.request("POST", url.path + (f"?{url.query}" if url.query else ""), body, headers)
             reply = conn.getresponse()
-            raw = reply.read()
+            raw = reply.read(MAX_REPLY_BYTES + 1)  # a completion is a few kB: a server may not fill memory
+            if len(raw) > MAX_REPLY_BYTES:
+                raise OSError(f"{self.base} sent a reply over {MAX_REPLY_BYTES:,} bytes")
             if reply.status >= 400:
                 raise OSError(f"{self.base} answered {reply.status}: {raw[:200].decode('utf-8', 'replace')}")
             return json.loads(raw)
@@ -152,6 +167,8 @@ class HttpSource:
             conn.close()
 
 
+MAX_REPLY_BYTES = 4 << 20
+
 LANGUAGE_IDS = {"python": "python", "javascript": "javascript", "javascriptreact": "javascript",
                 "typescript": "typescript", "typescriptreact": "typescript", "sql": "sql"}
 
@@ -159,12 +176,15 @@ LANGUAGE_IDS = {"python": "python", "javascript": "javascript", "javascriptreact
 def create_server(config: LspConfig, source=None):
     """The pygls server. ``source`` is built lazily on the first request unless given (tests)."""
     from lsprotocol import types as t
-    from pygls.lsp.server import LanguageServer
 
-    server = LanguageServer("fimkit", __version__)
+    server = FimkitLanguageServer("fimkit", __version__)
     cache = CompletionCache()
     state = {"source": source, "requests": 0, "warming": None, "context": None}
     last_place: dict[str, object] = {}  # uri -> the position of the last completion asked there
+
+    def opened(uri: str):
+        """The document the client opened, as it sent it, or None (never one read from disk)."""
+        return server.workspace.text_documents.get(unquote(uri))
 
     def get_context() -> RepoContext | None:
         """Repository context over the client's workspace root, indexed in the background on first use."""
@@ -191,11 +211,14 @@ def create_server(config: LspConfig, source=None):
         return state["source"]
 
     async def complete_at(uri: str, position) -> str:
-        doc = server.workspace.get_text_document(uri)
-        text = doc.source
-        if looks_binary(text):
+        doc = opened(uri)
+        if doc is None or looks_binary(doc.source):
             return ""
-        offset = doc.offset_at_position(position)
+        text = doc.source
+        try:
+            offset = doc.offset_at_position(position)
+        except (IndexError, ValueError):  # a position past the document: no completion
+            return ""
         prefix, suffix = budget(text, offset, config.budget)
         last_place[uri] = position
         if state["warming"] is not None:
@@ -220,10 +243,10 @@ def create_server(config: LspConfig, source=None):
         return middle
 
     async def warm_up(uri: str) -> None:
-        doc = server.workspace.get_text_document(uri)
-        text = doc.source
-        if not config.warm_up or looks_binary(text):
+        doc = opened(uri)
+        if doc is None or not config.warm_up or looks_binary(doc.source):
             return
+        text = doc.source
         position = last_place.get(uri) or t.Position(line=min(len(doc.lines), 64), character=0)
         try:
             offset = doc.offset_at_position(position)
@@ -250,16 +273,16 @@ def create_server(config: LspConfig, source=None):
 
     @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
     async def did_change(ls, params: t.DidChangeTextDocumentParams):
-        context = state["context"]
-        if context is not None and context.index is not None:  # definitions now; BM25 on save
-            doc = server.workspace.get_text_document(params.text_document.uri)
+        context, doc = state["context"], opened(params.text_document.uri)
+        if doc is not None and context is not None and context.index is not None:  # definitions now; BM25 on save
             context.index.update(doc.path, doc.source, rebuild=False)
 
     @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
     async def did_save(ls, params: t.DidSaveTextDocumentParams):
-        context = state["context"]
+        context, doc = state["context"], opened(params.text_document.uri)
+        if doc is None:
+            return  # saved, but never opened here: nothing to warm, nothing to read
         if context is not None and context.index is not None:
-            doc = server.workspace.get_text_document(params.text_document.uri)
             context.index.update(doc.path, doc.source)
         await warm_up(params.text_document.uri)
 

@@ -38,14 +38,15 @@ def newcombe(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[float,
 
 def mean_interval(n: int, total: float, squares: float, z: float = Z95
                   ) -> tuple[float | None, tuple[float, float] | None]:
-    """Mean and its 95% interval from a count, a sum and a sum of squares (what SQL aggregates give)."""
+    """Mean and its 95% interval from a count, a sum and a sum of squares (what SQL aggregates give), of
+    a quantity that cannot be negative (characters, milliseconds): the interval never goes below 0."""
     if n <= 0:
         return None, None
     m = total / n
     if n < 2:
         return m, None
     half = z * math.sqrt(max(0.0, (squares - n * m * m) / (n - 1)) / n)
-    return m, (m - half, m + half)
+    return m, (max(0.0, m - half), m + half)
 
 
 @dataclass

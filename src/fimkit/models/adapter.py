@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fimkit.errors import CorruptFileError, FimkitError
+from fimkit.fileio import regular_file
 from fimkit.models.gguf_meta import GGML_TYPE_SIZES, read_gguf_header
 
 HOW = "make one with fimkit export RUN --lora-only --output ADAPTER.gguf"
@@ -39,9 +40,10 @@ def find_adapter(ref: str | Path) -> Path:
         if len(found) != 1:
             raise FimkitError(f"--lora {ref}: expected one .gguf adapter in the folder, found {len(found)}; {HOW}")
         path = found[0]
-    if not path.is_file():
-        raise FimkitError(f"--lora {ref}: no such file; {HOW}")
-    return path
+    try:
+        return regular_file(path, "--lora")  # /dev/zero or a FIFO is not "no such file", and is never opened
+    except FimkitError as exc:
+        raise FimkitError(f"{exc}; {HOW}") from None
 
 
 def check_adapter(adapter: str | Path, base: str | Path) -> AdapterInfo:

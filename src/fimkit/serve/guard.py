@@ -5,7 +5,8 @@ In order, for every HTTP request:
    ``evil.example`` resolving to 127.0.0.1 sends its own host name), as Ollama does;
 2. a browser ``Origin`` must be one of ``--cors-origin`` (any web page can otherwise post to a local
    server); an allowed origin's preflight is answered here, before auth, with the CORS headers;
-3. the API key, on everything but ``/health`` and preflights;
+3. the API key, on everything but ``/health`` and preflights (``/health`` without it says only whether
+   the server is up: what it runs and how it routes is configuration, shown with the key);
 4. a body must be ``application/json``: browsers send text/plain, form and multipart bodies
    cross-origin without a preflight, so refusing them closes that door even without an Origin.
 Every answer, refused or not, is counted in the metrics under a bounded label (the known paths and
@@ -15,6 +16,7 @@ BaseHTTPMiddleware) it passes the client's disconnect through, which cancels aba
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import time
 
@@ -37,6 +39,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def authorized(headers, api_key: str | None) -> bool:
+    """Whether ``headers`` (any mapping with lower-case ``get``) carry ``api_key``, or the server has
+    none. Compared in constant time: a key is not guessed a character at a time."""
+    if not api_key:
+        return True
+    auth = headers.get("authorization", "")
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else headers.get("x-api-key", "")
+    return hmac.compare_digest(token.encode("utf-8", "surrogateescape"), api_key.encode("utf-8", "surrogateescape"))
 
 
 def host_name(header: str) -> str:
@@ -112,11 +124,8 @@ class Guard:
                          f"{origin} to allow it"), None
         if method == "OPTIONS" and origin is not None:
             return 204, None, None  # an allowed origin's preflight: CORS headers are added on the way out
-        if self.api_key and path != "/health":
-            auth = headers.get("authorization", "")
-            token = auth[7:].strip() if auth.lower().startswith("bearer ") else headers.get("x-api-key", "")
-            if token != self.api_key:
-                return 401, "missing or wrong API key: send 'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"}
+        if path != "/health" and not authorized(headers, self.api_key):
+            return 401, "missing or wrong API key: send 'Authorization: Bearer <key>'", {"WWW-Authenticate": "Bearer"}
         if method in ("POST", "PUT", "PATCH"):
             ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
             if ctype not in JSON_TYPES and not ctype.endswith("+json"):

@@ -15,8 +15,12 @@ adding a repository, starting an experiment or rolling back needs no restart::
     rollback: null              # an arm: every request goes there at once (or serve --rollback ARM)
 
 An editor reports its repository in the ``X-Fimkit-Repository`` header and its user in
-``X-Fimkit-User`` (without one, the client's address stands for the user). A file that cannot be used
-keeps the table before it and says why in the log; at start it is one error line.
+``X-Fimkit-User`` (without one, the client's address stands for the user), percent-encoded UTF-8.
+The file is read with ``fimkit.fileio``'s careful reader (a regular file of at most
+``MAX_ROUTES_BYTES``, UTF-8, strict YAML: no aliases, no key given twice); a request never
+waits on it, since a changed file is read by a background thread while requests keep the table they
+have. A file that cannot be used keeps the table before it and says why in one log line that quotes
+nothing of the file; at start it is one error line.
 """
 
 from __future__ import annotations
@@ -28,16 +32,18 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from fimkit.errors import FimkitError
-from fimkit.settings import read_yaml_mapping
+from fimkit.fileio import read_yaml_file, shown
 
 log = logging.getLogger("fimkit.serve")
 
 BASE = "base"
 UNITS = ("user", "repository")
 CHECK_EVERY_S = 1.0  # how often a request looks at the file's modification time
-MAX_NAME = 200  # longest repository or user name a header may carry
+MAX_NAME = 200  # longest repository or user name a header may carry (characters, once decoded)
+MAX_ROUTES_BYTES = 1_000_000  # a table for thousands of repositories is tens of kB; 5 MB took seconds to parse
 
 
 @dataclass(frozen=True)
@@ -93,20 +99,22 @@ def parse_table(data: dict, arms: tuple[str, ...], where: str) -> Table:
     """The table in ``data``, every arm checked against the engine's adapters (``arms`` with base)."""
     known = (BASE, *arms)
 
+    # Messages show names and numbers only (``shown``): a wrong file (--routes /etc/shadow) must not
+    # end up in the log a line at a time.
     def arm(value, key: str) -> str:
         if not isinstance(value, str) or value not in known:
-            raise FimkitError(f"{where}: {key}: {value!r} is not an arm; arms are base and the --adapter names "
-                              f"({', '.join(known)})")
+            raise FimkitError(f"{where}: {key}: {shown(value)} is not an arm; arms are base and the --adapter "
+                              f"names ({', '.join(known)})")
         return value
 
-    unknown = set(data) - {"repositories", "default", "experiments", "rollback"}
+    unknown = [k for k in data if k not in ("repositories", "default", "experiments", "rollback")]
     if unknown:
-        raise FimkitError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; the keys are repositories, "
-                          "default, experiments, rollback")
+        raise FimkitError(f"{where}: unknown key(s) {', '.join(sorted(map(shown, unknown))[:5])}; the keys are "
+                          "repositories, default, experiments, rollback")
     repos = data.get("repositories") or {}
     if not isinstance(repos, dict):
         raise FimkitError(f"{where}: repositories: expected a mapping of repository -> arm")
-    table_repos = {str(name): arm(value, f"repositories.{name}") for name, value in repos.items()}
+    table_repos = {str(name): arm(value, f"repositories.{shown(name)}") for name, value in repos.items()}
     experiments = []
     raw = data.get("experiments") or []
     if not isinstance(raw, list):
@@ -117,11 +125,11 @@ def parse_table(data: dict, arms: tuple[str, ...], where: str) -> Table:
         if not isinstance(exp, dict) or not isinstance(exp.get("name"), str) or not exp["name"].strip():
             raise FimkitError(f"{where}: {at}: expected a mapping with a name")
         if exp["name"] in names:
-            raise FimkitError(f"{where}: {at}: the name {exp['name']!r} is used twice")
+            raise FimkitError(f"{where}: {at}: the name {shown(exp['name'])} is used twice")
         names.add(exp["name"])
-        extra = set(exp) - {"name", "repositories", "unit", "arms"}
+        extra = [k for k in exp if k not in ("name", "repositories", "unit", "arms")]
         if extra:
-            raise FimkitError(f"{where}: {at}: unknown key(s) {', '.join(sorted(map(str, extra)))}")
+            raise FimkitError(f"{where}: {at}: unknown key(s) {', '.join(sorted(map(shown, extra))[:5])}")
         shares = exp.get("arms")
         if not isinstance(shares, dict) or len(shares) < 2:
             raise FimkitError(f"{where}: {at}.arms: expected two or more arms with their shares, e.g. "
@@ -129,11 +137,11 @@ def parse_table(data: dict, arms: tuple[str, ...], where: str) -> Table:
         for name, share in shares.items():
             arm(name, f"{at}.arms")
             if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1e9:
-                raise FimkitError(f"{where}: {at}.arms.{name}: a share is a positive number, got {share!r}")
+                raise FimkitError(f"{where}: {at}.arms.{name}: a share is a positive number, got {shown(share)}")
         total = float(sum(shares.values()))
         unit = exp.get("unit", "user")
         if unit not in UNITS:
-            raise FimkitError(f"{where}: {at}.unit: {unit!r}; use user or repository")
+            raise FimkitError(f"{where}: {at}.unit: {shown(unit)}; use user or repository")
         repos_in = exp.get("repositories")
         if repos_in is not None and (not isinstance(repos_in, list) or not all(isinstance(r, str) for r in repos_in)):
             raise FimkitError(f"{where}: {at}.repositories: expected a list of names")
@@ -145,8 +153,10 @@ def parse_table(data: dict, arms: tuple[str, ...], where: str) -> Table:
 
 
 class Router:
-    """The routing table of a file, reloaded when the file changes; ``rollback`` (the serve flag) wins
-    over everything."""
+    """The routing table of a file, read again when the file changes; ``rollback`` (the serve flag) wins
+    over everything. ``route`` never reads the file: at most every ``CHECK_EVERY_S`` it starts a
+    background ``refresh``, and the server awaits ``refresh`` off its event loop where it must show
+    the newest table (``/health``)."""
 
     def __init__(self, path: str | None, arms: tuple[str, ...], rollback: str | None = None):
         self.path, self.arms = (Path(path).expanduser() if path else None), arms
@@ -155,55 +165,65 @@ class Router:
                               f"({', '.join((BASE, *arms))})")
         self.forced = rollback
         self.reloads = self.errors = 0
-        self._lock = threading.Lock()
+        self._refreshing = threading.Lock()  # one reader at a time; the others go on with the table they have
         self._checked = 0.0
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self.table = self._read() if self.path is not None else Table()
         if self.path is None and arms:
             log.info("adapters %s are loaded but no --routes file sends requests to them", ", ".join(arms))
 
     def _read(self) -> Table:
-        try:
-            st = self.path.stat()
-        except OSError as exc:
-            raise FimkitError(f"--routes {self.path}: {exc.strerror}") from exc
-        self._stamp = (st.st_mtime_ns, st.st_size)
-        return parse_table(read_yaml_mapping(self.path), self.arms, str(self.path))
+        stamp = self._stamp_of()  # taken first: a change made while reading is seen on the next look
+        data = read_yaml_file(self.path, "--routes", max_bytes=MAX_ROUTES_BYTES)
+        table = parse_table(data, self.arms, f"--routes {self.path}")
+        self._stamp = stamp
+        return table
 
-    def _maybe_reload(self) -> None:
-        now = time.monotonic()
-        if self.path is None or now - self._checked < CHECK_EVERY_S:
-            return
-        with self._lock:
-            if now - self._checked < CHECK_EVERY_S:
-                return
-            self._checked = now
+    def refresh(self, wait: bool = True) -> bool:
+        """Read the file again if it changed (inode, mtime or size) since the last look; True when a new
+        table is in place. Whatever the file holds, a failure keeps the table before it, is counted and
+        logged in one line, and that version is not tried again until it changes. Blocking (``wait``:
+        for a look already under way, a few seconds at most): callers on an event loop run it in a
+        thread."""
+        if self.path is None or not self._refreshing.acquire(timeout=5.0 if wait else 0):
+            return False
+        try:
+            stamp = self._stamp_of()
+            if stamp == self._stamp:
+                return False  # unchanged, or still missing (which was said once)
             try:
-                st = os.stat(self.path)
-                if (st.st_mtime_ns, st.st_size) == self._stamp:
-                    return
-                self.table = self._read()
-                self.reloads += 1
-                log.warning("routes: read %s again", self.path)
-            except (FimkitError, OSError) as exc:
-                stamp = self._stamp_of()
-                if stamp is None and self._stamp is None:
-                    return  # still missing: said once
-                self._stamp = stamp  # this version is not tried again until it changes
+                table = self._read()
+            except Exception as exc:  # noqa: BLE001 - a bad file never takes the table (or a request) with it
+                self._stamp = stamp
                 self.errors += 1
-                log.error("routes: keeping the table before this change: %s", exc)
+                why = str(exc) if isinstance(exc, FimkitError) else f"{self.path}: {type(exc).__name__}"
+                log.error("routes: keeping the table before this change: %s", why)
+                return False
+            self.table = table
+            self.reloads += 1
+            log.warning("routes: read %s again", self.path)
+            return True
+        finally:
+            self._refreshing.release()
 
-    def _stamp_of(self) -> tuple[int, int] | None:
+    def _refresh_later(self) -> None:
+        now = time.monotonic()
+        if self.path is None or now - self._checked < CHECK_EVERY_S or self._refreshing.locked():
+            return
+        self._checked = now
+        threading.Thread(target=self.refresh, args=(False,), name="fimkit-routes", daemon=True).start()
+
+    def _stamp_of(self) -> tuple[int, int, int] | None:
         try:
-            st = self.path.stat()
-            return (st.st_mtime_ns, st.st_size)
-        except OSError:
+            st = os.stat(self.path)
+            return (st.st_ino, st.st_mtime_ns, st.st_size)
+        except (OSError, ValueError):
             return None
 
     def route(self, repository: str | None, user: str | None) -> Route:
         if self.forced is not None:
             return Route(self.forced)
-        self._maybe_reload()
+        self._refresh_later()
         return self.table.route(repository, user)
 
     def describe(self) -> dict:
@@ -214,9 +234,24 @@ class Router:
 
 
 def header_name(value: str | None, header: str) -> str | None:
-    """A repository or user name from a header, checked: printable and bounded (a 400 names the header)."""
+    """A repository or user name from a header. A header carries bytes, which the server reads as
+    Latin-1, so names travel percent-encoded UTF-8 ("项目" is "%E9%A1%B9%E7%9B%AE", as fimkit's editors
+    send them); raw UTF-8 bytes (curl -H 'X-Fimkit-Repository: café') are taken too. Decoded, the
+    name must be UTF-8, printable and at most ``MAX_NAME`` characters: else a 400 naming the header."""
     if value is None or not value.strip():
         return None
-    if len(value) > MAX_NAME or not value.isprintable():
+    if len(value) > MAX_NAME * 12:  # the longest name, every byte of it percent-encoded
+        raise FimkitError(f"header {header}: expected a name of at most {MAX_NAME} characters")
+    try:
+        text = value.encode("latin-1").decode("utf-8")  # the bytes as sent, read as UTF-8
+    except UnicodeEncodeError:
+        text = value  # already text (a library caller), not header bytes
+    except UnicodeDecodeError:
+        raise FimkitError(f"header {header}: not UTF-8; send the name as percent-encoded UTF-8") from None
+    try:
+        text = unquote(text, encoding="utf-8", errors="strict").strip()
+    except UnicodeDecodeError:
+        raise FimkitError(f"header {header}: its percent-encoding is not UTF-8") from None
+    if not text or len(text) > MAX_NAME or not text.isprintable():
         raise FimkitError(f"header {header}: expected a printable name of at most {MAX_NAME} characters")
-    return value.strip()
+    return text

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from fimkit.data.usage import PRUNE_EVERY, SCHEMA, bounded_context, prune_contexts
 from fimkit.errors import FimkitError
 from fimkit.eval.arms import ArmOutcomes, compare, control_first
+from fimkit.fileio import regular_file
 
 MAX_MS = 86_400_000.0  # a day: any larger time is not a measurement
 
@@ -82,6 +83,8 @@ class Telemetry:
         self.errors = 0  # writes or reads that failed since start (shown in /metrics)
         self.dropped = 0  # rows dropped because the writer was behind (shown in /metrics)
         self.contexts_kept = 0
+        if self.path.exists():
+            regular_file(self.path, "telemetry database")  # a FIFO or device there would block or feed SQLite
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(self._connect(WRITE_TIMEOUT_S)) as db, db:
@@ -273,25 +276,37 @@ def _add_columns(db: sqlite3.Connection) -> None:
             db.execute(f"ALTER TABLE completions ADD COLUMN {name} TEXT")
 
 
+def _number(column: str, low: float, high: float) -> str:
+    """SQL for ``column`` when it holds a number in [low, high], else NULL: rows written by older
+    versions, or by hand, may hold text, blobs or anything."""
+    return f"CASE WHEN typeof({column}) IN ('integer', 'real') AND {column} BETWEEN {low} AND {high} THEN {column} END"
+
+
 def arm_report(db: sqlite3.Connection, orders: dict[str, tuple[str, ...]] | None = None) -> dict:
     """Accept rate, characters accepted and latency per arm, over all routed traffic (``by_arm``) and per
     experiment with a verdict (``experiments``; ``orders`` gives each experiment's arms as its routes
     file lists them, the first being the control). A completion counts as shown when any event names
-    it, as accepted once however often it is reported, with the characters its events say were taken."""
+    it, as accepted once however often it is reported, with the characters its events say were taken,
+    never more than it showed: these numbers decide experiments, and one client's claim of 10^8
+    characters taken from an empty completion must not decide one. Arms and experiments are the text
+    the server wrote; a row with anything else there (a blob) is not counted."""
     have = {row[1] for row in db.execute("PRAGMA table_info(completions)")}
     if "arm" not in have:
         return {"by_arm": {}, "experiments": {}}
-    lat = f"CASE WHEN c.latency_ms BETWEEN 0 AND {MAX_MS} THEN c.latency_ms END"
+    lat = _number("c.latency_ms", 0, MAX_MS)
+    shown_chars = _number("c.chars", 0, 100_000_000)
+    claimed = _number("e.accepted_chars", 0, 100_000_000)
+    accepted = f"MIN(COALESCE({claimed}, {shown_chars}, 0), COALESCE({shown_chars}, 0))"  # none said: all of it
+    partly = f"MIN(COALESCE({claimed}, 0), COALESCE({shown_chars}, 0))"
+    text = "typeof(c.arm) = 'text' AND (c.experiment IS NULL OR typeof(c.experiment) = 'text')"
     shown = db.execute(
         "WITH per AS (SELECT c.id, c.arm, c.experiment, MAX(e.type = 'accept') AS acc, "
-        "MAX(CASE WHEN e.type = 'accept' THEN COALESCE(e.accepted_chars, c.chars) "
-        "WHEN e.type = 'partial' THEN e.accepted_chars ELSE 0 END) AS ch "
-        "FROM completions c JOIN events e ON e.completion_id = c.id WHERE c.arm IS NOT NULL GROUP BY c.id) "
-        "SELECT experiment, arm, COUNT(*), SUM(acc), SUM(MIN(COALESCE(ch, 0), 100000000)), "
-        "SUM(MIN(COALESCE(ch, 0), 100000000) * MIN(COALESCE(ch, 0), 100000000)) "
+        f"MAX(CASE WHEN e.type = 'accept' THEN {accepted} WHEN e.type = 'partial' THEN {partly} ELSE 0 END) AS ch "
+        f"FROM completions c JOIN events e ON e.completion_id = c.id WHERE {text} GROUP BY c.id) "
+        "SELECT experiment, arm, COUNT(*), SUM(acc), SUM(COALESCE(ch, 0)), SUM(COALESCE(ch, 0) * COALESCE(ch, 0)) "
         "FROM per GROUP BY experiment, arm").fetchall()
     served = db.execute(f"SELECT experiment, arm, COUNT({lat}), SUM({lat}), SUM({lat} * {lat}) FROM completions c "
-                        "WHERE arm IS NOT NULL GROUP BY experiment, arm").fetchall()
+                        f"WHERE {text} GROUP BY experiment, arm").fetchall()
     groups: dict[tuple, ArmOutcomes] = {}
 
     def get(exp, arm) -> ArmOutcomes:

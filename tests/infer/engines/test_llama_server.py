@@ -122,7 +122,7 @@ def test_a_crashed_engine_comes_back_and_requests_say_retry_meanwhile(tiny_serve
 def test_a_running_server_is_used_as_it_is(tiny_server, tiny_fim_gguf, adapters):
     names = tuple(f"{k}={v}" for k, v in adapters.items())
     other = load_engine(EngineConfig(model=str(tiny_fim_gguf), backend="llama-server", n_ctx=256, adapters=names,
-                                     base_url=tiny_server.url + "/v1"))
+                                     base_url=tiny_server.url + "/v1", remote_api_key=tiny_server.key))
     try:
         assert other.process is None and other.parallel == 3
         prefix, suffix = PROMPTS[1]
@@ -142,12 +142,12 @@ def test_cancelling_stops_the_generation_in_the_server(embedded_gguf, tmp_path):
                 cancel.set()
         assert gen.stop_reason == "cancelled"
         stopped = time.monotonic() + 3
-        slots = get_json(engine.url + "/slots")
+        slots = get_json(engine.url + "/slots", key=engine.key)
         while any(s.get("is_processing") for s in slots) and time.monotonic() < stopped:
             time.sleep(0.05)
-            slots = get_json(engine.url + "/slots")
+            slots = get_json(engine.url + "/slots", key=engine.key)
         assert not any(s.get("is_processing") for s in slots)  # the server let go of it within seconds
-        metrics = _metrics(engine.url)
+        metrics = _metrics(engine.url, engine.key)
         assert metrics["llamacpp:tokens_predicted_total"] < 100  # not the 600 asked for
         child = engine.process._proc
     finally:
@@ -171,10 +171,11 @@ def test_mistakes_are_one_line(tiny_fim_gguf, tmp_path, monkeypatch):
         find_binary()
 
 
-def _metrics(url: str) -> dict[str, float]:
+def _metrics(url: str, key: str) -> dict[str, float]:
     import urllib.request
 
-    text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+    req = urllib.request.Request(url + "/metrics", headers={"Authorization": f"Bearer {key}"})
+    text = urllib.request.urlopen(req, timeout=5).read().decode()
     return {line.split()[0]: float(line.split()[1]) for line in text.splitlines() if line and not line.startswith("#")}
 
 

@@ -14,10 +14,19 @@ export interface ClientConfig {
   user?: string;
 }
 
+// A header carries bytes, not text: fetch refuses a value with a character above U+00FF (a workspace
+// named "项目" failed every completion as "server unreachable"), and a server reads the rest as
+// Latin-1. So a name travels as percent-encoded UTF-8, which fimkit serve decodes and checks; it is
+// cut to 200 characters first, whole characters (code points, as the server counts), never half of
+// a surrogate pair, which encodeURIComponent would refuse.
+export function headerName(name: string): string {
+  return encodeURIComponent(Array.from(name).slice(0, 200).join(""));
+}
+
 export function identityHeaders(cfg: ClientConfig): Record<string, string> {
   const out: Record<string, string> = {};
-  if (cfg.repository) out["X-Fimkit-Repository"] = cfg.repository.slice(0, 200);
-  if (cfg.user) out["X-Fimkit-User"] = cfg.user.slice(0, 200);
+  if (cfg.repository) out["X-Fimkit-Repository"] = headerName(cfg.repository);
+  if (cfg.user) out["X-Fimkit-User"] = headerName(cfg.user);
   return out;
 }
 

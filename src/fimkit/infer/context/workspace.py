@@ -21,9 +21,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from fimkit.data.corpus import is_text_name
+from fimkit.data.corpus import CorpusConfig, is_text_name
 from fimkit.errors import FimkitError, require
-from fimkit.fileio import atomic_output
+from fimkit.fileio import atomic_output, read_text_file
 from fimkit.infer.context.outline import Chunk, Symbol, outline, words
 from fimkit.paths import fimkit_home
 from fimkit.syntax import language_for_path
@@ -274,9 +274,9 @@ class WorkspaceIndex:
             real = self._inside(rel)
             if real is None:  # replaced by a link out of the workspace since it was indexed
                 return ""
-            try:
-                text = real.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+            try:  # the careful reader, with the index's own size limit: a file swapped for a FIFO never blocks
+                text = read_text_file(real, "source", max_bytes=CorpusConfig.max_file_bytes)
+            except FimkitError:
                 return ""
         if chunk is None:
             return text

@@ -6,20 +6,22 @@ as control tokens, user text never) and sent as token ids, and the same end toke
 server is a supervised child (``server_process``) or one already running (``--base-url``). Requests
 run at once up to ``parallel``; each names its LoRA adapter, or none, with every loaded adapter's
 scale set, so a request never inherits another's. Closing the stream is how a request is cancelled:
-llama-server stops that slot's generation when its next write fails.
+llama-server stops that slot's generation when its next write fails. Every request carries the
+engine's key (``server_process``: the child's, random per start; ``--remote-api-key`` for one already
+running), every read has a deadline (``remote.post``), and what the server says about itself
+(``/props``, ``/lora-adapters``) is checked before it is believed.
 """
 
 from __future__ import annotations
 
 import codecs
-import json
 import logging
 import threading
 import time
 import urllib.error
-import urllib.request
 from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fimkit.console import held_library_output
@@ -36,7 +38,7 @@ from fimkit.infer.engines.contract import (
 )
 from fimkit.infer.engines.healing import Healing
 from fimkit.infer.engines.llama_cpp import LlamaCppEngine
-from fimkit.infer.engines.remote import sse_events
+from fimkit.infer.engines.remote import CallError, Cancelled, post, read_json, sse_events
 from fimkit.infer.engines.server_process import EngineProcess, get_json
 from fimkit.models.adapter import check_adapter, find_adapter
 from fimkit.models.resolve import ResolvedModel, inspect_model
@@ -48,6 +50,8 @@ log = logging.getLogger("fimkit.engine")
 # shortest are kept, which include every token that spells only part of the rest.
 HEALING_BIAS = 1000.0
 MAX_ALLOWED = 4096
+MAX_SLOTS = 256  # --parallel's limit: a server that claims more gets this many requests at once
+READ_TIMEOUT_S = 120.0  # each read, and a stream's longest silence (a long prompt's first token on a CPU)
 
 
 class LlamaServerEngine(LlamaCppEngine):
@@ -57,7 +61,7 @@ class LlamaServerEngine(LlamaCppEngine):
     def __init__(self, model: ResolvedModel, *, n_ctx: int = 2048, parallel: int = 4, threads: int | None = None,
                  fim_format: FimFormat | None = None, adapters: dict[str, str] | None = None,
                  base_url: str | None = None, log_path: Path | None = None, binary: str | None = None,
-                 engine_args: tuple[str, ...] = ()):
+                 engine_args: tuple[str, ...] = (), api_key: str | None = None):
         if model.kind != "gguf":
             raise FimkitError(f"the llama-server engine needs a GGUF file, but {model.ref} is a Hugging Face folder; "
                               "export it first (fimkit export RUN)")
@@ -83,29 +87,46 @@ class LlamaServerEngine(LlamaCppEngine):
         self._end_id = self._find_end_id()
         self.process: EngineProcess | None = None
         if base_url:  # one already running: its adapters are its own, in the order it loaded them
-            self.url = base_url.rstrip("/").removesuffix("/v1")
+            self.url, self.key = base_url.rstrip("/").removesuffix("/v1"), api_key
             self._check_remote()
         else:
             self.process = EngineProcess(model.path, n_ctx=n_ctx, parallel=parallel, threads=threads,
                                          adapters=tuple(self.adapter_paths.values()), binary=binary,
                                          extra_args=engine_args,
                                          log_path=log_path or Path("llama-server.log")).start()
-            self.url = self.process.url
+            self.url, self.key = self.process.url, self.process.key
         self._ids = {name: i for i, name in enumerate(self.adapter_paths)}
         self._slots: OrderedDict[str, int] = OrderedDict()  # affinity -> slot, most recent last
         self._slot_used = {i: 0.0 for i in range(self.parallel)}
         self._slot_lock = threading.Lock()
 
-    def _check_remote(self) -> None:
+    def _get(self, path: str):
+        """A GET of the running server's own description, as one-line errors."""
         try:
-            props = get_json(self.url + "/props", timeout=5.0)
+            return get_json(self.url + path, timeout=5.0, key=self.key)
+        except urllib.error.HTTPError as exc:
+            hint = ": give its key with --remote-api-key" if exc.code == 401 else ""
+            raise FimkitError(f"llama-server at {self.url} answered {exc.code} to {path}{hint}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise FimkitError(f"cannot reach llama-server at {self.url}: {exc}") from exc
+            raise FimkitError(f"cannot read {path} of llama-server at {self.url}: {exc}") from None
+
+    def _check_remote(self) -> None:
+        """What a server fimkit did not start says about itself, checked: a /props that is not an object
+        is not a llama-server, and its slot count is believed up to MAX_SLOTS (each slot is a worker
+        thread here)."""
+        props = self._get("/props")
+        if not isinstance(props, dict):
+            raise FimkitError(f"{self.url}/props is not a JSON object: is it a llama-server?")
         slots = props.get("total_slots")
-        if isinstance(slots, int) and slots > 0:
-            self.parallel = slots
+        if isinstance(slots, int) and not isinstance(slots, bool) and slots > 0:
+            if slots > MAX_SLOTS:
+                log.warning("llama-server at %s reports %d slots; fimkit sends it at most %d requests at once",
+                            self.url, slots, MAX_SLOTS)
+            self.parallel = min(slots, MAX_SLOTS)
         if self.adapter_paths:
-            loaded = get_json(self.url + "/lora-adapters", timeout=5.0)
+            loaded = self._get("/lora-adapters")
+            if not isinstance(loaded, list):
+                raise FimkitError(f"{self.url}/lora-adapters is not a JSON list: is it a llama-server?")
             if len(loaded) != len(self.adapter_paths):
                 raise FimkitError(f"llama-server at {self.url} loaded {len(loaded)} adapter(s), --adapter names "
                                   f"{len(self.adapter_paths)}: give them in the order it was started with")
@@ -192,9 +213,8 @@ class LlamaServerEngine(LlamaCppEngine):
                 if gen.stop_reason is not None or not healing.done:
                     gen.stop_reason = gen.stop_reason or "eos"
                     return
-            resp = self._open({**body, "prompt": tokens, "n_predict": max(params.max_tokens - healed, 0)})
-            try:
-                for chunk in sse_events(resp, f"llama-server at {self.url}"):
+            with self._call({**body, "prompt": tokens, "n_predict": max(params.max_tokens - healed, 0)}, cancel) as resp:
+                for chunk in sse_events(resp, f"llama-server at {self.url}", idle_s=READ_TIMEOUT_S):
                     if chunk.get("stop"):
                         if isinstance(chunk.get("tokens_predicted"), int):
                             stats.predicted_tokens = healed + chunk["tokens_predicted"]
@@ -222,11 +242,13 @@ class LlamaServerEngine(LlamaCppEngine):
                                      tuple((t.get("token", ""), float(t.get("logprob", 0.0))) for t in tops),
                                      tuple(int(t.get("id", -1)) for t in tops))
                     if self._done(gen, params, cancel):
-                        return
-                if gen.stop_reason is None:
-                    gen.stop_reason = "limit" if params.max_tokens <= 0 else "eos"
-            finally:
-                resp.close()  # before the server's next write: it stops generating for this request
+                        return  # the connection closes before the server's next write: it stops this slot
+            if gen.stop_reason is None and cancel is not None and cancel.is_set():
+                gen.stop_reason = "cancelled"  # hung up while waiting: the stream just ended
+            if gen.stop_reason is None:
+                gen.stop_reason = "limit" if params.max_tokens <= 0 else "eos"
+        except Cancelled:
+            gen.stop_reason = "cancelled"
         finally:
             self._time(stats, start, first)
 
@@ -247,9 +269,9 @@ class LlamaServerEngine(LlamaCppEngine):
                 allowed = sorted(allowed, key=lambda t: len(healing.index.pieces[t]))[:MAX_ALLOWED]
             step = {**body, "prompt": tokens, "n_predict": 1, "stream": False, "n_probs": 0,
                     "logit_bias": [[t, HEALING_BIAS] for t in allowed]}
-            with self._open(step) as resp:
-                reply = json.loads(resp.read().decode("utf-8"))
-            ids = reply.get("tokens") or []
+            with self._call(step, cancel) as resp:
+                reply = read_json(resp, f"llama-server at {self.url}")
+            ids = (reply.get("tokens") if isinstance(reply, dict) else None) or []
             if not ids or ids[0] not in allowed:  # the bias did not hold (cannot happen): no healing
                 return
             tok = int(ids[0])
@@ -259,18 +281,18 @@ class LlamaServerEngine(LlamaCppEngine):
             if self._done(gen, params, cancel):
                 return
 
-    def _open(self, body: dict):
-        req = urllib.request.Request(self.url + "/completion", json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"}, method="POST")
+    @contextmanager
+    def _call(self, body: dict, cancel: threading.Event | None):
+        """One /completion request with the engine's key; the response while the block reads it."""
+        headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
         try:
-            return urllib.request.urlopen(req, timeout=120)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")[:300]
-            if exc.code == 503:
-                raise BackendUnavailableError(f"llama-server is busy or loading: {detail}") from exc
-            raise BackendError(f"llama-server answered {exc.code}: {detail}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise BackendUnavailableError(f"cannot reach llama-server at {self.url}: {exc}") from exc
+            with post(self.url + "/completion", body, source=f"llama-server at {self.url}", timeout=READ_TIMEOUT_S,
+                      cancel=cancel, headers=headers) as resp:
+                yield resp
+        except CallError as exc:
+            if exc.status == 503:
+                raise BackendUnavailableError(f"llama-server is busy or loading: {exc.detail}") from None
+            raise BackendError(f"llama-server answered {exc.status}: {exc.detail}") from None
 
     score = Engine.score  # no logits here to score text with: candidate ranking is refused at load
 

@@ -4,20 +4,143 @@ fimkit renders the FIM prompt itself and sends it as a plain ``prompt`` (vLLM re
 ``suffix``), streams the tokens back over SSE, and applies the same budget and
 post-processing as the local backends. Without the remote tokenizer, token counts for the
 budget are estimated at 3 characters per token (on the safe side for code).
+
+Every call to a model server (this backend's and the llama-server engine's) goes through ``post``:
+each read has a deadline (the socket's timeout, and for a stream, ``idle_s`` without an event: a
+server that sends keep-alive comments forever is cut off too), no line or body is read without a
+bound, and the request's cancel event (a client that left, the server's request deadline, shutdown)
+reaches a read that is blocked: one watcher thread hangs up the connection of every cancelled call.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from urllib.parse import urlsplit
 
 from fimkit.errors import BackendError, BackendUnavailableError
 from fimkit.formats import FimFormat
 from fimkit.infer.engines.contract import Engine, Generation, SamplingParams, TokenPiece
+
+MAX_LINE_BYTES = 1 << 20  # one stream line: a token's event is a few hundred bytes
+MAX_BODY_BYTES = 4 << 20  # a whole (not streamed) reply
+
+
+class Cancelled(Exception):
+    """The call's cancel event was set while it waited: the generation ends as "cancelled"."""
+
+
+class CallError(BackendError):
+    """The server answered with an error status (``status``, ``detail``: the start of its body)."""
+
+    def __init__(self, source: str, status: int, detail: str):
+        super().__init__(f"{source} answered {status}: {detail}")
+        self.status, self.detail = status, detail
+        if status == 503:
+            self.http_status = 503  # busy or loading: retry, as for an unreachable one
+
+
+class _Watcher:
+    """One thread for every call in flight: it hangs up a call's connection once its cancel event is
+    set, so a read blocked on a server that stalls returns at once instead of at its timeout."""
+
+    def __init__(self):
+        self._calls: dict[int, tuple[socket.socket, threading.Event]] = {}
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, sock: socket.socket, cancel: threading.Event) -> int:
+        """Watch ``sock`` (the socket itself: http.client lets go of it once a reply without a length
+        starts, and the reply reads on through it)."""
+        with self._cond:
+            self._calls[id(sock)] = (sock, cancel)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="fimkit-call-watcher", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return id(sock)
+
+    def remove(self, token: int) -> None:
+        with self._cond:
+            self._calls.pop(token, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._calls:
+                    self._cond.wait()
+                cancelled = [tok for tok, (_, cancel) in self._calls.items() if cancel.is_set()]
+                socks = [self._calls.pop(tok)[0] for tok in cancelled]
+            for sock in socks:
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            time.sleep(0.02)
+
+
+_WATCHER = _Watcher()
+
+
+@contextmanager
+def post(url: str, body: dict, *, source: str, timeout: float, cancel: threading.Event | None = None,
+         headers: dict | None = None):
+    """POST ``body`` as JSON and yield the response once its status is a success. An error status is a
+    ``CallError``; no connection, a ``BackendUnavailableError``; a cancel event set meanwhile (before
+    or while the caller reads), ``Cancelled``. ``timeout`` bounds each read."""
+    parts = urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = kind(parts.hostname, parts.port, timeout=timeout)
+    token = resp = None
+
+    def failed(exc: Exception, doing: str) -> Exception:
+        if cancel is not None and cancel.is_set():
+            return Cancelled()
+        return BackendUnavailableError(f"{doing} {source}: {str(exc) or type(exc).__name__}")
+
+    try:
+        try:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            conn.connect()
+            if cancel is not None:
+                token = _WATCHER.add(conn.sock, cancel)
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            conn.request("POST", path, json.dumps(body).encode(),
+                         {"Content-Type": "application/json", **(headers or {})})
+            resp = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            raise failed(exc, "cannot reach") from None
+        if resp.status >= 400:
+            try:
+                detail = resp.read(4096).decode("utf-8", "replace")[:300]
+            except (OSError, http.client.HTTPException):
+                detail = ""
+            raise CallError(source, resp.status, detail)
+        try:
+            yield resp
+        except (OSError, http.client.HTTPException) as exc:
+            raise failed(exc, "lost the connection to") from None
+    finally:
+        if token is not None:
+            _WATCHER.remove(token)
+        if resp is not None:
+            resp.close()  # a reply without a length holds the socket itself: the server sees it go now
+        conn.close()
+
+
+def read_json(resp, source: str):
+    """A whole JSON reply, bounded."""
+    raw = resp.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise BackendError(f"{source} sent a reply over {MAX_BODY_BYTES:,} bytes")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except ValueError:
+        raise BackendError(f"{source} sent a reply that is not JSON") from None
 
 
 class OpenAIEngine(Engine):
@@ -34,12 +157,12 @@ class OpenAIEngine(Engine):
     def count_tokens(self, text: str) -> int:
         return (len(text) + 2) // 3
 
-    def _open(self, body: dict):
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    def _post(self, body: dict, cancel: threading.Event | None):
+        headers = {"Accept": "text/event-stream"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        req = urllib.request.Request(self.url, json.dumps(body).encode(), headers, method="POST")
-        return urllib.request.urlopen(req, timeout=self.timeout)
+        return post(self.url, body, source=f"the remote server {self.url}", timeout=self.timeout, cancel=cancel,
+                    headers=headers)
 
     def _produce(self, gen: Generation, prompt: str, params: SamplingParams,
                  cancel: threading.Event | None) -> Iterator[TokenPiece]:
@@ -60,55 +183,68 @@ class OpenAIEngine(Engine):
         start = time.perf_counter()
         first = None
         try:
-            resp = self._open(body)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace")[:300]
-            if exc.code == 400 and "logprobs" in detail and self.want_logprobs:
+            with self._post(body, cancel) as resp:
+                for chunk in sse_events(resp, f"the remote server {self.url}", idle_s=self.timeout):
+                    if isinstance(chunk.get("usage"), dict):
+                        stats.prompt_tokens = chunk["usage"].get("prompt_tokens", stats.prompt_tokens)
+                    choice = (chunk.get("choices") or [{}])[0]
+                    if not isinstance(choice, dict):
+                        continue
+                    if choice.get("finish_reason"):
+                        gen.stop_reason = "limit" if choice["finish_reason"] == "length" else "eos"
+                    text = choice.get("text") or ""
+                    if not text or not isinstance(text, str):
+                        continue
+                    if first is None:
+                        first = time.perf_counter()
+                        stats.prompt_ms = (first - start) * 1000
+                    reported = choice.get("logprobs") if isinstance(choice.get("logprobs"), dict) else {}
+                    lps = reported.get("token_logprobs") or []
+                    tops = reported.get("top_logprobs") or []
+                    best = tuple(tops[0].items())[: params.top_logprobs] if tops and isinstance(tops[0], dict) else ()
+                    stats.predicted_tokens += 1
+                    lp = lps[0] if lps and isinstance(lps[0], (int, float)) else None
+                    yield TokenPiece(text, lp, None, best)
+                    if cancel is not None and cancel.is_set():
+                        gen.stop_reason = "cancelled"
+                        break
+            if cancel is not None and cancel.is_set() and gen.stop_reason is None:
+                gen.stop_reason = "cancelled"  # hung up by the watcher: the stream just ended
+            if gen.stop_reason is None:
+                gen.stop_reason = "limit" if stats.predicted_tokens >= params.max_tokens else "eos"
+        except Cancelled:
+            gen.stop_reason = "cancelled"
+        except CallError as exc:
+            if exc.status == 400 and "logprobs" in exc.detail and self.want_logprobs and first is None:
                 self.want_logprobs = False  # some servers refuse logprobs: retry once without
                 yield from self._produce(gen, prompt, params, cancel)
                 return
-            raise BackendError(f"remote server {self.url} answered {exc.code}: {detail}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise BackendUnavailableError(f"cannot reach the remote server {self.url}: {exc}") from exc
-        try:
-            for chunk in sse_events(resp, f"remote server {self.url}"):
-                if chunk.get("usage"):
-                    stats.prompt_tokens = chunk["usage"].get("prompt_tokens", stats.prompt_tokens)
-                choice = (chunk.get("choices") or [{}])[0]
-                if choice.get("finish_reason"):
-                    gen.stop_reason = "limit" if choice["finish_reason"] == "length" else "eos"
-                text = choice.get("text") or ""
-                if not text:
-                    continue
-                if first is None:
-                    first = time.perf_counter()
-                    stats.prompt_ms = (first - start) * 1000
-                reported = choice.get("logprobs") or {}
-                lps = reported.get("token_logprobs") or []
-                tops = reported.get("top_logprobs") or []
-                best = tuple(tops[0].items())[: params.top_logprobs] if tops and isinstance(tops[0], dict) else ()
-                stats.predicted_tokens += 1
-                yield TokenPiece(text, lps[0] if lps else None, None, best)
-                if cancel is not None and cancel.is_set():
-                    gen.stop_reason = "cancelled"
-                    break
-            if gen.stop_reason is None:
-                gen.stop_reason = "limit" if stats.predicted_tokens >= params.max_tokens else "eos"
+            raise
         finally:
-            resp.close()
             end = time.perf_counter()
             stats.predicted_ms = (end - (first or end)) * 1000
             if first is None:
                 stats.prompt_ms = (end - start) * 1000
 
 
-def sse_events(resp, source: str) -> Iterator[dict]:
+def sse_events(resp, source: str, *, idle_s: float = 120.0) -> Iterator[dict]:
     """The JSON objects of a server-sent event stream, until ``[DONE]`` or its end; a line that is not
-    JSON, or an ``error`` object the server sends mid-stream, is a BackendError naming ``source``."""
-    for raw in resp:
+    JSON, or an ``error`` object the server sends mid-stream, is a BackendError naming ``source``. Each
+    line is read with a bound, and ``idle_s`` without an event (keep-alive comments do not count) ends
+    it with a BackendError: a server may not hold a slot by talking without answering."""
+    last = time.monotonic()
+    while True:
+        raw = resp.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES:
+            raise BackendError(f"{source} sent a stream line over {MAX_LINE_BYTES:,} bytes")
         line = raw.decode("utf-8", "replace").strip()
         if not line.startswith("data:"):
+            if time.monotonic() - last > idle_s:
+                raise BackendError(f"{source} sent no event for {idle_s:g} s, only keep-alives")
             continue
+        last = time.monotonic()
         data = line[5:].strip()
         if data == "[DONE]":
             return
@@ -117,6 +253,6 @@ def sse_events(resp, source: str) -> Iterator[dict]:
         except ValueError:
             raise BackendError(f"{source} sent a stream line that is not JSON: {data[:80]!r}") from None
         if isinstance(chunk, dict) and "error" in chunk:
-            raise BackendError(f"{source}: {chunk['error']}")
+            raise BackendError(f"{source}: {str(chunk['error'])[:300]}")
         if isinstance(chunk, dict):
             yield chunk

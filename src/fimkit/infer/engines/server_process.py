@@ -6,6 +6,14 @@ binary (the Makefile builds it from the llama.cpp sources of the pinned llama-cp
 starts it on a free loopback port with its log in a file, waits until it answers ``/health``, starts
 it again when it dies (a watchdog, with a growing pause so a crash loop does not spin), and stops it
 cleanly (SIGTERM, then SIGKILL) when fimkit stops.
+
+Only fimkit may use it: it gets a random key at each start (``--api-key`` through its environment,
+which other users cannot read, unlike its command line), and every request fimkit makes carries it,
+so another local process, or a web page posting to the port, gets 401 and cannot take its slots.
+Where it listens and who may call it are fimkit's to decide: ``--engine-args`` may not set those
+flags (``check_engine_args``), and the ``LLAMA_ARG_*`` variables that would set them are not passed
+on. And it never outlives fimkit: the kernel kills it (SIGKILL, which a stuck engine cannot ignore)
+when the thread that started it ends, however fimkit ends.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -31,6 +40,52 @@ log = logging.getLogger("fimkit.engine")
 BINARY = "llama-server"
 START_TIMEOUT_S = 120.0  # loading a 7B GGUF from a cold disk can take a minute
 RESTART_PAUSES_S = (0.5, 2.0, 5.0, 15.0, 30.0)  # between restarts after crashes in a row
+STOP_TIMEOUT_S = 5.0  # SIGTERM, then this long, then SIGKILL: a stuck engine never holds up fimkit's exit
+MAX_REPLY_BYTES = 4 << 20  # /props, /lora-adapters, /slots: a few kB; a bigger reply is not one of them
+
+# Flags fimkit sets itself, so --engine-args may not (short forms and --flag=value included).
+_OWNED = {
+    "where it listens": "--host --port --reuse-port --path --api-prefix --ssl-key-file --ssl-cert-file",
+    "who may call it": "--api-key --api-key-file --cors-origins --cors-methods --cors-headers --cors-credentials "
+                       "--no-cors-credentials",
+    "what it serves besides completions": "--props --slot-save-path --media-path --ui --webui --no-ui --no-webui "
+                                          "--ui-config --webui-config --ui-config-file --webui-config-file "
+                                          "--ui-mcp-proxy --webui-mcp-proxy --no-ui-mcp-proxy --no-webui-mcp-proxy "
+                                          "--tools --tools-runtime --mcp-servers-config --mcp-servers-json -ag "
+                                          "--agent -no-ag --no-agent --models-dir --models-preset --models-max "
+                                          "--models-autoload --no-models-autoload",
+    "what fimkit's bookkeeping depends on": "-m --model -mu --model-url -hf -hfr --hf-repo -hff --hf-file -dr "
+                                            "--docker-repo --lora --lora-scaled --lora-init-without-apply -np "
+                                            "--parallel -c --ctx-size -cram --cache-ram -kvu --kv-unified -no-kvu "
+                                            "--no-kv-unified",
+}
+OWNED_FLAGS = frozenset(flag for flags in _OWNED.values() for flag in flags.split())
+
+
+def check_engine_args(args: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``args`` (``--engine-args``, split) when none is a flag fimkit owns; else a one-line FimkitError."""
+    for arg in args:
+        flag = arg.split("=", 1)[0]
+        if flag in OWNED_FLAGS:
+            what = next(why for why, flags in _OWNED.items() if flag in flags.split())
+            raise FimkitError(f"--engine-args: {flag} is fimkit's to set ({what}): fimkit starts {BINARY} on "
+                              "loopback with a key only it sends, and sets its model, adapters, slots and window from "
+                              "its own flags; to serve other machines, run fimkit serve --host ADDRESS --api-key KEY")
+    return tuple(args)
+
+
+def engine_env(key: str) -> dict[str, str]:
+    """The child's environment: fimkit's, less every ``LLAMA_ARG_*`` / ``LLAMA_API_KEY*`` variable (they
+    would set what --engine-args may not: its address, its key, its model), plus the engine's key."""
+    env = {}
+    for name, value in os.environ.items():
+        if name.startswith(("LLAMA_ARG_", "LLAMA_API_KEY")):
+            log.warning("%s is set in the environment and not passed to %s: give engine flags with --engine-args",
+                        name, BINARY)
+            continue
+        env[name] = value
+    env["LLAMA_API_KEY"] = key
+    return env
 
 
 def find_binary(explicit: str | None = None) -> Path:
@@ -46,8 +101,12 @@ def find_binary(explicit: str | None = None) -> Path:
 
 
 def _die_with_parent():
-    """A function for the child to run before exec: on Linux, it ends the child when fimkit ends, even by
-    SIGKILL (no orphan engine holding the port and the memory). libc is looked up here, in the parent:
+    """A function for the child to run before exec: on Linux, the kernel sends the child SIGKILL when the
+    thread that started it ends, which is at the latest when fimkit ends, however it ends (SIGTERM,
+    SIGINT, SIGKILL, a crash). SIGKILL, not SIGTERM: with fimkit gone nothing graceful is left to do,
+    and an engine that is stuck (or stopped) ignores SIGTERM and would live on orphaned, holding its
+    port and memory. If fimkit died between the fork and the prctl, the signal would never come: the
+    child checks its parent is still the one that forked it. libc is looked up here, in the parent:
     importing in a forked child of a threaded process can deadlock."""
     try:
         import ctypes
@@ -55,7 +114,14 @@ def _die_with_parent():
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None
-    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    parent = os.getpid()
+
+    def in_child():
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return in_child
 
 
 def free_port() -> int:
@@ -64,9 +130,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get_json(url: str, timeout: float = 2.0):
-    with urllib.request.urlopen(url, timeout=timeout) as resp:
-        return json.loads(resp.read().decode("utf-8"))
+def get_json(url: str, timeout: float = 2.0, key: str | None = None):
+    """GET ``url`` (with the engine's ``key``) and its JSON; a reply past ``MAX_REPLY_BYTES`` is a ValueError."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as resp:
+        raw = resp.read(MAX_REPLY_BYTES + 1)
+    if len(raw) > MAX_REPLY_BYTES:
+        raise ValueError(f"a reply over {MAX_REPLY_BYTES:,} bytes")
+    return json.loads(raw.decode("utf-8"))
 
 
 class EngineProcess:
@@ -79,10 +150,12 @@ class EngineProcess:
         self.binary = find_binary(binary)
         self.model, self.n_ctx, self.parallel, self.threads = model, n_ctx, parallel, threads
         self.adapters, self.log_path, self.start_timeout = adapters, log_path, start_timeout
-        self.extra_args = extra_args
+        self.extra_args = check_engine_args(extra_args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.key = secrets.token_urlsafe(32)  # this start's: only fimkit's requests carry it
         self.restarts = 0
+        self.ready = False  # answering /health: loaded, not only running
         self._proc: subprocess.Popen | None = None
         self._started = 0.0
         self._lock = threading.Lock()
@@ -119,14 +192,20 @@ class EngineProcess:
 
     def _spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.ready = False
         with self._lock, open(self.log_path, "ab") as out:
             out.write(f"\n== fimkit starts: {' '.join(self.command())}\n".encode())
             out.flush()
             self._started = time.monotonic()
             self._proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
                                           stdin=subprocess.DEVNULL, start_new_session=True,
-                                          preexec_fn=_die_with_parent())
-        self._wait_ready()
+                                          preexec_fn=_die_with_parent(), env=engine_env(self.key))
+        try:
+            self._wait_ready()
+        except BaseException:  # a timeout, Ctrl-C, anything: a child that never became ready goes now
+            self._kill()
+            raise
+        self.ready = True
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.start_timeout
@@ -141,7 +220,6 @@ class EngineProcess:
             except (urllib.error.URLError, OSError, ValueError):
                 pass  # still loading (503) or not listening yet
             time.sleep(0.1)
-        self.stop()
         raise FimkitError(f"{BINARY} did not become ready within {self.start_timeout:g} s; its log: {self.log_path}")
 
     def last_log_lines(self, n: int = 4) -> str:
@@ -178,13 +256,30 @@ class EngineProcess:
                 crashes += 1
                 log.error("%s", exc)
 
-    def check(self) -> None:
-        """Raise the error a request gets while the engine is down (HTTP 503: retry shortly)."""
+    @property
+    def state(self) -> str:
+        """What /health says of it: ok, loading (running, not answering yet) or restarting (not running)."""
         if not self.alive:
-            raise BackendUnavailableError(f"the {BINARY} engine is restarting; retry shortly (log: {self.log_path})")
+            return "restarting"
+        return "ok" if self.ready else "loading"
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def check(self) -> None:
+        """Raise the error a request gets while the engine is down or still loading (HTTP 503: retry shortly)."""
+        state = self.state
+        if state != "ok":
+            what = "is restarting" if state == "restarting" else "is loading its model"
+            raise BackendUnavailableError(f"the {BINARY} engine {what}; retry shortly (log: {self.log_path})")
+
+    def _kill(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         self._stopping.set()
+        self.ready = False
         with self._lock:
             proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
