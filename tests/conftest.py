@@ -10,6 +10,10 @@ import pytest
 
 from fimkit.formats import get_family
 
+# What --model auto serves in the tests (and their fimkit subprocesses): the default model, without
+# measuring the machine each time (tests/models/test_auto.py measures, with this unset).
+os.environ.setdefault("FIMKIT_AUTO_MODEL", "qwen2.5-coder-0.5b")
+
 # Small, varied code so a byte-level BPE learns real merges in well under a second.
 TINY_CORPUS = [
     "def add(a, b):\n    return a + b\n",
@@ -90,10 +94,20 @@ def tiny_fim_gguf(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def embedded_gguf() -> Path:
-    """The real Gemma-3-270m GGUF, assembled once into FIMKIT_HOME (CI sets a private one)."""
+    """The default embedded model's GGUF (Qwen2.5-Coder 0.5B, a FIM model), assembled once into
+    FIMKIT_HOME (CI sets a private one)."""
     from fimkit.models import DEFAULT_MODEL, resolve_model
 
     return resolve_model(DEFAULT_MODEL).path
+
+
+@pytest.fixture(scope="session")
+def gemma_gguf() -> Path:
+    """The embedded Gemma-3-270m GGUF (no FIM tokens: served prefix-only); the smallest real model, for
+    tests of the engine's own mechanics."""
+    from fimkit.models import resolve_model
+
+    return resolve_model("gemma-3-270m").path
 
 
 @pytest.fixture

@@ -70,11 +70,17 @@ def test_models_formats_json(capsys):
     assert table["starcoder"]["prefix"] == "<fim_prefix>"
 
 
-def test_models_lists_the_embedded_model_without_assembling_it(fimkit_home, capsys):
+def test_models_lists_the_embedded_models_without_assembling_or_measuring(fimkit_home, capsys, monkeypatch):
+    monkeypatch.delenv("FIMKIT_AUTO_MODEL")  # as on a user's machine: auto is measured, not pinned
     assert main(["models", "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
-    assert rows[0]["name"] == "gemma-3-270m" and rows[0]["source"] == "embedded"
-    assert not (fimkit_home / "models").exists()
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    qwen, gemma = rows["qwen2.5-coder-0.5b"], rows["gemma-3-270m"]
+    assert qwen["source"] == "embedded" and qwen["license"] == "Apache-2.0" and qwen["fim"] == "qwen2.5-coder"
+    assert qwen["size_bytes"] == 491_400_064 and gemma["fim"] == "prefix-only" and "qwen2.5-coder-1.5b" in rows
+    assert not (fimkit_home / "models").exists() and not (fimkit_home / "auto-model.json").exists()
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "LICENSE" in out and "auto: not measured on this machine yet" in out and "NOTICE.md" in out
 
 
 def test_parser_builds_without_side_effects():

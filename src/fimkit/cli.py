@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import textwrap
+from pathlib import Path
 
 from fimkit import __version__
 from fimkit.errors import FimkitError
@@ -47,8 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
             A FIM model sees the code before the cursor (prefix) and after it (suffix) and writes
             only the missing middle. fimkit builds FIM training data, fine-tunes with LoRA, exports
             GGUF for llama.cpp and Ollama, serves completions, evaluates them, and plugs into editors.
-            Everything runs offline on your own hardware; the embedded Gemma-3-270m base model needs
-            no download.
+            Everything runs offline on your own hardware; the embedded models need no download: a
+            FIM-trained code model, Qwen2.5-Coder (0.5B; 1.5B with pip install 'fimkit[coder-1-5b]'),
+            chosen for your machine by --model auto, and Gemma-3-270m.
         """),
         epilog=_dedent("""
             start here:
@@ -71,9 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=_dedent("""
             List the models fimkit can use without a network, or inspect the ones you name.
 
-            A model reference is one of: an embedded model's name (gemma-3-270m, alias "default"),
-            a .gguf file, a Hugging Face model directory (with config.json), or a Hub id already in
-            the local Hugging Face cache. For each model fimkit reads the header (never the weights)
+            A model reference is one of: auto (the default: the best embedded model that meets the
+            typing goal on this machine, measured once and cached; this listing says which and why),
+            an embedded model's name (qwen2.5-coder-0.5b, alias "default"; qwen2.5-coder-1.5b with
+            pip install 'fimkit[coder-1-5b]'; gemma-3-270m), a .gguf file, a Hugging Face model
+            directory (with config.json), or a Hub id already in the local Hugging Face cache. For each model fimkit reads the header (never the weights)
             and tells which FIM family its vocabulary speaks, or "prefix-only" when it has no FIM
             tokens (it is then served left-to-right and the suffix is used by post-processing).
         """),
@@ -83,13 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
               fimkit models --assemble             assemble the embedded GGUF now (sha256-checked)
               fimkit models ./my-model.gguf ./hf-dir
               fimkit models --formats              FIM families (sentinels) and layouts
+              fimkit models --profiles             how each family is prompted and its middles shaped
+              fimkit models --measure              which model --model auto serves here, measured now
               fimkit models --json                 machine-readable
         """),
     )
     p.add_argument("refs", nargs="*", metavar="REF", help="model names, .gguf files or HF directories to inspect")
     p.add_argument("--assemble", action="store_true", help="assemble embedded models that are not assembled yet")
     p.add_argument("--formats", action="store_true", help="list the FIM families and layouts instead")
+    p.add_argument("--profiles", action="store_true", help="list the model profiles instead: how each family is "
+                   "prompted and its middles shaped (layout, prompt budget, rules, healing, cut)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--measure", action="store_true", help="measure now which model --model auto serves on this "
+                   "machine (a few seconds; otherwise done once, on first use, and cached)")
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser(
@@ -102,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         """),
         epilog="example:\n  fimkit demo --model ./fim-model-q4_0.gguf",
     )
-    p.add_argument("--model", default="gemma-3-270m", help="model reference (default: gemma-3-270m)")
+    p.add_argument("--model", default="auto", help="model reference (default: auto, the model fimkit serve picks here)")
     p.add_argument("--max-tokens", type=flag_type(int, min=1, max=4096), default=48, help="most tokens to generate (default: 48)")
     p.add_argument(
         "--fim-format", metavar="FAMILY:LAYOUT",
@@ -140,13 +150,19 @@ def _log(msg: str) -> None:
 def cmd_models(args) -> int:
     if args.formats:
         return _print_formats(args.json)
-    from fimkit.models.catalog import list_models, render_table
+    if args.profiles:
+        return _print_profiles(args.json)
+    from fimkit.models.auto import cached_choice, choose
+    from fimkit.models.catalog import auto_line, list_models, render_table
 
+    choice = choose(refresh=True, log=_log) if args.measure else cached_choice()
     entries = list_models(args.refs, assemble_missing=args.assemble, progress=_progress())
     if args.json:
         out = []
         for e in entries:
-            row = {"name": e.name, "source": e.source, "status": e.status, "path": str(e.path) if e.path else None}
+            row = {"name": e.name, "source": e.source, "status": e.status, "path": str(e.path) if e.path else None,
+                   "size_bytes": e.size, "license": e.license, "fim": e.fim,
+                   "auto": choice is not None and choice.model == e.name}
             if e.info:
                 row.update(
                     architecture=e.info.architecture, quantization=e.info.quantization, size_bytes=e.info.size_bytes,
@@ -158,6 +174,8 @@ def cmd_models(args) -> int:
         print(json.dumps(out, indent=2))
     else:
         print(render_table(entries))
+        print("\n" + auto_line(choice))
+        print("licenses of the embedded models' weights: " + str(Path(__file__).parent / "models" / "NOTICE.md"))
     failed = [e for e in entries if e.source == "given" and e.status.startswith("error")]
     return 2 if failed else 0
 
@@ -177,6 +195,26 @@ def _print_formats(as_json: bool) -> int:
     for name, text in LAYOUT_HELP.items():
         print(f"  {name:12} {text}")
     print("\nA format is FAMILY:LAYOUT, e.g. fimkit:spm-paper, or prefix-only.")
+    return 0
+
+
+def _print_profiles(as_json: bool) -> int:
+    from dataclasses import asdict
+
+    from fimkit.models.profile import profiles
+
+    table = profiles()
+    if as_json:
+        print(json.dumps({name: asdict(p) for name, p in table.items()}, indent=2))
+        return 0
+    for p in table.values():
+        cut = "never" if p.min_shown_logprob is None else f"{p.min_shown_logprob:g}"
+        print(f"{p.name}: {p.description}")
+        print(f"  layout {p.layout or 'the family default'}; prompt budget {p.prompt_tokens} tokens on a CPU, "
+              f"{p.prompt_tokens_gpu} with a GPU; suffix up to its {p.suffix_scope}, at most {p.suffix_share:.0%}")
+        print(f"  rules: {', '.join(p.rules)}; healing {p.healing}; cut shown middles at {cut}; repository "
+              f"context {p.repository}; typing anchored at the {p.anchor}")
+        print(f"  measured: {p.measured}")
     return 0
 
 

@@ -40,7 +40,8 @@ def register(sub, formatter, dedent) -> None:
               fimkit eval --benchmark typed:~/src/myrepo --healing off,word --limit 300
         """),
     )
-    p.add_argument("--model", action="append", help="model reference; repeat to compare (default: gemma-3-270m)")
+    p.add_argument("--model", action="append", help="model reference; repeat to compare (default: auto, the model "
+                   "fimkit serve would pick on this machine)")
     p.add_argument("--benchmark", required=True, help="benchmark name (see above)")
     p.add_argument("--mode", default="auto", help="comma-separated modes, each run for every model (default: auto)")
     p.add_argument("--candidates", default="1", metavar="N[,N...]",
@@ -71,7 +72,7 @@ def cmd_eval(args) -> int:
     from fimkit.infer.config import check_candidates
 
     values = overrides_from_args(args, EvalConfig)
-    models = args.model or ["gemma-3-270m"]
+    models = args.model or ["auto"]
     modes = [m.strip() for m in args.mode.split(",") if m.strip()]
     for m in modes:
         if m not in MODES:

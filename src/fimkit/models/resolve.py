@@ -1,7 +1,10 @@
 """Model references resolve here, and only here.
 
 A reference is one of:
-- the name of an embedded model (``gemma-3-270m``, alias ``default``), assembled on first use;
+- ``auto``: the best embedded model that meets the typing goal on this machine (``fimkit.models.auto``,
+  measured once and cached);
+- the name of an embedded model (``qwen2.5-coder-0.5b``, alias ``default``; ``qwen2.5-coder-1.5b``,
+  ``gemma-3-270m``), assembled on first use;
 - a path to a ``.gguf`` file;
 - a path to a Hugging Face model directory (``config.json``), or a directory holding one ``.gguf``;
 - a Hugging Face Hub id (``org/name``) that is already in the local Hub cache;
@@ -14,14 +17,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from fimkit.errors import CorruptFileError, ModelNotFoundError
 from fimkit.formats.detect import Detection, detect_from_gguf, detect_from_vocab
 from fimkit.formats.render import FimFormat
-from fimkit.models.embedded import EMBEDDED, EmbeddedModel, assemble, find_embedded
+from fimkit.models.embedded import AUTO, EMBEDDED, EmbeddedModel, assemble, find_embedded
 from fimkit.models.gguf_meta import FILE_TYPE_NAMES, GGML_TYPE_NAMES, GGUF_MAGIC, read_gguf_header
 
 Kind = Literal["gguf", "hf"]
@@ -42,6 +45,11 @@ def resolve_model(ref: str, *, progress: bool = False, log=None) -> ResolvedMode
     ref = str(ref).strip()
     if not ref:
         raise ModelNotFoundError("empty model reference; pass a model name (see: fimkit models), a .gguf or a directory")
+    if ref.lower() == AUTO:
+        from fimkit.models.auto import choose
+
+        chosen = resolve_model(choose(log=log).model, progress=progress, log=log)
+        return replace(chosen, ref=ref)
     embedded = find_embedded(ref)
     if embedded is not None:
         path = assemble(embedded, progress=progress, log=log)
@@ -71,7 +79,7 @@ def resolve_model(ref: str, *, progress: bool = False, log=None) -> ResolvedMode
             f"(huggingface-cli download {ref} --local-dir DIR) and pass DIR, or use an embedded model: {names}"
         )
     raise ModelNotFoundError(
-        f"unknown model '{ref}': not an embedded model ({names}; see: fimkit models), and no file or "
+        f"unknown model '{ref}': not auto nor an embedded model ({names}; see: fimkit models), and no file or "
         f"directory at {path.resolve()}"
     )
 
