@@ -24,10 +24,10 @@ def test_library_output_goes_to_the_log_and_fimkit_lines_to_the_terminal(tmp_pat
 
 
 @pytest.mark.integration
-def test_llama_cpp_logs_go_to_the_log(tmp_path, capfd, embedded_gguf):
+def test_llama_cpp_logs_go_to_the_log(tmp_path, capfd, gemma_gguf):
     llama_cpp = pytest.importorskip("llama_cpp")
     log = tmp_path / "pipeline.log"
     with library_output_to(log):
-        llama_cpp.Llama(model_path=str(embedded_gguf), n_ctx=64, verbose=True).close()
+        llama_cpp.Llama(model_path=str(gemma_gguf), n_ctx=64, verbose=True).close()
     err = capfd.readouterr().err
     assert "llama_model_loader" in log.read_text() and "llama_model_loader" not in err

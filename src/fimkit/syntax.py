@@ -8,6 +8,7 @@ every caller falls back to plain-text rules.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -126,3 +127,28 @@ def walk(node):
         yield n
         stack.extend(reversed(n.children))
 
+
+
+# Languages told apart by parsing (each with a grammar of its own; TypeScript reads as JavaScript).
+GUESSABLE = ("python", "javascript", "sql")
+GUESS_CHARS = 3000  # around the cursor: enough lines to tell, cheap to parse three times
+_SQL_KEYWORD = re.compile(r"\b(select|insert|update|delete|create|alter|with)\b", re.I)
+
+
+def guess_language(before: str, after: str = "") -> str | None:
+    """The language of a buffer whose client named none (no language, no file name): the grammar that
+    parses the code around the cursor with clearly the fewest errors, or None when none does (plain
+    text, a language without a grammar here, too little code to tell)."""
+    text = before[-GUESS_CHARS:] + after[:GUESS_CHARS // 3]
+    code_lines = sum(1 for line in text.split("\n") if line.strip())
+    if code_lines < 2:
+        return None
+    # tree-sitter's SQL grammar accepts prose with few errors: SQL needs a statement keyword as well.
+    candidates = [n for n in GUESSABLE if n != "sql" or _SQL_KEYWORD.search(text)]
+    scores = sorted((n, name) for name in candidates if (n := error_count(text, name)) is not None)
+    if not scores:
+        return None
+    (best, name), runner_up = scores[0], scores[1][0] if len(scores) > 1 else None
+    if runner_up is not None and runner_up <= best:
+        return None  # no grammar is clearly better
+    return name if best <= max(1, code_lines // 6) else None

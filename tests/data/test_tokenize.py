@@ -144,7 +144,7 @@ def test_cli_tokenize_with_a_dolma_yaml(tmp_path, tiny_hf_dir, capsys):
 
 
 @pytest.mark.integration
-def test_embedded_gemma_tokenizer(embedded_gguf):
+def test_embedded_gemma_tokenizer(gemma_gguf):
     tok = load_tokenizer("gemma-3-270m", "fimkit")
     assert tok.vocab_size == 262_144 + len(FIM.sentinels()) and choose_dtype(tok.vocab_size, None) == "uint32"
     assert (tok.bos_id, tok.eos_id) == (2, 1)

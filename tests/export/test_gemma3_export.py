@@ -5,7 +5,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
-def test_embedded_gemma_round_trips_through_fimkit_export(embedded_gguf, tmp_path):
+def test_embedded_gemma_round_trips_through_fimkit_export(gemma_gguf, tmp_path):
     from fimkit.export.exporter import export
     from fimkit.formats import FimFormat
     from fimkit.train.model import load_base
@@ -15,7 +15,7 @@ def test_embedded_gemma_round_trips_through_fimkit_export(embedded_gguf, tmp_pat
     from fimkit.train.merge import write_model_folder
 
     merged = write_model_folder(base.model, base.tokenizer, fmt, tmp_path / "merged",
-                                {"fim_format": fmt.spec, "base_model": "gemma-3-270m", "base_path": str(embedded_gguf)})
+                                {"fim_format": fmt.spec, "base_model": "gemma-3-270m", "base_path": str(gemma_gguf)})
     report = export(merged, tmp_path / "g-f16.gguf", quant="f16", modelfile=tmp_path / "Modelfile", log=lambda m: None)
     assert report.agreement == 1.0  # llama.cpp on the GGUF == transformers on the folder, token for token
     keys = report.fim_keys

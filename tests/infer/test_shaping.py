@@ -298,3 +298,66 @@ def test_a_cut_keeps_whole_lines_before_it_and_the_cut_line_as_far_as_it_goes():
     raw = [("    for item in items:\n", -0.2), ("        total", -0.3), (" +=", -0.2), (" item * 2", -3.0), ("\n", -0.1)]
     result, _ = shape(prefix, "\n\n", raw, language="python", min_shown_logprob=-1.5)
     assert result.text == "    for item in items:\n        total +="
+
+
+def test_a_profile_switches_rules_off_one_by_one():
+    """Each rule of RULES can be left out (a model profile measured it doing harm); rules a client asks
+    for itself (an explicit single_line) still apply."""
+    from fimkit.infer.shaping import DEFAULT_RULES
+
+    prefix = "def area(r):\n    "
+    suffix = "\n    return result\n"
+    raw = ["result = 3.14 * r * r\n", "    return result\n", "print(area(2))\n"]
+    every = DEFAULT_RULES
+    assert shape(prefix, suffix, raw, rules=every)[0].text == "result = 3.14 * r * r"
+    # Without the suffix rule the copy of the suffix's line is not caught there (scope still ends it after).
+    assert shape(prefix, suffix, raw, rules=every - {"suffix", "statement"})[0].text == (
+        "result = 3.14 * r * r\n    return result")
+    assert shape(prefix, suffix, raw, rules=frozenset())[0].text == "result = 3.14 * r * r\n    return result\nprint(area(2))"
+    mid = shape("x = f(", ")\n", ["a, b)\n", "y = 2\n"], rules=frozenset())[0]
+    assert mid.text == "a, b)\ny = 2"  # no automatic single line, no retyped-rest cut
+    assert shape("x = f(", ")\n", ["a, b)\n", "y = 2\n"], rules=frozenset({"single_line", "retyped"}))[0].text == "a, b"
+    assert shape("x = f(", ")\n", ["a, b)\n", "y = 2\n"], rules=frozenset(), single_line=True)[0].text == "a, b)"
+    with pytest.raises(ValueError, match="unknown shaping rule"):
+        ShapeConfig(rules=frozenset({"bogus"}))
+
+
+def test_mid_statement_the_middle_completes_its_logical_line():
+    """logical_line (FIM profiles): code before the cursor on its line, nothing after: the middle ends
+    where that line ends, or where the brackets it opened close."""
+    rules = frozenset({"logical_line"})
+    prefix = "def f(xs):\n    total = sum(x for x in "
+    result, _ = shape(prefix, "\n    return total\n", ["xs if x)\n", "    print(total)\n"], rules=rules)
+    assert result.text == "xs if x)" and result.stop_reason == "logical_line"
+    prefix = "def f(xs):\n    total = compute(\n"
+    result, _ = shape("def f(xs):\n    total = compute(", "\n    return total\n",
+                      ["\n", "        xs,\n", "        2)\n", "    print(total)\n"], rules=rules)
+    assert result.text == "\n        xs,\n        2)"  # the call's arguments, to its closing bracket
+
+
+def test_at_a_statement_start_the_middle_is_one_statement():
+    """one_statement (FIM profiles): the cursor where a statement starts: a simple statement ends with
+    its logical line, a compound one when a line comes back to its indentation."""
+    rules = frozenset({"one_statement"})
+    prefix = "def f(xs):\n    "
+    result, _ = shape(prefix, "\n", ["total = sum(xs)\n", "    return total\n"], rules=rules)
+    assert result.text == "total = sum(xs)" and result.stop_reason == "one_statement"
+    block = ["for x in xs:\n", "        if x:\n", "            print(x)\n", "    else:\n", "        pass\n",
+             "    return 1\n"]
+    result, _ = shape(prefix, "\n", block, rules=rules)
+    assert result.text == "for x in xs:\n        if x:\n            print(x)\n    else:\n        pass"
+    js = ["if (x) {\n", "    y()\n", "  }\n", "  z()\n"]
+    result, _ = shape("function f() {\n  ", "\n}\n", js, rules=rules, language="javascript")
+    assert result.text == "if (x) {\n    y()\n  }"
+    # Not at a statement start (text before the cursor): the rule does not apply.
+    result, _ = shape("def f(xs):\n    y = ", "\n", ["1\n", "    z = 2\n"], rules=rules)
+    assert result.text == "1\n    z = 2"
+
+
+def test_a_single_line_middle_at_column_0_skips_blank_lines_before_its_line():
+    """A FIM model often starts a whole-line middle with a newline: in single-line mode the line is the
+    first non-blank one, not an empty answer."""
+    prefix = "def f(xs):\n"
+    suffix = "    return total\n"
+    result, _ = shape(prefix, suffix, ["\n", "    total = sum(xs)\n", "    more()\n"], single_line=True)
+    assert result.text == "    total = sum(xs)\n" and result.stop_reason == "single_line"

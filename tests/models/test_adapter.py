@@ -64,10 +64,10 @@ def test_find_adapter_names_the_problem(tmp_path, good):
 
 @pytest.mark.integration
 @pytest.mark.parametrize("content", [b"", b"GGUF" + b"\xff" * 60, "base"])
-def test_complete_with_a_bad_lora_is_one_line_not_a_crash(content, embedded_gguf, tmp_path):
+def test_complete_with_a_bad_lora_is_one_line_not_a_crash(content, gemma_gguf, tmp_path):
     """The real embedded model under llama.cpp: before the check, each of these ended with SIGSEGV (139)."""
     bad = tmp_path / "bad.gguf"
-    bad.write_bytes(embedded_gguf.read_bytes() if content == "base" else content)
+    bad.write_bytes(gemma_gguf.read_bytes() if content == "base" else content)
     r = subprocess.run([sys.executable, "-m", "fimkit", "complete", "-", "--lora", str(bad)],
                        input=json.dumps({"prefix": "def add(a, b):\n    return "}), capture_output=True, text=True,
                        timeout=300)

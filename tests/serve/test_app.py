@@ -32,7 +32,9 @@ def test_seed_api(client):
     assert r.status_code == 200
     body = r.json()
     assert body["completion"] == "a + 1" and body["success"] is True  # stopped before re-writing the suffix
-    assert engine.prompts[-1] == "<|fim_prefix|>x = <|fim_suffix|>\nprint(x)\n<|fim_middle|>"
+    # The cursor's line goes after the middle sentinel (typing on it only appends), its trailing blank
+    # held back for the model to write.
+    assert engine.prompts[-1] == "<|fim_prefix|><|fim_suffix|>\nprint(x)\n<|fim_middle|>x ="
 
 
 def test_openai_completions_shape_and_logprobs(client):
@@ -57,9 +59,11 @@ def test_openai_streaming_is_sse_and_matches_the_plain_reply(client):
 
 def test_vllm_style_rendered_prompt_without_suffix(client):
     c, engine = client
-    rendered = "<|fim_prefix|>x = <|fim_suffix|>\nprint(x)\n<|fim_middle|>"
+    rendered = "<|fim_prefix|>def f():\n    x = <|fim_suffix|>\n    print(x)\n<|fim_middle|>"
     assert c.post("/v1/completions", json={"prompt": rendered}).json()["choices"][0]["text"] == "a + 1"
-    assert engine.prompts[-1] == rendered  # parsed and rendered again, identically
+    # Parsed, and rendered again the way fimkit prompts: the same prefix and suffix, the cursor's line
+    # after the middle sentinel.
+    assert engine.prompts[-1] == "<|fim_prefix|>def f():\n<|fim_suffix|>\n    print(x)<|fim_middle|>    x ="
 
 
 def test_tabby_shape(client):
@@ -95,7 +99,7 @@ def test_ollama_raw_prompt_rendered_by_the_client(client):
     raw = "<fim_prefix>x = <fim_suffix>\nprint(x)\n<fim_middle>"  # a StarCoder template, as Continue sends it
     r = c.post("/api/generate", json={"model": "starcoder2:3b", "prompt": raw, "raw": True, "stream": False})
     assert r.json()["response"] == "a + 1"
-    assert engine.prompts[-1].startswith("<|fim_prefix|>x = ")  # served in the model's own format
+    assert engine.prompts[-1].startswith("<|fim_prefix|><|fim_suffix|>\nprint(x)\n<|fim_middle|>x =")  # its own format
 
 
 def test_models_tags_show_and_health_say_which_mode(client):
@@ -105,6 +109,28 @@ def test_models_tags_show_and_health_say_which_mode(client):
     show = c.post("/api/show", json={"name": "scripted-model"}).json()
     assert "insert" in show["capabilities"] and ".Suffix" in show["template"] and show["fimkit"]["fim_format"] == "fimkit:psm"
     assert c.get("/health").json()["status"] == "ok"
+
+
+def test_health_names_the_profile_and_why_auto_chose_the_model(fimkit_home, monkeypatch):
+    import json
+    from types import SimpleNamespace
+
+    from fimkit.models import auto
+
+    engine = ScriptedEngine(fim_format="qwen2.5-coder:psm")
+    c, _ = client_for(engine)
+    with c:
+        health = c.get("/health").json()
+    assert health["profile"] == "qwen2.5-coder" and health["model_choice"] is None  # a model named, not auto
+    monkeypatch.delenv("FIMKIT_AUTO_MODEL")  # measured on this machine, not pinned
+    auto.cache_path().parent.mkdir(parents=True, exist_ok=True)
+    key = auto.machine_key(auto._installed())
+    auto.cache_path().write_text(json.dumps({"model": "qwen2.5-coder-0.5b", "reason": "the best within the goal",
+                                             "probes": [], "machine": key}))
+    engine.model = SimpleNamespace(ref="auto")
+    c, _ = client_for(engine)
+    with c:
+        assert c.get("/health").json()["model_choice"] == "auto: qwen2.5-coder-0.5b, the best within the goal"
 
 
 def test_prefix_only_models_say_so():
@@ -206,7 +232,8 @@ def test_streaming_client_that_disconnects_stops_generation():
 
 def test_t_max_predict_ms_stops_once_a_line_is_complete():
     lines = [piece for i in range(50) for piece in ((f"    v{i} = {i}", -0.1), ("\n", -0.1))]
-    c, engine = client_for(ScriptedEngine(lines, delay=0.01))
+    # prefix-only: no one-statement rule, so only the time limit ends this run of statements
+    c, engine = client_for(ScriptedEngine(lines, delay=0.01, fim_format="prefix-only"))
     with c:
         r = c.post("/infill", json={"input_prefix": "def f():\n", "input_suffix": "\n", "prompt": "    ",
                                     "n_predict": 100, "t_max_predict_ms": 50})
@@ -299,7 +326,7 @@ def test_openai_n_returns_the_ranked_candidates_best_first():
     from infer.fakes import BranchingEngine
 
     engine = BranchingEngine(["1", "2", "3"], {"1": -5.0, "2": -1.0, "3": -3.0})
-    c, _ = client_for(engine, min_shown_logprob=None)  # every candidate is unlikely: the cut would empty them
+    c, _ = client_for(engine, min_shown_logprob=-100)  # every candidate is unlikely: the cut would empty them
     with c:
         body = c.post("/v1/completions", json={"prompt": "x = ", "suffix": "\nprint(x)\n", "n": 3}).json()
         assert [ch["text"] for ch in body["choices"]] == ["2", "3", "1"]

@@ -190,7 +190,7 @@ def test_zero_tokens_warms_up_without_generating_on_every_api(client):
     assert r.status_code == 200 and r.json()["response"] == ""
     r = client.post("/complete", json={"prefix": "x = ", "suffix": "\n", "max_tokens": 0})
     assert r.status_code == 200 and r.json()["completion"] == ""
-    assert engine.generated == before and engine.prompts[-1].startswith("<|fim_prefix|>x =")
+    assert engine.generated == before and engine.prompts[-1].endswith("<|fim_middle|>x =")
 
 
 def test_openai_logprobs_are_token_texts_with_top_logprobs(client):
@@ -273,7 +273,7 @@ def test_a_huge_prefix_costs_what_the_window_can_hold(fim_format):
 
 def test_a_request_past_its_deadline_is_stopped_and_answered_504():
     engine = ScriptedEngine([("x", -0.1)] * 100, delay=0.05)  # 5 s if it ran to the end
-    c, _ = client_for(engine, request_timeout_s=0.5, min_shown_logprob=None)  # uncut: it runs to its limit
+    c, _ = client_for(engine, request_timeout_s=0.5, min_shown_logprob=-100)  # uncut: it runs to its limit
     with c:
         start = time.time()
         r = c.post("/complete", json={"prefix": "a = ", "max_tokens": 100})

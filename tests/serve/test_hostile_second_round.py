@@ -155,7 +155,8 @@ def test_booleans_are_not_numbers_in_events(event, field, tmp_path):
 def test_an_abandoned_stream_is_counted_as_cancelled_with_its_tokens():
     import http.client
 
-    engine = ScriptedEngine([(f"    v{i} = {i}\n", -0.1) for i in range(300)], delay=0.01)  # 3 s in all
+    # 3 s in all; prefix-only, whose rules let a run of statements go on (a FIM profile's middle is one)
+    engine = ScriptedEngine([(f"    v{i} = {i}\n", -0.1) for i in range(300)], delay=0.01, fim_format="prefix-only")
     server, thread, port = _serve(engine, max_queue=4)
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

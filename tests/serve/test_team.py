@@ -133,3 +133,36 @@ def test_rollback_by_editing_the_routes_file_takes_effect_without_a_restart(team
     assert _complete(base, "shop", i)[1] == plain != before
     health = json.loads(urllib.request.urlopen(base + "/health").read())
     assert health["routes"]["rollback"] == "base" and health["routes"]["reloads"] >= 1
+
+
+@pytest.mark.integration
+def test_adapters_per_repository_on_the_embedded_fim_model(embedded_gguf, tmp_path):
+    """The same team set-up on the default model, Qwen2.5-Coder 0.5B: two adapters on the real base,
+    mixed concurrent requests from three repositories, none answered with another repository's adapter."""
+    a = write_adapter(tmp_path / "a.gguf", embedded_gguf, seed=1, rank=2, alpha=0.5)
+    b = write_adapter(tmp_path / "b.gguf", embedded_gguf, seed=2, rank=2, alpha=0.5)
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("repositories:\n  shop: a\n  github.com/acme/pay: b\ndefault: base\n")
+    env = dict(os.environ, FIMKIT_HOME=str(tmp_path / "home"))
+    proc = subprocess.Popen([sys.executable, "-m", "fimkit", "serve", "--model", str(embedded_gguf), "--port", "0",
+                             "--n-ctx", "512", "--backend", "llama-server", "--parallel", "2",
+                             "--adapter", f"a={a},b={b}", "--routes", str(routes), "--min-shown-logprob", "-100",
+                             "--max-queue", "64"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert "serving" in line, line + proc.stderr.read()
+        base = line.strip().rsplit(" ", 1)[-1]
+        expected = {(i, repo): _complete(base, repo, i) for i in range(len(PROMPTS)) for repo in REPOS}
+        assert all(status == 200 for status, _ in expected.values())
+        distinct = [i for i in range(len(PROMPTS)) if len({expected[i, r][1] for r in REPOS}) == 3]
+        assert len(distinct) >= 2, expected
+        jobs = [(repo, i) for i in distinct for repo in REPOS] * 4
+        random.Random(3).shuffle(jobs)
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda job: _complete(base, job[0], job[1]), jobs))
+        crossed = [(job, text) for job, (_, text) in zip(jobs, answers, strict=True) if text != expected[job[1], job[0]][1]
+                   and any(text == expected[job[1], other][1] for other in REPOS if other != job[0])]
+        assert all(status == 200 for status, _ in answers) and not crossed, crossed[:5]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -53,8 +53,8 @@ test("cache answers typed-ahead prefixes without a request", () => {
 
 test("request bodies for each API", () => {
   const o = { maxTokens: 16, model: "m" };
-  assert.deepEqual(buildRequest("openai", "p", "s", o), { path: "/v1/completions", body: { model: "m", prompt: "p", suffix: "s", max_tokens: 16, temperature: 0, stream: false, language: undefined, filename: undefined, input_extra: undefined } });
-  assert.deepEqual(buildRequest("infill", "p", "s", o).body, { input_prefix: "p", input_suffix: "s", input_extra: [], n_predict: 16, temperature: 0, cache_prompt: true, stream: false });
+  assert.deepEqual(buildRequest("openai", "p", "s", o), { path: "/v1/completions", body: { model: "m", prompt: "p", suffix: "s", max_tokens: 16, temperature: 0, stream: false, language: undefined, filename: undefined, input_extra: undefined, early_reply: true } });
+  assert.deepEqual(buildRequest("infill", "p", "s", o).body, { input_prefix: "p", input_suffix: "s", input_extra: [], n_predict: 16, temperature: 0, cache_prompt: true, stream: false, early_reply: true });
   const ollama = buildRequest("ollama", "p", "", o);
   assert.equal(ollama.path, "/api/generate");
   assert.equal(ollama.body.suffix, "\n"); // Ollama ignores an empty suffix
@@ -117,7 +117,19 @@ test("a team server is told the repository and the user, and nothing when they a
   const signal = new AbortController().signal;
   await requestCompletion({ ...cfg, repository: "github.com/acme/shop", user: "m".repeat(300) }, "a", "", { maxTokens: 8, model: "" }, signal, fake);
   await requestCompletion(cfg, "a", "", { maxTokens: 8, model: "" }, signal, fake);
-  assert.equal(seen[0]["X-Fimkit-Repository"], "github.com/acme/shop");
+  assert.equal(decodeURIComponent(seen[0]["X-Fimkit-Repository"]), "github.com/acme/shop");
   assert.equal(seen[0]["X-Fimkit-User"].length, 200); // the server refuses longer names
   assert.ok(!("X-Fimkit-Repository" in seen[1]) && !("X-Fimkit-User" in seen[1]));
+});
+
+test("names from the whole of Unicode travel as percent-encoded UTF-8 that fetch accepts", async () => {
+  const { identityHeaders } = await import("../src/core/client");
+  for (const name of ["项目", "café", "🚀 launch", "naïve/repo", "100%", "a".repeat(199) + "🚀🚀"]) {
+    const headers = identityHeaders({ serverUrl: "http://s", api: "openai", apiKey: "", timeoutMs: 1, repository: name, user: name });
+    const value = headers["X-Fimkit-Repository"];
+    assert.match(value, /^[\x21-\x7e]+$/); // printable ASCII: a valid header value for every HTTP stack
+    new Headers({ "X-Fimkit-Repository": value }); // what fetch does with it: no TypeError
+    assert.equal(decodeURIComponent(value), Array.from(name).slice(0, 200).join("")); // whole characters
+    assert.equal(headers["X-Fimkit-User"], value);
+  }
 });

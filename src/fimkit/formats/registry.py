@@ -78,7 +78,7 @@ class FimFamily:
     def stop_strings(self) -> tuple[str, ...]:
         """Strings that end a generated middle: EOT, the family's extra stops and its other sentinels."""
         out = [self.eot, *self.stop]
-        for s in (self.file_sep, self.prefix, self.suffix, self.middle, self.pad):
+        for s in (self.file_sep, self.repo_name, self.prefix, self.suffix, self.middle, self.pad):
             if s and s not in out:
                 out.append(s)
         return tuple(out)

@@ -14,6 +14,7 @@ BACKENDS = ("llama-cpp", "transformers", "openai", "llama-server")
 # the tuning split of benchmarks/bench_typing.py (docs/typing.md); the server and
 # the language server apply it, evaluation does not (it scores whole middles).
 DEFAULT_MIN_SHOWN_LOGPROB = -0.75
+NO_CUT = -100.0  # a server or language server set to this cut never cuts: whole middles are shown
 MAX_CANDIDATES = 8  # candidate middles ranked per completion, at most (OpenAI's n has the same cap)
 
 
@@ -21,8 +22,10 @@ MAX_CANDIDATES = 8  # candidate middles ranked per completion, at most (OpenAI's
 class EngineConfig:
     """Which model to load and how; the flags of `fimkit serve`, `complete`, `lsp` and `eval`."""
 
-    model: str = setting("gemma-3-270m", "model reference: embedded name, .gguf file or Hugging Face folder "
-                         "(for the openai backend: the remote model's name)")
+    model: str = setting("auto", "model reference: auto (the best embedded model that meets the typing goal on this "
+                         "machine, measured once: fimkit models shows which and why), an embedded name "
+                         "(qwen2.5-coder-0.5b, qwen2.5-coder-1.5b, gemma-3-270m), a .gguf file or a Hugging Face "
+                         "folder (for the openai backend: the remote model's name)")
     backend: str = setting("llama-cpp", "llama-cpp (GGUF, in-process, one request at a time), transformers (HF "
                            "folder or GGUF), openai (a remote OpenAI-compatible server: vLLM, llama.cpp, Ollama) or "
                            "llama-server (llama.cpp's server started and supervised by fimkit, or --base-url of a "
@@ -34,7 +37,8 @@ class EngineConfig:
                                      "(e.g. qwen2.5-coder:psm)")
     base_url: str | None = setting(None, "openai backend: the remote server, e.g. http://127.0.0.1:8000/v1; "
                                    "llama-server backend: a llama-server already running (fimkit starts none)")
-    remote_api_key: str | None = setting(None, "openai backend: bearer token for the remote server")
+    remote_api_key: str | None = setting(None, "bearer token for the remote server (openai backend, or "
+                                         "llama-server --base-url)")
     lora: str | None = setting(None, "a LoRA adapter GGUF (fimkit export RUN --lora-only) applied on top of "
                                "--model when it loads: megabytes instead of a merged model (llama-cpp backend)")
     parallel: int = setting(4, "llama-server backend: requests generated at once (its slots, batched together); "
@@ -56,10 +60,11 @@ class EngineConfig:
                               "(InCoder-style); 1 is plain greedy, the default measured best on a CPU "
                               "(docs/evaluation.md, Candidate ranking)", min=1, max=MAX_CANDIDATES)
     cache_reuse: bool = setting(True, "keep the KV cache of the previous prompt (off only to measure what it saves)")
-    healing: str = setting("word", "token healing when the cursor is mid-word: back the prompt off to the start of the "
-                           "word being typed (word), its last identifier or operator (lexeme), or 1 or 2 tokens, and "
-                           "make the model re-spell it; off turns it off (llama-cpp and transformers backends; "
-                           "measured: docs/typing.md)", choices=POLICIES)
+    healing: str | None = setting(None, "token healing when the cursor is mid-word: back the prompt off to the start of "
+                                  "the word being typed (word), its last identifier or operator (lexeme), or 1 or 2 "
+                                  "tokens, and make the model re-spell it; off turns it off (default: the model "
+                                  "profile's, measured: docs/models.md; llama-cpp, llama-server and transformers "
+                                  "backends)", choices=POLICIES)
 
     def __post_init__(self):
         check(self)

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from fimkit.infer.engines.contract import CompletionRequest, CompletionResult, Engine
+from fimkit.infer.engines.contract import CompletionRequest, CompletionResult, Engine, GenerationStats
 from fimkit.infer.engines.healing import BackOff
 from fimkit.infer.shaping import Shaper
 
@@ -27,14 +27,18 @@ class Prepared:
 
 def generate_middle(engine: Engine, request: CompletionRequest, prepared: Prepared, *,
                     cancel: threading.Event | None = None, on_delta: Callable[[str], None] | None = None,
-                    ) -> CompletionResult:
-    """One middle for a prepared prompt: generate, shape as the tokens arrive, stop when shaping decides."""
+                    on_start: Callable[[GenerationStats], None] | None = None) -> CompletionResult:
+    """One middle for a prepared prompt: generate, shape as the tokens arrive, stop when shaping decides.
+    ``on_start`` sees the generation's statistics as soon as it starts, kept up to date while it runs (a
+    reply sent before the generation ends reports what it cost so far)."""
     sampling = request.sampling
     shaper = prepared.new_shaper()
     raw, logprobs, tokens, pieces = [], [], [], []
     stop_type, stopping_word, cancelled = "limit", "", False
     start = time.perf_counter()
     generation = engine.generate(prepared.prompt, replace(sampling, healing=prepared.back_off), cancel)
+    if on_start is not None:
+        on_start(generation.stats)
     try:
         for piece in generation:
             if cancel is not None and cancel.is_set():

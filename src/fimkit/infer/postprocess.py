@@ -137,6 +137,11 @@ def ends_statement(line: str, prefix: str, suffix: str) -> bool:
     return indent_of(line) <= indent_of(prefix.rsplit("\n", 1)[-1]) and not _CONTINUES.match(line.lstrip())
 
 
+def continues(line: str) -> bool:
+    """``line`` carries on the statement before it at the same indentation (``else:``, ``}``...)."""
+    return bool(_CONTINUES.match(line.lstrip()))
+
+
 def between_statements(prefix: str, suffix: str) -> bool:
     """Nothing right of the cursor, and the suffix's next code line has the cursor line's indentation."""
     if suffix.split("\n", 1)[0].strip():

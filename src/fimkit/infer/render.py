@@ -13,18 +13,27 @@ def uses_file_separator(fmt: FimFormat) -> bool:
 
 def render_prompt(fmt: FimFormat, prefix: str, suffix: str, middle_start: str = "",
                   extra: tuple[tuple[str, str], ...] = (), *, filename: str | None = None,
-                  language: str | None = None) -> tuple[str, str]:
+                  language: str | None = None, repository: str | None = None,
+                  style: str = "file-sep") -> tuple[str, str]:
     """The prompt string for ``fmt`` and the blanks held back from its end (see hold_trailing_blanks).
 
     Repository chunks go first: each after the family's file separator when it has one, else as
-    preceding files under path comments at the start of the prefix (``render_preceding``). PSM puts
-    ``middle_start`` after the middle sentinel (so typing on one line keeps the prompt's beginning
-    stable), while SPM and prefix-only already end with the prefix, so it is simply part of it.
+    preceding files under path comments at the start of the prefix (``render_preceding``). With the
+    ``repository`` style (the model profile's, for families trained on repository-level prompts such as
+    Qwen2.5-Coder's) the prompt is that one: the repository's name, the other files, then the current
+    file's path, each after the file separator, and the FIM prompt, when there is context to show (the
+    file's path alone measured no gain: docs/models.md). PSM puts ``middle_start`` after the middle sentinel (so typing keeps the
+    prompt's beginning stable), while SPM and prefix-only already end with the prefix, so it is simply
+    part of it.
     """
     context = ""
     family = fmt.family
-    if extra and uses_file_separator(fmt):
-        esc = sanitizer_for(family).escape
+    esc = sanitizer_for(family).escape if family is not None else None
+    if style == "repository" and uses_file_separator(fmt) and family.repo_name and extra:
+        files = "".join(f"{family.file_sep}{esc(name)}\n{esc(text)}" for name, text in extra)
+        context = (f"{family.repo_name}{esc(repository or 'repository')}\n{files}"
+                   f"{family.file_sep}{esc(filename or 'untitled')}\n")
+    elif extra and uses_file_separator(fmt):
         context = "".join(f"{family.file_sep}{esc(name)}\n{esc(text)}" for name, text in extra) + family.file_sep
     elif extra:
         prefix = render_preceding(extra, filename, language) + prefix

@@ -19,12 +19,22 @@ from fimkit.infer import postprocess as pp
 from fimkit.infer.postprocess import mean_logprob
 from fimkit.syntax import error_count
 
-BOUNDARY_RULES = ("scope", "dead_code", "statement", "n_indent")
+BOUNDARY_RULES = ("scope", "dead_code", "statement", "n_indent", "one_statement")
+# The rules a model profile may switch off (``ShapeConfig.rules``), each measured on and off per model
+# (benchmarks/bench_profile.py): what helps a prefix-only 270M model may cut a FIM model's right answer.
+# Rules a client asks for itself (an explicit single_line, n_indent, stop strings) always apply.
+RULES = ("scope", "suffix", "dead_code", "statement", "repetition", "retyped", "single_line", "parse", "useless",
+         "logical_line", "one_statement")
+# What applies when no profile says (``ShapeConfig.rules`` None): the rules of the releases before
+# profiles, which the prefix-only profile keeps. logical_line and one_statement came with FIM models.
+DEFAULT_RULES = frozenset(RULES[:9])
 # Stop reasons that say the middle ends there (the model's end, a stop string, a rule about its shape),
 # as opposed to a limit, a cut or a gate that stopped it short: nothing more is the answer after them.
 ENDED = ("eos", "word", "suffix", "single_line", *BOUNDARY_RULES)
 TRIPLE_QUOTES = ('"""', "'''")  # a string that may span lines: the logical line may go on
 _FIRST_WORD = re.compile(r"[A-Za-z_]\w*")
+# A line ending in one of these goes on to the next: the statement is not over.
+_CARRIES_ON = ("\\", ",", "+", "-", "*", "/", "=", "&", "|", "(", "[", "{", ".", "?", " and", " or", " not")
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,7 @@ class ShapeConfig:
     min_shown_logprob: show the middle only as far as the model finds it likely: it is cut before the
         token that takes the sum of its tokens' log-probabilities (healing's re-spelled tokens count 0)
         below this, and a cut line is shown as far as it goes (the user types on from there).
+    rules: which of RULES apply (None: DEFAULT_RULES).
     """
 
     single_line: bool | None = None
@@ -51,6 +62,14 @@ class ShapeConfig:
     language: str | None = None
     one_statement: bool = True
     min_shown_logprob: float | None = None
+    rules: frozenset[str] | None = None
+
+    def __post_init__(self):
+        if self.rules is not None and not self.rules <= set(RULES):
+            raise ValueError(f"unknown shaping rule(s) {sorted(self.rules - set(RULES))}; known: {', '.join(RULES)}")
+
+    def applies(self, rule: str) -> bool:
+        return rule in (DEFAULT_RULES if self.rules is None else self.rules)
 
 
 @dataclass
@@ -83,11 +102,11 @@ class Shaper:
         self.trimmed = False
         self.likelihood = 0.0  # sum of the log-probabilities of the text taken so far
         self.single = (self.config.single_line if self.config.single_line is not None
-                       else pp.cursor_mid_line(self.suffix, self.prefix))
+                       else self.config.applies("single_line") and pp.cursor_mid_line(self.suffix, self.prefix))
         self.line_insert = pp.line_insert(self.prefix, self.suffix)
         self._baseline = (
             error_count(self.prefix + self.suffix, self.config.language)
-            if self.config.parse_check and self.config.language else None
+            if self.config.parse_check and self.config.applies("parse") and self.config.language else None
         )
 
     @property
@@ -139,7 +158,7 @@ class Shaper:
         if self.released < len(self.accepted) and any(ln.strip() for ln in self.accepted[self.released:]):
             self.trimmed = True  # held back by the parse check and never closed
         text = self.sent
-        if pp.is_useless(text, self.prefix):
+        if pp.is_useless(text, self.prefix) and (self.config.applies("useless") or not text.strip()):
             text = ""
         elif self.line_insert and text and not self.gated:
             # Whole lines go above the line the cursor starts: end them with their newline.
@@ -153,15 +172,18 @@ class Shaper:
     def _judge(self, start: int, end: int, complete: bool) -> None:
         i = len(self.accepted)
         line = self.raw[start:end]
+        applies = self.config.applies
+        if i == 0 and self.single and self.line_insert and not line.strip() and complete:
+            return  # one whole line above the cursor's: blank lines before it are not that line
         if i == 0:
-            if self.single and not self.line_insert:
+            if self.single and not self.line_insert and applies("retyped"):
                 line = pp.drop_retyped_rest_of_line(line, self.suffix)
-            if self.line_insert and pp.repeats_suffix(line, self.suffix, 1.0, self.prefix):
+            if self.line_insert and applies("suffix") and pp.repeats_suffix(line, self.suffix, 1.0, self.prefix):
                 # The very first line is the one already below the cursor. Only an exact copy counts
                 # here: neighbouring lines are often alike ("for i ..." above "for j ...").
                 self.stop_reason = "suffix"
                 return
-            if self.line_insert and pp.leaves_scope(line, self.prefix, self.suffix):
+            if self.line_insert and applies("scope") and pp.leaves_scope(line, self.prefix, self.suffix):
                 self.stop_reason = "scope"  # a whole new line above code it would leave its block
                 return
         else:
@@ -169,7 +191,7 @@ class Shaper:
                 if hit():
                     self.stop_reason = reason
                     return
-        line, cut = pp.cut_char_repeats(line)
+        line, cut = pp.cut_char_repeats(line) if applies("repetition") else (line, False)
         if self.config.min_mean_logprob is not None and line.strip():
             mean = self._mean_between(start, end + (1 if complete else 0))
             if mean is not None and mean < self.config.min_mean_logprob:
@@ -186,12 +208,52 @@ class Shaper:
             self.stop_reason = "single_line"
         elif complete and self._simple_statement_done():
             self.stop_reason = "statement"
+        elif complete and applies("logical_line") and self._logical_line_done():
+            self.stop_reason = "logical_line"
+        elif complete and applies("one_statement") and self._one_statement_done():
+            self.stop_reason = "one_statement"
+
+    def _cursor_line(self) -> str:
+        return self.prefix.rsplit("\n", 1)[-1]
+
+    def _logical_line_done(self) -> bool:
+        """The cursor is inside a statement (code before it on its line): the middle completes that
+        logical line, and is over once its brackets are closed."""
+        return (bool(self._cursor_line().strip()) and not self.line_insert
+                and pp.open_brackets(self._cursor_line() + "\n".join(self.accepted)) <= 0)
+
+    def _at_statement_start(self) -> bool:
+        return not self._cursor_line().strip()
+
+    def _statement_indent(self) -> int:
+        first = next((ln for ln in self.accepted if ln.strip()), "")
+        return pp.indent_of(self._cursor_line() + first)
+
+    def _one_statement_done(self) -> bool:
+        """The cursor is where a statement starts (nothing but indentation before it): the middle is one
+        statement. A simple one is over at the end of its logical line (brackets closed, nothing that
+        carries it on: a trailing ``:``, ``{``, backslash, comma or operator)."""
+        if not self._at_statement_start() or not any(ln.strip() for ln in self.accepted):
+            return False
+        text = self._cursor_line() + "\n".join(self.accepted)
+        lines = [ln for ln in text.split("\n") if ln.strip()]
+        if any(ln.rstrip().endswith(":") for ln in lines) or any(q in text for q in TRIPLE_QUOTES):
+            return False  # a block header: its body follows (ended by ``_leaves_statement``)
+        if pp.open_brackets(text) > 0 or lines[-1].rstrip().endswith(_CARRIES_ON):
+            return False
+        return not lines[0].lstrip().startswith(("@", "#", "//", "/*", "*"))
+
+    def _leaves_statement(self, line: str) -> bool:
+        """After the first line of a statement that started at the cursor, a line that returns to its
+        indentation starts the next statement (``else``, ``except``, closing brackets continue it)."""
+        return (self._at_statement_start() and bool(line.strip()) and not self._inside_brackets()
+                and pp.indent_of(line) <= self._statement_indent() and not pp.continues(line))
 
     def _simple_statement_done(self) -> bool:
         """Python, between two statements: a simple statement is over at the end of its logical line
         (no bracket open, no ``:`` or backslash at the end), so the next line need not be decoded
         to see that it starts another one."""
-        if not self.config.one_statement or self.config.language != "python":
+        if not self.config.one_statement or not self.config.applies("statement") or self.config.language != "python":
             return False
         text = self.prefix.rsplit("\n", 1)[-1] + "\n".join(self.accepted)
         head = text.lstrip()
@@ -212,7 +274,9 @@ class Shaper:
                                   and pp.ends_statement(line, self.prefix, self.suffix)),
             ("n_indent", lambda: pp.below_n_indent(line, self.config.n_indent)),
             ("repetition", lambda: pp.repeats_previous(self.accepted + [line])),
+            ("one_statement", lambda: self._leaves_statement(line)),
         ]
+        rules = [r for r in rules if r[0] == "n_indent" or self.config.applies(r[0])]
         return [r for r in rules if r[0] in BOUNDARY_RULES] if boundary_only else rules
 
     def _judge_partial(self) -> None:
@@ -285,7 +349,7 @@ class Shaper:
     def _bare_header(self, n: int) -> bool:
         """Python: the first ``n`` lines would end with a block's header (``if x:``) and no body; the
         parser recovers from that silently, but the code would not run."""
-        if self.config.language != "python":
+        if self.config.language != "python" or not self.config.applies("parse"):
             return False
         last = self.accepted[n - 1]
         if n == 1 and not self.line_insert:

@@ -76,5 +76,5 @@ async def infill(request: Request):
         return svc.stream(request, creq, "/infill", lambda text: f"data: {json.dumps({'content': text, 'stop': False})}\n\n",
                           lambda result, _: f"data: {json.dumps(reply(result, model, content=''))}\n\n",
                           "text/event-stream")
-    _, result = await svc.complete(request, creq, "/infill", completion_id=svc.new_id("infill"))
+    _, result = await svc.complete(request, creq, "/infill", completion_id=svc.new_id("infill"), early=body.early_reply)
     return F.with_context(reply(result, model), body, result)

@@ -73,7 +73,7 @@ async def generate(request: Request):
             creq, "/api/generate",
             lambda text: json.dumps({"model": model, "created_at": now_iso(), "response": text, "done": False}) + "\n",
             lambda result, _: json.dumps(final(result, model, "")) + "\n", "application/x-ndjson")
-    _, result = await svc.complete(request, creq, "/api/generate")
+    _, result = await svc.complete(request, creq, "/api/generate", early=body.early_reply)
     return F.with_context(final(result, model, result.text), body, result)
 
 

@@ -92,7 +92,7 @@ async def completions(request: Request):
                           lambda result, _: chunk(cid, "", finish_reason(result), usage=usage(result)),
                           "text/event-stream", done_line="data: [DONE]\n\n", completion_id=cid)
     cid = svc.new_id()
-    _, result = await svc.complete(request, first, "/v1/completions", completion_id=cid)
+    _, result = await svc.complete(request, first, "/v1/completions", completion_id=cid, early=body.early_reply)
     # The ranked candidates, best first; fewer than n when candidates came out the same.
     choices = [{"index": i, "text": r.text, "finish_reason": finish_reason(r),
                 "logprobs": logprobs(r) if body.logprobs is not None else None}

@@ -29,6 +29,6 @@ def to_request(body: SeedBody, config: ServerConfig) -> CompletionRequest:
 async def complete(request: Request):
     svc = service(request)
     body = validate(SeedBody, await read_json(request, svc.config.max_request_bytes))
-    cid, result = await svc.complete(request, to_request(body, svc.config), "/complete")
+    cid, result = await svc.complete(request, to_request(body, svc.config), "/complete", early=body.early_reply)
     return F.with_context({"completion": result.text, "success": True, "id": cid, "stop_type": result.stop_type,
                            "gated": result.gated}, body, result)

@@ -55,5 +55,5 @@ def to_request(body: TabbyBody, config: ServerConfig) -> CompletionRequest:
 async def complete(request: Request, data: dict) -> dict:
     svc = service(request)
     body = validate(TabbyBody, data)
-    cid, result = await svc.complete(request, to_request(body, svc.config), "/v1/completions")
+    cid, result = await svc.complete(request, to_request(body, svc.config), "/v1/completions", early=body.early_reply)
     return F.with_context({"id": cid, "choices": [{"index": 0, "text": result.text}]}, body, result)

@@ -10,6 +10,7 @@ GET /v1/stats (telemetry), GET /health, GET /metrics. Every dialect runs through
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 
@@ -21,7 +22,7 @@ from fimkit import __version__
 from fimkit.errors import FimkitError
 from fimkit.infer import Engine
 from fimkit.serve import api_llama, api_ollama, api_openai, api_seed
-from fimkit.serve.guard import Guard
+from fimkit.serve.guard import Guard, authorized
 from fimkit.serve.http import (
     HTTPError,
     ServerConfig,
@@ -35,6 +36,9 @@ from fimkit.serve.metrics import Metrics
 from fimkit.serve.telemetry import Telemetry
 
 __all__ = ["ServerConfig", "create_app"]
+
+log = logging.getLogger("fimkit.serve")
+HEALTH = {"ok": "ok", "loading": "loading", "restarting": "engine restarting"}  # an engine process's state
 
 
 def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = ServerConfig()) -> FastAPI:
@@ -71,6 +75,13 @@ def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = Ser
     async def fimkit_error(request: Request, exc: FimkitError):
         return fimkit_error_response(exc)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        # A bug, not the client's doing: the traceback goes to the log, the client gets one JSON line.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return error_response(500, f"the server failed on this request ({type(exc).__name__}); its log has the "
+                                   "details")
+
     for module in (api_seed, api_openai, api_llama, api_ollama):
         app.include_router(module.router)
 
@@ -89,20 +100,29 @@ def create_app(engine: Engine | Callable[[], Engine], config: ServerConfig = Ser
 
     @app.get("/v1/stats")
     async def stats(request: Request):
-        orders = {e.name: tuple(a for a, _ in e.arms) for e in service(request).router.table.experiments}
+        router = service(request).router
+        await asyncio.to_thread(router.refresh)  # the experiments as the routes file says now
+        orders = {e.name: tuple(a for a, _ in e.arms) for e in router.table.experiments}
         return await asyncio.to_thread(telemetry_of(request).stats, orders)
 
     @app.get("/health")
     async def health(request: Request):
+        """Whether completions can be served now (``loading`` while a restarted engine loads its model,
+        when requests get 503), for anyone; what the server runs and how it routes (the routes file's
+        path, adapter and experiment names) only with the key, when the server has one."""
         svc = service(request)
-        info = svc.engine.info()
         engine = svc.engine
         process = getattr(engine, "process", None)
-        down = process is not None and not process.alive
-        return {"status": "engine restarting" if down else "ok", "model": info.model, "backend": info.backend, "mode": info.mode,
+        status = HEALTH[process.state] if process is not None else "ok"
+        if not authorized(request.headers, config.api_key):
+            return {"status": status}
+        await asyncio.to_thread(svc.router.refresh)  # a routes edit shows at once, read off the event loop
+        info = engine.info()
+        return {"status": status, "model": info.model, "backend": info.backend, "mode": info.mode,
                 "queue_depth": svc.scheduler.depth, "running": len(svc.scheduler.running), "parallel": engine.parallel,
                 "adapters": list(engine.adapters), "routes": svc.router.describe(),
-                "engine_restarts": process.restarts if process is not None else None, "version": __version__}
+                "engine_restarts": process.restarts if process is not None else None, "version": __version__,
+                "model_choice": svc.model_choice, "profile": engine.profile.name}
 
     @app.get("/metrics")
     async def metrics_endpoint(request: Request):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fimkit.errors import FimkitError
-from fimkit.infer.config import DEFAULT_MIN_SHOWN_LOGPROB
 from fimkit.settings import check, setting
 
 
@@ -28,10 +27,10 @@ class ServerConfig:
                                            "log-probability is lower (e.g. -1.5); a request's own value wins",
                                            min=-100.0, max=0.0)
     min_shown_logprob: float | None = setting(
-        DEFAULT_MIN_SHOWN_LOGPROB, "show a middle only as far as the model finds it likely: cut before the token "
-        "that takes the sum of its tokens' log-probabilities below this (docs/typing.md: it "
-        "multiplied the share of shown suggestions that are right); none shows whole middles; a request's own "
-        "value wins", min=-100.0, max=0.0)
+        None, "show a middle only as far as the model finds it likely: cut before the token that takes the sum of "
+        "its tokens' log-probabilities below this (docs/typing.md: it multiplied the share of shown suggestions "
+        "that are right); default: the model profile's (fimkit models shows it); -100 shows whole middles; a "
+        "request's own value wins", min=-100.0, max=0.0)
     cors_origins: tuple[str, ...] = setting((), "browser origins allowed to call the server, comma-separated "
                                             "(none by default: requests with any Origin are refused)",
                                             flag="cors-origin")
@@ -43,9 +42,11 @@ class ServerConfig:
     workspace: str | None = setting(None, "a project folder whose definitions and similar code are shown to the "
                                     "model as repository context on every API (indexed in the background at "
                                     "start, saved under $FIMKIT_HOME/workspaces)")
-    early_reply: bool = setting(True, "answer a middle that may span lines as soon as its first line is complete, "
-                                "and keep generating the rest so that the request after the user accepts it is "
-                                "answered at once (llama.vscode's trick); --no-early-reply waits for the whole middle")
+    early_reply: bool = setting(True, "for requests that ask for it (early_reply: true, as fimkit's VS Code extension "
+                                "and language server send), answer a middle that may span lines as soon as its first "
+                                "line is complete, and keep generating the rest so that the request after the user "
+                                "accepts it is answered at once (llama.vscode's trick); every other request gets the "
+                                "whole middle; --no-early-reply gives it to all")
     routes: str | None = setting(None, "a YAML routing table: which --adapter serves which repository, experiments "
                                  "splitting users between arms, rollback; read again whenever it changes "
                                  "(docs/team.md)")

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from fimkit.infer import CompletionRequest
+from fimkit.infer.engines.contract import GenerationStats
 
 MAX_ENTRIES = 16
 
@@ -40,6 +41,7 @@ class Continuation:
     request: CompletionRequest
     text: str = ""
     context: tuple[tuple[str, str], ...] = ()  # the repository chunks its prompt showed
+    stats: GenerationStats = field(default_factory=GenerationStats)  # live: the generation's, once it starts
     done: bool = False
     stop_type: str = "limit"
     changed: asyncio.Event = field(default_factory=asyncio.Event)

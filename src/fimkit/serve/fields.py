@@ -56,6 +56,9 @@ class FimkitOptions(Body):
     parse_check: bool = True
     input_extra: list[ExtraChunk] = Field([], max_length=MAX_EXTRA_CHUNKS)
     show_context: bool = Field(False, strict=True)
+    early_reply: bool = Field(False, description="answer a middle that may span lines with its first line as soon as "
+                              "it is complete, and generate the rest ahead for the request that continues it (what "
+                              "fimkit's editors send; others get the whole middle)")
 
 
 def stops(value) -> tuple[str, ...]:

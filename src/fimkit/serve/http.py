@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from copy import copy
 from dataclasses import replace
 
 from fastapi import Request
@@ -21,7 +22,9 @@ from pydantic import ValidationError
 
 from fimkit.errors import FimkitError
 from fimkit.infer import CompletionRequest, CompletionResult, Engine, run_completion
+from fimkit.infer.config import NO_CUT
 from fimkit.infer.context.repository import RepoContext
+from fimkit.infer.engines.contract import GenerationStats
 from fimkit.infer.postprocess import cursor_mid_line
 from fimkit.infer.shaping import ENDED
 from fimkit.serve.config import ServerConfig
@@ -137,7 +140,12 @@ class Service:
     completion: whole (``complete``) or streamed (``stream``)."""
 
     def __init__(self, engine: Engine, config: ServerConfig, metrics: Metrics, telemetry: Telemetry | None):
+        if config.min_shown_logprob is None:  # the model profile's cut, decided once the model is known
+            config = replace(config, min_shown_logprob=engine.profile.min_shown_logprob)
+        elif config.min_shown_logprob <= NO_CUT:
+            config = replace(config, min_shown_logprob=None)
         self.engine, self.config, self.metrics, self.telemetry = engine, config, metrics, telemetry
+        self.model_choice = model_choice(engine)
         self.scheduler = Scheduler(config.max_queue, workers=max(1, engine.parallel))
         self.started = time.time()
         self.continuations = Continuations()
@@ -156,13 +164,18 @@ class Service:
         deadline = self.config.request_timeout_s
         try:
             if stream:
-                def noted(prepared):  # an early answer shows the context its prompt had
+                def noted(prepared):  # an early answer shows the context its prompt had...
                     if entry is not None:
                         entry.context = prepared.context
 
+                def started(stats):  # ...and what it cost so far
+                    if entry is not None:
+                        entry.stats = stats
+
                 return self.scheduler.submit(
                     lambda cancel, push: run_completion(engine, creq, cancel=cancel, on_delta=push,
-                                                        context=self.context, on_prepared=noted),
+                                                        context=self.context, on_prepared=noted,
+                                                        on_start=started),
                     stream=True, deadline_s=deadline, preempt=creq.sampling.max_tokens > 0, key=key)
             return self.scheduler.submit(lambda cancel, push: run_completion(engine, creq, cancel=cancel,
                                                                              context=self.context),
@@ -197,8 +210,10 @@ class Service:
         if text is None or (not text and entry.stop_type not in ENDED):
             return None  # not in time, or the generation was stopped short (a cut, a limit): a new one
         self.metrics.observe_continued()
+        # Nothing was evaluated for this request; its text was generated ahead, in these tokens.
         result = CompletionResult(text=text, raw=text, stop_type="line" if text else entry.stop_type,
-                                  context=entry.context)
+                                  context=entry.context,
+                                  stats=GenerationStats(predicted_tokens=self.engine.count_tokens(text)))
         completion_id = completion_id or self.new_id()
         await self._done(completion_id, endpoint, creq, result, route, count_tokens=False)
         return completion_id, result
@@ -231,20 +246,21 @@ class Service:
                 latency_ms=st.prompt_ms + st.predicted_ms, arm=route.arm, experiment=route.experiment,
                 context=(creq.prefix, creq.suffix, result.text, creq.filename) if self.config.telemetry_context else None)
 
-    def _early(self, creq: CompletionRequest) -> bool:
-        """Whether ``creq`` is answered at its first lines (``fimkit.serve.continuation``): a middle that
-        may span lines, one candidate."""
+    def _early(self, creq: CompletionRequest, asked: bool) -> bool:
+        """Whether ``creq`` is answered at its first lines (``fimkit.serve.continuation``): its client
+        asked for it, and its middle may span lines, one candidate."""
         single = creq.single_line if creq.single_line is not None else cursor_mid_line(creq.suffix, creq.prefix)
-        return (self.config.early_reply and creq.sampling.max_tokens > 0 and not single
+        return (asked and self.config.early_reply and creq.sampling.max_tokens > 0 and not single
                 and not creq.t_max_predict_ms and (creq.candidates or self.engine.candidates) <= 1)
 
     async def complete(self, request: Request, creq: CompletionRequest, endpoint: str,
-                       completion_id: str | None = None) -> tuple[str, CompletionResult]:
-        """Run ``creq``; a client that disconnects meanwhile cancels it (499). A middle that may span
-        lines is answered at its first lines while the generation goes on (``continuation``), and a
-        request that continues such a generation is answered from it."""
+                       completion_id: str | None = None, *, early: bool = False) -> tuple[str, CompletionResult]:
+        """Run ``creq``; a client that disconnects meanwhile cancels it (499). The whole middle, unless
+        the client asked for an ``early`` reply: a middle that may span lines is then answered at its
+        first lines while the generation goes on (``continuation``), and a request that continues such a
+        generation is answered from it."""
         creq, route, typist = self.routed(request, creq)
-        early = self._early(creq)
+        early = self._early(creq, early)
         if early:
             continued = await self._continued(creq, endpoint, completion_id, route)
             if continued is not None:
@@ -257,14 +273,19 @@ class Service:
                 entry.finish(None)  # nothing will come: no request may wait for it
             raise
         while True:
-            done, _ = await asyncio.wait({job.future}, timeout=0.02 if early else 0.05)
+            try:
+                done, _ = await asyncio.wait({job.future}, timeout=0.02 if early else 0.05)
+            except asyncio.CancelledError:  # the server is shutting down: the generation stops with it
+                job.cancel.set()
+                raise
             if entry is not None:
                 _drain(job, entry)
                 shown = first_lines(entry.text)
                 if shown is not None and not done:
                     job.background = True  # this client has its answer; the rest is generated ahead
                     asyncio.get_running_loop().create_task(self._follow(job, entry))
-                    result = CompletionResult(text=shown, raw=entry.text, stop_type="line", context=entry.context)
+                    result = CompletionResult(text=shown, raw=entry.text, stop_type="line", context=entry.context,
+                                              stats=copy(entry.stats))  # what it cost up to now
                     completion_id = completion_id or self.new_id()
                     await self._done(completion_id, endpoint, creq, result, route, count_tokens=False)
                     return completion_id, result
@@ -275,6 +296,9 @@ class Service:
         result = None
         try:
             result = job.future.result()
+        except Exception:
+            if not job.expired:
+                raise  # past the deadline, a stalled engine's failure is the deadline's doing: 504 below
         finally:
             if entry is not None:
                 _drain(job, entry)
@@ -370,6 +394,17 @@ def stream_error(exc: Exception, media_type: str) -> str:
     if media_type == "text/event-stream":
         return "data: " + json.dumps({"error": {"message": message, "code": status}}) + "\n\n"
     return json.dumps({"error": message, "code": status, "done": True}) + "\n"
+
+
+def model_choice(engine: Engine) -> str | None:
+    """Why this model: what ``--model auto`` measured on this machine (None when a model was named)."""
+    resolved = getattr(engine, "model", None)
+    if getattr(resolved, "ref", None) != "auto":
+        return None
+    from fimkit.models.auto import cached_choice
+
+    choice = cached_choice()
+    return f"auto: {choice.model}, {choice.reason}" if choice is not None else "auto"
 
 
 def service(request: Request) -> Service:

@@ -51,7 +51,7 @@ def test_cache_reuse_and_cancellation(engines):
 
 
 @pytest.mark.integration
-def test_transformers_backend_serves_the_embedded_gguf(embedded_gguf):
+def test_transformers_backend_serves_the_embedded_gguf(gemma_gguf):
     from fimkit.infer.engines.hf import TransformersEngine
 
     engine = TransformersEngine(resolve_model("gemma-3-270m"), n_ctx=512)

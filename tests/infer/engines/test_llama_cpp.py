@@ -1,4 +1,5 @@
-"""The real embedded Gemma-3-270m through llama.cpp (integration: assembles ~250 MB once)."""
+"""The engine's mechanics on the smallest real model, the embedded Gemma-3-270m through llama.cpp
+(integration: assembles ~250 MB once); the default FIM model's own behaviour is in test_default_model."""
 
 import threading
 
@@ -16,8 +17,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def engine(embedded_gguf):
-    return LlamaCppEngine(resolve_model(str(embedded_gguf)), n_ctx=512)
+def engine(gemma_gguf):
+    return LlamaCppEngine(resolve_model(str(gemma_gguf)), n_ctx=512)
 
 
 def test_embedded_model_is_served_prefix_only(engine):
@@ -77,9 +78,9 @@ def test_each_call_reports_its_own_stop_reason(engine):
     assert closed.stop_reason == "closed" and short.stats.predicted_tokens == 2
 
 
-def test_a_fim_format_the_model_cannot_speak_is_refused(embedded_gguf):
+def test_a_fim_format_the_model_cannot_speak_is_refused(gemma_gguf):
     with pytest.raises(FimkitError, match="has no token '<\\|fim_prefix\\|>'.*prefix-only"):
-        LlamaCppEngine(resolve_model(str(embedded_gguf)), n_ctx=256, fim_format=FimFormat.parse_spec("fimkit:psm"))
+        LlamaCppEngine(resolve_model(str(gemma_gguf)), n_ctx=256, fim_format=FimFormat.parse_spec("fimkit:psm"))
 
 
 def test_a_warm_up_fills_the_cache_without_generating(engine):
@@ -98,8 +99,8 @@ def test_top_logprobs_are_the_likeliest_tokens(engine):
     assert abs(first.top[0][1] - first.logprob) < 1e-4  # greedy: the chosen token is the likeliest
 
 
-def test_going_back_to_a_file_resumes_from_its_saved_state(embedded_gguf):
-    engine = LlamaCppEngine(resolve_model(str(embedded_gguf)), n_ctx=512, prompt_caches=2)
+def test_going_back_to_a_file_resumes_from_its_saved_state(gemma_gguf):
+    engine = LlamaCppEngine(resolve_model(str(gemma_gguf)), n_ctx=512, prompt_caches=2)
     file_a = "".join(f"def handler_{i}(request):\n    return respond(request, {i})\n\n" for i in range(12)) + "def handler_x(request):\n    return "
     file_b = "".join(f"CONSTANT_{i} = '{i}' * {i}\n" for i in range(40)) + "TOTAL = "
     req_a = CompletionRequest(file_a, "\n", sampling=SamplingParams(max_tokens=8))
@@ -109,14 +110,14 @@ def test_going_back_to_a_file_resumes_from_its_saved_state(embedded_gguf):
     assert first.stats.prompt_tokens > 128 and engine.states.restores == 1
     assert again.stats.cached_tokens >= again.stats.prompt_tokens - 1  # nothing of file A evaluated again
     assert again.raw == first.raw  # the restored cache gives the same greedy tokens
-    off = LlamaCppEngine(resolve_model(str(embedded_gguf)), n_ctx=512, prompt_caches=0)
+    off = LlamaCppEngine(resolve_model(str(gemma_gguf)), n_ctx=512, prompt_caches=0)
     run_completion(off, req_a)
     run_completion(off, CompletionRequest(file_b, "\n", sampling=SamplingParams(max_tokens=8)))
     assert run_completion(off, req_a).stats.cached_tokens < 8  # without saved states: from scratch
     engine.close()
     off.close()
     # One saved state: saving file B's state evicts file A's, which is being restored (this crashed).
-    one = LlamaCppEngine(resolve_model(str(embedded_gguf)), n_ctx=512, prompt_caches=1)
+    one = LlamaCppEngine(resolve_model(str(gemma_gguf)), n_ctx=512, prompt_caches=1)
     run_completion(one, req_a)
     run_completion(one, CompletionRequest(file_b, "\n", sampling=SamplingParams(max_tokens=8)))
     back = run_completion(one, req_a)
@@ -125,9 +126,9 @@ def test_going_back_to_a_file_resumes_from_its_saved_state(embedded_gguf):
     one.close()
 
 
-def test_lookup_decoding_gives_the_tokens_of_plain_greedy_decoding(embedded_gguf):
+def test_lookup_decoding_gives_the_tokens_of_plain_greedy_decoding(gemma_gguf):
     """Code that repeats its context: drafts are proposed and kept, and the output is unchanged."""
-    model = resolve_model(str(embedded_gguf))
+    model = resolve_model(str(gemma_gguf))
     fast = LlamaCppEngine(model, n_ctx=512, lookup_decoding=True)
     plain = LlamaCppEngine(model, n_ctx=512, lookup_decoding=False)
     prefix = ("ROUTES = {\n" + "".join(f'    "/api/v1/items/{i}": handlers.get_item_{i},\n' for i in range(8))

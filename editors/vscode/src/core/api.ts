@@ -16,19 +16,21 @@ export function buildRequest(api: Api, prefix: string, suffix: string, o: Reques
   if (api === "infill") {
     return {
       path: "/infill",
-      body: { input_prefix: prefix, input_suffix: suffix, input_extra: o.extra ?? [], n_predict: o.maxTokens, temperature: 0, cache_prompt: true, stream: false },
+      body: { input_prefix: prefix, input_suffix: suffix, input_extra: o.extra ?? [], n_predict: o.maxTokens, temperature: 0, cache_prompt: true, stream: false, early_reply: true },
     };
   }
   if (api === "ollama") {
     // Ollama does not treat an empty suffix as FIM: send a newline instead.
     return {
       path: "/api/generate",
-      body: { model: o.model || "fimkit", prompt: prefix, suffix: suffix || "\n", stream: false, options: { num_predict: o.maxTokens, temperature: 0 }, input_extra: o.extra?.length ? o.extra : undefined },
+      body: { model: o.model || "fimkit", prompt: prefix, suffix: suffix || "\n", stream: false, options: { num_predict: o.maxTokens, temperature: 0 }, input_extra: o.extra?.length ? o.extra : undefined, early_reply: true },
     };
   }
   return {
     path: "/v1/completions",
-    body: { model: o.model || undefined, prompt: prefix, suffix, max_tokens: o.maxTokens, temperature: 0, stream: false, language: o.language, filename: o.filename, input_extra: o.extra?.length ? o.extra : undefined },
+    // early_reply: fimkit answers a block with its first line at once and generates the rest ahead, for the
+    // request made when that line is accepted (other servers ignore the field).
+    body: { model: o.model || undefined, prompt: prefix, suffix, max_tokens: o.maxTokens, temperature: 0, stream: false, language: o.language, filename: o.filename, input_extra: o.extra?.length ? o.extra : undefined, early_reply: true },
   };
 }
 

@@ -35,6 +35,11 @@ class ContextBudget:
     align_lines: int = ALIGN_LINES
     extra_share: float = 0.25  # repository context shown before the prefix: at most this share
     extra_on_top: bool = False  # that context adds to the prompt budget instead of taking from the prefix
+    # How far the suffix reaches before the token budget cuts it: ``definition`` (to the end of the
+    # definition enclosing the cursor), ``scope`` (to the end of the block the cursor is in, with the
+    # line that closes it) or ``blank`` (to the first blank line after code). A FIM prompt reads the
+    # suffix again whenever the prefix changes, so a shorter one is a cheaper keystroke.
+    suffix_scope: str = "definition"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class FittedContext:
     suffix: str
     extra: tuple[tuple[str, str], ...]
     truncated: bool
+    filename: str | None = None  # as the prompt names the file (relative to the workspace)
 
 
 def syntax_suffix(prefix: str, suffix: str, language: str | None, max_lines: int) -> str:
@@ -69,6 +75,35 @@ def syntax_suffix(prefix: str, suffix: str, language: str | None, max_lines: int
     end = len(data) if end < 0 else end
     kept = data[cursor:end].decode("utf-8", errors="ignore")
     return kept if len(kept.split("\n")) <= max(max_lines * 4, 1) else fallback
+
+
+SUFFIX_SCOPES = ("definition", "scope", "blank")
+
+
+def near_suffix(prefix: str, suffix: str, scope: str, language: str | None, max_lines: int) -> str:
+    """The part of ``suffix`` the prompt shows, by ``ContextBudget.suffix_scope`` (whole lines, the
+    cursor's own line always)."""
+    if scope == "definition":
+        return syntax_suffix(prefix, suffix, language, max_lines)
+    if scope not in SUFFIX_SCOPES:
+        raise ValueError(f"unknown suffix scope {scope!r}; choose one of: {', '.join(SUFFIX_SCOPES)}")
+    lines = suffix.split("\n")[: max_lines + 1]
+    kept = lines[:1]
+    cursor_line = prefix.rsplit("\n", 1)[-1] + lines[0]
+    # The block's indentation: the cursor's line's (a line of only blanks counts: the user indented it).
+    floor = len(cursor_line) - len(cursor_line.lstrip(" \t")) if cursor_line else None
+    for line in lines[1:]:
+        if scope == "blank" and not line.strip() and any(k.strip() for k in kept[1:]):
+            break
+        if scope == "scope" and line.strip():
+            indent = len(line) - len(line.lstrip(" \t"))
+            if floor is None:
+                floor = indent  # at a blank cursor line, the first code below sets the block
+            elif indent < floor:
+                kept.append(line)  # the line that closes the block ("}", the next statement outside)
+                break
+        kept.append(line)
+    return "\n".join(kept)
 
 
 # No tokenizer fimkit serves spends more characters than this on one token of code, so text cut to
@@ -159,9 +194,10 @@ def fit_context(prefix: str, suffix: str, extra: tuple[tuple[str, str], ...], *,
     if budget.prompt_tokens:
         available = max(16, min(available, budget.prompt_tokens - budget.reserve))
     window = available * MAX_CHARS_PER_TOKEN
-    near_prefix, near_suffix = tail_chars(prefix, window), head_chars(suffix, window)
+    near_prefix, near_suffix_text = tail_chars(prefix, window), head_chars(suffix, window)
     prefix_line = prefix.count("\n", 0, len(prefix) - len(near_prefix))
-    short_suffix = syntax_suffix(near_prefix, near_suffix, language, budget.suffix_lines) if use_suffix else ""
+    short_suffix = (near_suffix(near_prefix, near_suffix_text, budget.suffix_scope, language, budget.suffix_lines)
+                    if use_suffix else "")
     suffix_cap = int(available * budget.suffix_share)
     new_suffix, used_suffix = _keep_lines(short_suffix, suffix_cap, count, from_end=False)
     prefix_cap = int(available * budget.prefix_share) + max(0, suffix_cap - used_suffix)

@@ -64,6 +64,11 @@ class RepoContext:
         self._memo_size = memo
         self._lock = threading.Lock()
 
+    @property
+    def name(self) -> str | None:
+        """The repository's name as a repository-level prompt shows it: its folder's."""
+        return self.index.root.name if self.index is not None else None
+
     def open_later(self, root: str, log=None, refresh_s: float = REFRESH_S) -> threading.Thread:
         """Index ``root`` in the background; until it is ready, completions get no workspace context.
         Then look for changed files every ``refresh_s`` seconds (only those are read again)."""

@@ -29,10 +29,13 @@ def preflight(config: EngineConfig, *, log=None, progress: bool = False):
     if config.engine_args and config.backend != "llama-server":
         raise FimkitError("--engine-args are flags for the llama-server fimkit starts: they need --backend llama-server")
     if config.engine_args:
+        from fimkit.infer.engines.server_process import check_engine_args
+
         try:
-            shlex.split(config.engine_args)
+            args = shlex.split(config.engine_args)
         except ValueError as exc:
             raise FimkitError(f"--engine-args {config.engine_args!r}: {exc}") from None
+        check_engine_args(args)  # where the engine listens and who may call it are fimkit's
     if config.backend == "openai":
         if not config.base_url:
             raise FimkitError("the openai backend needs --base-url, e.g. http://127.0.0.1:8000/v1")
@@ -76,6 +79,7 @@ def load_engine(config: EngineConfig, *, log=None) -> Engine:
                                               threads=config.threads, fim_format=fmt,
                                               adapters=adapter_names(config.adapters), base_url=config.base_url,
                                               engine_args=tuple(shlex.split(config.engine_args or "")),
+                                              api_key=config.remote_api_key,
                                               log_path=fimkit_home() / "logs" / "llama-server.log"), config)
     if config.backend == "transformers":
         from fimkit.infer.engines.hf import TransformersEngine
@@ -98,5 +102,5 @@ def _with_budget(engine: Engine, config: EngineConfig) -> Engine:
         raise FimkitError(f"--candidates {config.candidates} needs a backend that scores text (llama-cpp or "
                           f"transformers); the {engine.backend} backend does not")
     engine.candidates = config.candidates
-    engine.healing = config.healing
+    engine.healing = config.healing or engine.profile.healing
     return engine

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 from fimkit.errors import FimkitError
 from fimkit.formats import FimFormat
+from fimkit.infer.context.anchor import Anchors
 from fimkit.infer.engines.healing import BackOff
+from fimkit.models.profile import ModelProfile, profile_for
 
 
 @dataclass(frozen=True)
@@ -127,10 +129,12 @@ class EngineInfo:
 
 
 def serving_format(detection) -> FimFormat:
-    """The FIM format a detected model is served with (prefix-only when it has no FIM tokens)."""
+    """The FIM format a detected model is served with: the layout it records, else its profile's, else
+    its family's default (prefix-only when it has no FIM tokens)."""
     if not detection.is_fim:
         return FimFormat(None, "prefix-only")
-    return FimFormat(detection.family, detection.layout or detection.family.default_layout)
+    family = detection.family
+    return FimFormat(family, detection.layout or profile_for(family.name).layout or family.default_layout)
 
 
 class Engine(ABC):
@@ -182,6 +186,26 @@ class Engine(ABC):
 
     def info(self) -> EngineInfo:
         return EngineInfo(self.backend, self.name, self.fim_format, self.n_ctx, healing=self.heals)
+
+    @property
+    def anchors(self) -> Anchors:
+        """Where typing began in recent prompts (``fimkit.infer.context.anchor``)."""
+        if "_anchors" not in self.__dict__:
+            self._anchors = Anchors()
+        return self._anchors
+
+    @property
+    def profile(self) -> ModelProfile:
+        """How this model is prompted and its middles shaped (``fimkit.models.profile``): its family's,
+        unless one was set (a benchmark measuring another choice)."""
+        if self.__dict__.get("_profile") is not None:
+            return self._profile
+        fmt = self.fim_format
+        return profile_for(fmt.family.name if fmt.is_fim else None)
+
+    @profile.setter
+    def profile(self, profile: ModelProfile) -> None:
+        self._profile = profile
 
     @property
     def heals(self) -> bool:

@@ -36,8 +36,6 @@ from fimkit.models.resolve import ResolvedModel, inspect_model
 
 # Prompts shorter than this are cheap to evaluate again (~0.3 s on 2 cores): not worth a saved state.
 MIN_SAVED_TOKENS = 128
-# The CPU prompt budget (see default_prompt_tokens).
-CPU_PROMPT_TOKENS = 1024
 # Most draft tokens per step of prompt-lookup decoding.
 DRAFT_TOKENS = 8
 # Prompt tokens evaluated between two looks at the cancel event: ~0.4 s on 2 cores, so a completion
@@ -47,6 +45,14 @@ EVAL_CHUNK = 128
 # Scored positions per batch when ranking candidates: each needs a row of logits (1 MB for Gemma's
 # 262k-token vocabulary), so batches stay small.
 SCORE_CHUNK = 32
+
+
+def gpu_offload(llama_cpp) -> bool:
+    """Whether this llama.cpp build can offload to a GPU."""
+    try:
+        return bool(llama_cpp.llama_supports_gpu_offload())
+    except (AttributeError, OSError):  # an older binding: assume the CPU build
+        return False
 
 
 class LlamaCppEngine(Engine):
@@ -88,7 +94,8 @@ class LlamaCppEngine(Engine):
     def _load(self, llama_cpp, n_ctx: int, n_threads: int, verbose: bool):
         """The llama.cpp model and context. Its set-up lines (even with verbose off, llama.cpp prints
         some, such as the sliding-window cache notice) are shown only if loading fails."""
-        kwargs = {"model_path": str(self.model.path), "n_ctx": n_ctx, "n_threads": n_threads}
+        kwargs = {"model_path": str(self.model.path), "n_ctx": n_ctx, "n_threads": n_threads,
+                  "n_gpu_layers": -1 if gpu_offload(llama_cpp) else 0}  # every layer on a GPU where there is one
         if self.lora is not None:
             kwargs["lora_path"] = str(self.lora)
         if verbose:
@@ -229,16 +236,10 @@ class LlamaCppEngine(Engine):
             best_ids = tuple(int(i) for i in ids)
         return float(logits[token]) - norm, best, best_ids
 
-    @staticmethod
-    def default_prompt_tokens(llama_cpp) -> int:
-        """Prompt budget by device class, from benchmarks/bench_context.py: on a CPU, cold latency
-        is ~3 ms per prompt token on 2 cores and quality stops growing past ~1,000 tokens; a GPU
-        evaluates a prompt 50-100x faster, so it gets the whole window."""
-        try:
-            gpu = bool(llama_cpp.llama_supports_gpu_offload())
-        except (AttributeError, OSError):  # an older binding: assume the CPU build
-            gpu = False
-        return 4096 if gpu else CPU_PROMPT_TOKENS
+    def default_prompt_tokens(self, llama_cpp) -> int:
+        """Prompt budget by device class, the model profile's: cold latency grows with every prompt
+        token on a CPU while quality saturates; a GPU evaluates a prompt 50-100x faster."""
+        return self.profile.budget_tokens(gpu_offload(llama_cpp))
 
     def _save_live(self) -> None:
         """Copy the live KV cache into the saved states, unless one already holds it."""
