@@ -57,6 +57,26 @@ $(LLAMA_SERVER): | $(BIN)/python
 $(BIN)/llama-server: $(LLAMA_SERVER) | $(BIN)/python
 	cp $(LLAMA_SERVER) $@
 
+# llama.cpp's own converters (convert_hf_to_gguf.py with its conversion/ package, convert_lora_to_gguf.py)
+# and the gguf-py they are written against, from the same pinned sources: `fimkit export` converts any
+# architecture llama.cpp converts with them (fimkit.export.convert), instead of a writer of its own.
+LLAMA_CONVERT    := $(LLAMA_SERVER_DIR)-convert
+CONVERT_FILES    := convert_hf_to_gguf.py convert_lora_to_gguf.py conversion gguf-py
+
+$(LLAMA_CONVERT)/.extracted: | $(BIN)/python
+	rm -rf $(LLAMA_CONVERT).tmp && mkdir -p $(LLAMA_CONVERT).tmp
+	$(PIP) download --quiet --no-binary :all: --no-deps -d $(LLAMA_CONVERT).tmp '$(LLAMA)'
+	tar xzf $(LLAMA_CONVERT).tmp/*.tar.gz -C $(LLAMA_CONVERT).tmp \
+		$(addprefix llama_cpp_python-$(subst llama-cpp-python==,,$(LLAMA))/vendor/llama.cpp/,$(CONVERT_FILES))
+	rm -rf $(LLAMA_CONVERT) && mv $(LLAMA_CONVERT).tmp/llama_cpp_python-*/vendor/llama.cpp $(LLAMA_CONVERT)
+	rm -rf $(LLAMA_CONVERT).tmp
+	@touch $@
+
+$(VENV)/share/llama.cpp/.extracted: $(LLAMA_CONVERT)/.extracted | $(BIN)/python
+	rm -rf $(VENV)/share/llama.cpp && mkdir -p $(VENV)/share
+	cp -r $(LLAMA_CONVERT) $(VENV)/share/llama.cpp
+	@touch $@
+
 $(WHEELS)/.built: | $(BIN)/python
 	@echo "building llama-cpp-python for this CPU (about 10 minutes on 2 cores, once per machine)"
 	CMAKE_ARGS='-DCMAKE_C_FLAGS="$(NO_AMX)" -DCMAKE_CXX_FLAGS="$(NO_AMX)"' \
@@ -76,21 +96,21 @@ $(VENV)/.installed-dev: pyproject.toml $(WHEELS)/.built | $(BIN)/python
 	$(PIP) install --quiet --find-links $(WHEELS) -e '.[dev]'
 	@touch $@ $(VENV)/.installed-demo
 
-install: $(VENV)/.installed-demo $(BIN)/llama-server
-install-dev: $(VENV)/.installed-dev $(BIN)/llama-server
+install: $(VENV)/.installed-demo $(BIN)/llama-server $(VENV)/share/llama.cpp/.extracted
+install-dev: $(VENV)/.installed-dev $(BIN)/llama-server $(VENV)/share/llama.cpp/.extracted
 
 # The seed pipeline on the embedded model (quick preset, ~15 minutes on 2 cores), then one FIM
 # completion from the exported GGUF next to the base model's.
-demo: $(VENV)/.installed-demo
+demo: $(VENV)/.installed-demo $(VENV)/share/llama.cpp/.extracted
 	$(BIN)/fimkit pipeline --preset quick
 	@echo; echo "== the fine-tuned model (the better of its two GGUF files, from pipeline-summary.json)"
 	$(BIN)/fimkit demo --model "$$($(BIN)/python -c 'import json; print(json.load(open("pipeline-summary.json"))["fine_tuned"]["gguf"])')"
-	@echo; echo "== the base model, prefix-only"
+	@echo; echo "== the base model, as fimkit serves it"
 	$(BIN)/fimkit demo
 
 test: test-python test-vscode
 
-test-python: lint $(BIN)/llama-server
+test-python: lint $(BIN)/llama-server $(VENV)/share/llama.cpp/.extracted
 	FIMKIT_E2E_HOME=$(E2E_HOME) FIMKIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Ruff's rules are in pyproject.toml ([tool.ruff]); `make fix` applies its safe fixes.

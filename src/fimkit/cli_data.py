@@ -126,9 +126,8 @@ def register(sub, formatter, dedent) -> None:
               destination: data/tokens
               processes: 2
               tokenizer:
-                name_or_path: gemma-3-270m
-                bos_token_id: 2
-                eos_token_id: 1
+                name_or_path: qwen2.5-coder-0.5b
+                eos_token_id: 151643
             examples:
               fimkit tokenize -c tokens.yaml
               fimkit tokenize --documents data/fim --destination data/tokens --tokenizer ./my-hf-model

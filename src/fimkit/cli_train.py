@@ -15,11 +15,12 @@ def register(sub, formatter, dedent) -> None:
         "train", formatter_class=formatter, help="fine-tune a causal LM for FIM with LoRA (resumable)",
         description=dedent("""
             LoRA fine-tuning for fill-in-the-middle on any causal LM transformers loads: a Hugging Face
-            directory or a GGUF (the embedded Gemma-3-270m is dequantized from its GGUF). FIM tokens are
+            directory or a GGUF (the embedded models are dequantized from their GGUF once and kept). The
+            default base is the embedded Qwen2.5-Coder 0.5B, trained in its own FIM format; FIM tokens are
             reused when the base has them, otherwise added, starting at the mean embedding, and only their
             rows are trained besides the LoRA matrices. Data: JSON lines from `fimkit samples` or `fimkit
             fim`, or a `fimkit tokenize` folder. The loss is taken on the middle only by default, and
-            logits are computed only where the loss is (the 262k-row output layer dominates CPU time).
+            logits are computed only where the loss is (a 150k-260k-row output layer dominates CPU time).
             Held-out files give an eval loss and single-line exact match as training goes. Checkpoints
             every --save-every steps: run the same command again to resume after a kill.
             Multi-GPU/CPU processes: `accelerate launch -m fimkit train ...` (DDP).
@@ -83,16 +84,17 @@ def register(sub, formatter, dedent) -> None:
         "pipeline", formatter_class=formatter, help="samples -> LoRA -> merge -> GGUF -> Modelfile -> before/after eval",
         description=dedent("""
             The whole seed pipeline in one command, in the current folder: data/fim_training.jsonl,
-            fim-model-lora/, fim-model-merged/, fim-model-q4_0.gguf, Modelfile.fim, then a quick
-            evaluation on single-line holes from seed files held out of training: the base model
-            prefix-only against the fine-tuned model in its FIM format. The summary recommends the
-            better one; a short CPU run often does not beat the base, and the summary says so.
-            --preset quick finishes in under 20 minutes on 2 cores; --preset full uses the seed's defaults.
+            fim-model-lora/, fim-model-merged/, fim-model-q4_k_m.gguf and fim-model-q4_0.gguf (llama.cpp's
+            converter and quantizer), Modelfile.fim with the model's FIM template, then a quick evaluation
+            on single-line holes from seed files held out of training: the base model as fimkit serves it
+            (the default Qwen2.5-Coder in its own FIM format) against the fine-tuned model. The summary
+            recommends the better one; a short CPU run often does not beat the base, and the summary says
+            so. --preset quick finishes in about 20 minutes on 2 cores; --preset full uses the seed's defaults.
         """),
         epilog="examples:\n  fimkit pipeline --preset quick\n  fimkit pipeline --preset full --model ./my-hf-model",
     )
     p.add_argument("--preset", default="quick", choices=("quick", "full"))
-    p.add_argument("--model", default="gemma-3-270m")
+    p.add_argument("--model", default="qwen2.5-coder-0.5b", help="the base model (default: the embedded FIM model)")
     p.add_argument("--dir", default=".", help="where to write the files (default: here)")
     p.set_defaults(func=cmd_pipeline)
 
@@ -169,7 +171,7 @@ def cmd_pipeline(args) -> int:
     b = r["base"]["exact_match"]
     print(f"\npreset {r['preset']}: {r['examples']} examples; held-out single-line holes: {r['heldout_holes']}")
     print("| model | mode | exact match (95% CI) |\n|---|---|---|")
-    print(f"| {r['base']['model']} (base) | prefix-only | {100 * b['mean']:.1f}% ({100 * b['ci_low']:.1f}-{100 * b['ci_high']:.1f}) |")
+    print(f"| {r['base']['model']} (base) | {r['base']['mode']} | {100 * b['mean']:.1f}% ({100 * b['ci_low']:.1f}-{100 * b['ci_high']:.1f}) |")
     for name, em in r["fine_tuned"]["all"].items():
         print(f"| {name} (fine-tuned) | {r['fine_tuned']['fim_format']} | {100 * em['mean']:.1f}% "
               f"({100 * em['ci_low']:.1f}-{100 * em['ci_high']:.1f}) |")
@@ -177,7 +179,7 @@ def cmd_pipeline(args) -> int:
     if c:
         print(f"best fine-tuned ({c['contender']}) vs base: {100 * c['difference']:+.1f} points (95% CI {100 * c['ci_low']:+.1f} to {100 * c['ci_high']:+.1f}): {c['verdict']}")
     if r["recommended"] == "base":
-        print("RECOMMENDED: the base model prefix-only (fimkit serve --model gemma-3-270m); the fine-tuned model did "
+        print(f"RECOMMENDED: the base model (fimkit serve --model {r['base']['model']}); the fine-tuned model did "
               "not beat it here. Train longer (--preset full, a GPU) before switching.")
     else:
         print(f"RECOMMENDED: the fine-tuned model (fimkit serve --model {r['fine_tuned']['gguf']}).")

@@ -1,9 +1,10 @@
 """`fimkit pipeline`: the seed's train_fim_model.py in one command, with the before/after check it lacked.
 
-samples -> data/fim_training.jsonl -> LoRA (fim-model-lora/) -> merge (fim-model-merged/) -> GGUF
-(fim-model-q4_0.gguf) -> Modelfile.fim -> quick eval: single-line holes from seed files held out of
-training, the base model prefix-only against the fine-tuned model in its FIM format, both through
-llama.cpp and the server's pipeline -> a summary (pipeline-summary.json). A short CPU fine-tune can
+samples -> data/fim_training.jsonl -> LoRA (fim-model-lora/) on the embedded FIM model, in its own FIM
+format -> merge (fim-model-merged/) -> GGUF by llama.cpp's converter, quantized to q4_0 (the seed's) and
+q4_k_m (fim-model-*.gguf) -> Modelfile.fim with the model's FIM template -> quick eval: single-line holes
+from seed files held out of training, the base model as it is served against the fine-tuned model, both
+through llama.cpp and the server's pipeline -> a summary (pipeline-summary.json). A short CPU fine-tune can
 be worse than the base (fim-facts section 8): the summary then recommends the base, says so loudly,
 and nothing claims otherwise.
 """
@@ -24,9 +25,9 @@ from fimkit.eval.runner import Contender, EvalConfig, run_eval
 from fimkit.eval.task import Task
 from fimkit.export.exporter import export
 from fimkit.fileio import write_json, write_text
-from fimkit.formats import FimFormat
 from fimkit.formats.ollama import modelfile_text
-from fimkit.train.config import load_config
+from fimkit.models import DEFAULT_MODEL, inspect_model, resolve_model
+from fimkit.train.config import fim_format_of, load_config
 from fimkit.train.examples import is_held_out
 from fimkit.train.merge import merge
 from fimkit.train.trainer import train
@@ -89,7 +90,7 @@ def heldout_holes(fraction: float, seed: int, n: int):
     return tasks[:n]
 
 
-def run_pipeline(preset: str = "quick", *, root: str | Path = ".", model: str = "gemma-3-270m", progress: bool = False,
+def run_pipeline(preset: str = "quick", *, root: str | Path = ".", model: str = DEFAULT_MODEL, progress: bool = False,
                  log=print) -> dict:
 
     if preset not in PRESETS:
@@ -121,6 +122,7 @@ def _run(preset: str, p: dict, paths: PipelinePaths, model: str, progress: bool,
 
     step("samples", samples)
     cfg = load_config(None, {"model": model, "data": str(paths.data), "output": str(paths.lora), **p["train"]})
+    fmt = fim_format_of(cfg)
     step("train", lambda: train(cfg, progress=progress, log=log))
     step("merge", lambda: merge(paths.lora, paths.merged, log=log))
     # The seed's 4-bit file (q4_0) and q4_k_m beside it: plain q4_0 can ruin a model this small (measured:
@@ -130,7 +132,9 @@ def _run(preset: str, p: dict, paths: PipelinePaths, model: str, progress: bool,
     tasks = heldout_holes(cfg.eval_fraction, cfg.seed, p["holes"])
     if not tasks:
         raise FimkitError("no held-out holes to evaluate on; raise eval_fraction")
-    contenders = [Contender(model, "prefix-only"), Contender(str(gguf), "auto"), Contender(str(alt), "auto")]
+    # The base as fimkit serves it: in its own FIM format when it has one, prefix-only when it has none.
+    base_mode = "auto" if inspect_model(resolve_model(model)).detection.is_fim else "prefix-only"
+    contenders = [Contender(model, base_mode), Contender(str(gguf), "auto"), Contender(str(alt), "auto")]
     results, _ = step("eval", lambda: run_eval(contenders, tasks, EvalConfig(single_line=True, max_tokens=48),
                                                output=paths.root / "pipeline-eval", progress=progress))
     rows = [r for r in results.rows.values() if r.task_id in {t.id for t in tasks}]
@@ -140,12 +144,12 @@ def _run(preset: str, p: dict, paths: PipelinePaths, model: str, progress: bool,
     best = max(tuned, key=lambda c: tuned[c]["mean"])
     tuned_em = tuned[best]
     comparison = next((x for x in summary["comparisons"] if x["contender"] == best.label), {})
-    write_text(paths.modelfile, modelfile_text(f"./{Path(best.model).name}", FimFormat.parse_spec(cfg.fim_format)))
+    write_text(paths.modelfile, modelfile_text(f"./{Path(best.model).name}", fmt))
     recommended = "fine-tuned" if comparison.get("verdict") == "better" else "base"
     result = {
         "preset": preset, "timings_s": timings, "examples": report.examples, "heldout_holes": len(tasks),
-        "base": {"model": model, "mode": "prefix-only", "exact_match": base_em},
-        "fine_tuned": {"gguf": best.model, "fim_format": cfg.fim_format, "exact_match": tuned_em,
+        "base": {"model": model, "mode": base_mode, "exact_match": base_em},
+        "fine_tuned": {"gguf": best.model, "fim_format": fmt.spec, "exact_match": tuned_em,
                        "all": {Path(c.model).name: tuned[c] for c in tuned},
                        "export_seconds": exported.seconds, "greedy_agreement_with_transformers": exported.agreement},
         "comparison": comparison, "recommended": recommended,

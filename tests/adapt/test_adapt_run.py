@@ -175,9 +175,11 @@ def test_bad_settings_name_the_field(field, value):
         AdaptConfig(**{field: value})
 
 
-def test_softmax_seen_is_refused_with_the_fim_objective():
+def test_softmax_seen_is_refused_with_the_fim_objective_when_tokens_are_added(tiny_hf_dir):
+    """A base without FIM tokens gets new sentinel rows, which the seen-token softmax cannot train; a FIM
+    base keeps its own tokens, so it may."""
     with pytest.raises(FimkitError, match="softmax seen.*sentinel rows"):
-        AdaptConfig(softmax="seen", objective="fim")
+        AdaptConfig(model=str(tiny_hf_dir), softmax="seen", objective="fim")
 
 
 def _row(contender, task, exact, kind="line", passed=None):

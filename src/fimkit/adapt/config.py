@@ -1,8 +1,9 @@
 """The settings of ``fimkit adapt``, declared once: flags, the saved adapt.yaml and checks come from here.
 
-Defaults are the configuration measured best on a 2-core CPU (docs/adapting.md):
-plain next-token LoRA on the repository, so the model stays prefix-only as the base is served,
-and the adapter is a few megabytes applied on top of the base at load.
+Defaults: a LoRA on the repository in the base model's own terms (docs/adapting.md): holes in its FIM
+format for a FIM model (the default Qwen2.5-Coder: no tokens added), plain next-token text for a model
+without FIM tokens (measured best for Gemma-3-270m on a 2-core CPU, which stays prefix-only as it is
+served); either way the adapter is megabytes applied on top of the base at load.
 """
 
 from __future__ import annotations
@@ -19,6 +20,20 @@ DEFAULT_LR = {"lora": 4e-4, "full": 5e-5}  # --lr when not given, by --method
 METHODS = tuple(DEFAULT_LR)
 MERGED_QUANTS = ("q8_0", "q4_k_m", "f16")
 
+def base_speaks_fim(model: str) -> bool:
+    """Whether ``model`` has FIM tokens of its own (read from its header, no weights loaded)."""
+    from fimkit.models import inspect_model, resolve_model
+
+    return inspect_model(resolve_model(model)).detection.is_fim
+
+
+def resolve_objective(config) -> str:
+    """``objective: auto``: fim in the model's own format for a FIM model, next-token for one without."""
+    if config.objective != "auto":
+        return config.objective
+    return "fim" if base_speaks_fim(config.model) else "next-token"
+
+
 # What runs saved before these settings existed did: their adapt.yaml lacks the key.
 BEFORE_THE_SETTING = {"method": "lora", "quant": "q4_k_m", "softmax": "full"}
 # Budgets and bookkeeping: a resumed run may change them and stay the same run.
@@ -27,12 +42,15 @@ FREE_ON_RESUME = ("minutes", "threads")
 
 @dataclass(frozen=True)
 class AdaptConfig:
-    model: str = setting("gemma-3-270m", "the base model to adapt (an embedded name, a .gguf or a Hugging Face folder)")
+    model: str = setting("qwen2.5-coder-0.5b", "the base model to adapt (an embedded name, a .gguf or a Hugging Face "
+                         "folder)")
     minutes: float = setting(30.0, "training budget in minutes; the learning-rate schedule is fitted to it "
                              "(on a GPU the same minutes train far more tokens)", min=0.01, max=1e6)
-    objective: str = setting("next-token", "next-token: plain text, the model stays prefix-only and the adapter "
-                             "needs no new tokens; fim: SPM holes mixed with plain text at --fim-rate (adds FIM "
-                             "tokens, so a merged GGUF is written)", choices=OBJECTIVES)
+    objective: str = setting("auto", "auto: fim for a model with FIM tokens, next-token for one without; next-token: "
+                             "plain text, the model stays prefix-only and the adapter needs no new tokens; fim: holes "
+                             "in the model's own FIM format mixed with plain text at --fim-rate (a base without FIM "
+                             "tokens gets them added and trained in SPM, so a merged GGUF is written)",
+                             choices=("auto", *OBJECTIVES))
     fim_rate: float = setting(0.5, "fim objective: share of pieces turned into holes", min=0.0, max=1.0)
     loss: str = setting("all", "fim objective: all (every section and EOT, as Bavarian et al. advise) or middle",
                         choices=("all", "middle"))
@@ -70,12 +88,13 @@ class AdaptConfig:
 
     @property
     def merges(self) -> bool:
-        """Whether the run is served as a merged GGUF (so ``quant`` applies) rather than an adapter."""
-        return self.method == "full" or self.objective == "fim"
+        """Whether the run is served as a merged GGUF (so ``quant`` applies) rather than an adapter: a full
+        fine-tune, or FIM tokens added to a base that had none."""
+        return self.method == "full" or (resolve_objective(self) == "fim" and not base_speaks_fim(self.model))
 
     def __post_init__(self):
         check(self)  # types, choices and ranges, for a library caller as for flags
-        if self.softmax == "seen" and self.objective == "fim":
+        if self.softmax == "seen" and self.objective == "fim" and not base_speaks_fim(self.model):
             raise FimkitError("softmax seen cannot train the fim objective's new sentinel rows; use softmax full "
                               "with objective fim")
         if self.lr is None:  # resolved here, so adapt.yaml records the rate the run used

@@ -21,7 +21,7 @@ import random
 import time
 from pathlib import Path
 
-from fimkit.adapt.config import BEFORE_THE_SETTING, FREE_ON_RESUME, AdaptConfig
+from fimkit.adapt.config import BEFORE_THE_SETTING, FREE_ON_RESUME, AdaptConfig, resolve_objective
 from fimkit.adapt.records import training_records
 from fimkit.adapt.report import recommend, report_chart, report_markdown
 from fimkit.adapt.split import split_repositories
@@ -93,6 +93,7 @@ class _Adapt:
     def __init__(self, out: Path, repos: list[str], config: AdaptConfig, progress: bool, log):
         self.out, self.repos, self.cfg, self.progress, self.log = out, repos, config, progress, log
         self.timings: dict[str, float] = {}
+        self.objective = resolve_objective(config)
 
     def step(self, name: str, fn):
         self.log(f"== {name}")
@@ -168,7 +169,7 @@ class _Adapt:
             return
         cfg, count = self.cfg, 0
         with write_jsonl(path) as write:
-            for record in training_records(split.train, objective=cfg.objective, chunk_chars=cfg.seq_len * 3 - 100,
+            for record in training_records(split.train, objective=self.objective, chunk_chars=cfg.seq_len * 3 - 100,
                                            fim_rate=cfg.fim_rate, seed=cfg.seed, accepted=self.accepted_train):
                 write(record)
                 count += 1
@@ -182,10 +183,11 @@ class _Adapt:
         if (run_dir / (MODEL if cfg.method == "full" else ADAPTER)).is_dir():
             self.log(f"{run_dir} is trained already")
             return run_dir
-        fim = cfg.objective == "fim"
+        fim = self.objective == "fim"
         tcfg = load_config(None, {
             "model": cfg.model, "data": str(self.out / "data" / "train.jsonl"), "output": str(run_dir),
-            "fim_format": "fimkit:spm-paper" if fim else "prefix-only", "loss": cfg.loss if fim else "all",
+            # A FIM base keeps its own format (no tokens added: the adapter stays an adapter).
+            "fim_format": "auto" if fim else "prefix-only", "loss": cfg.loss if fim else "all",
             "seq_len": cfg.seq_len, "max_minutes": cfg.minutes, "seed": cfg.seed, "eval_fraction": 0.02,
             "eval_every": 10_000, "save_every": 30 if cfg.method == "full" else 10, "lora.rank": cfg.rank, "lora.alpha": 2 * cfg.rank,
             "method": cfg.method, "softmax": cfg.softmax, "optim.lr": cfg.lr, "optim.epochs": 1.0, "optim.warmup_steps": 5,
@@ -249,7 +251,7 @@ class _Adapt:
                  else {"model": served.name, "lora": None} if use else {"model": base_ref, "lora": None})
         summary = {
             "repos": [str(Path(r).resolve()) for r in self.repos], "split": split.describe() | {"train_files": len(split.train), "heldout_files": len(split.heldout)},
-            "objective": cfg.objective, "minutes_budget": cfg.minutes,
+            "objective": self.objective, "minutes_budget": cfg.minutes,
             "training": {k: run_meta.get(k) for k in ("steps", "tokens", "train_seconds", "stopped", "train_examples")},
             "served_file": served.name, "served_bytes": served.stat().st_size, "timings_s": self.timings, **verdict,
             "serve": serve,

@@ -34,7 +34,7 @@ class TokenizerSection:
     accepted so Dolma configs load unchanged; they change nothing here: documents are encoded whole,
     in batches, and user text is always encoded as text."""
 
-    name_or_path: str = "gemma-3-270m"
+    name_or_path: str = "qwen2.5-coder-0.5b"
     bos_token_id: int | None = None
     eos_token_id: int | None = None
     pad_token_id: int | None = None

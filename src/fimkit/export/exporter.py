@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fimkit.errors import FimkitError, require
+from fimkit.export.convert import convert_hf
 from fimkit.export.gemma3 import write_gemma3_gguf
-from fimkit.export.gguf_writer import write_gguf
 from fimkit.fileio import atomic_output
 from fimkit.formats import FimFormat
 from fimkit.formats.detect import GGUF_FIM_KEYS
@@ -103,15 +103,17 @@ def export(merged_dir: str | Path, output: str | Path, *, quant: str = "q4_0", m
     model_type = json.loads((merged_dir / "config.json").read_text()).get("model_type")
     start = time.perf_counter()
     f16 = output.with_name(output.stem + ".f16.gguf") if quant != "f16" else output
-    if model_type in ("gemma3", "gemma3_text"):
-
+    try:
+        convert_hf(merged_dir, f16, outtype="f16", fim_format=fmt)
+    except FimkitError:
+        if model_type not in ("gemma3", "gemma3_text"):
+            raise
+        # A Gemma-3 base loaded from its GGUF has no sentencepiece model file for the converter's vocabulary
+        # step; its own GGUF is the template instead (fimkit.export.gemma3).
         base = resolve_model(meta.get("base_path") or meta.get("base_model", ""))
         if base.kind != "gguf":
-            raise FimkitError("gemma3 export uses the base model's GGUF as its template; this run's base is not a GGUF")
+            raise
         write_gemma3_gguf(merged_dir, base.path, f16, fim_format=fmt)
-    else:
-
-        write_gguf(merged_dir, f16, dtype="f16", fim_format=fmt, name=merged_dir.name)
     if quant != "f16":
         try:
             quantize(f16, output, quant)

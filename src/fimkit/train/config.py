@@ -3,9 +3,10 @@
 Defaults follow the seed: LoRA rank 16, alpha 32, dropout 0.05 on the attention and FFN
 projections; 3 epochs, batch 4, gradient accumulation 2, learning rate 2e-4, 100 warmup steps;
 bf16 where the hardware has it (fp16 on CUDA without bf16, else fp32). fimkit's own choices:
-the FIM format defaults to ``fimkit:spm-paper`` (for a base without FIM tokens, SPM keeps the
-middle a continuation of the prefix and learns much faster than PSM: fim-facts section 8), new
-sentinel rows start at the mean embedding, and the loss is on the middle only. ``method: full``
+the base is the embedded FIM model, trained in its own FIM format; a base without FIM tokens gets
+``fimkit:spm-paper`` (SPM keeps the middle a continuation of the prefix and learns much faster than
+PSM: fim-facts section 8), new sentinel rows starting at the mean embedding; the loss is on the
+middle only. ``method: full``
 trains every weight instead of adapters (the LoRA settings are then unused).
 """
 
@@ -46,11 +47,12 @@ class OptimSettings:
 
 @dataclass
 class TrainConfig:
-    model: str = setting("gemma-3-270m", "base model: an embedded name, a .gguf file or a Hugging Face directory")
+    model: str = setting("qwen2.5-coder-0.5b", "base model: an embedded name, a .gguf file or a Hugging Face directory")
     data: str = setting("data/fim_training.jsonl",
                         "JSON lines from `fimkit samples` / `fimkit fim`, or a `fimkit tokenize` folder")
     output: str = setting("fim-model-lora", "the run folder; a folder with checkpoints is resumed")
-    fim_format: str = setting("fimkit:spm-paper", "FAMILY:LAYOUT trained (see: fimkit models --formats)")
+    fim_format: str = setting("auto", "FAMILY:LAYOUT trained (see: fimkit models --formats); auto: the model's own "
+                              "when it has FIM tokens (its profile's layout), else fimkit:spm-paper (tokens added)")
     seq_len: int = setting(512, "longest example in tokens; longer holes are trimmed or skipped", min=32,
                            max=131_072)
     method: str = setting("lora", "lora: train low-rank adapters (megabytes, saved as adapter/); full: train every "
@@ -97,6 +99,20 @@ class TrainConfig:
         if not self.lora.targets:
             raise FimkitError("lora.targets must name at least one module")
         return self
+
+
+def fim_format_of(config: TrainConfig):
+    """The FIM format a run trains: ``fim_format``, or for ``auto`` the base's own (the layout its model
+    profile serves) when it has FIM tokens, else fimkit:spm-paper, whose tokens are added (fim-facts
+    section 8: SPM learns far faster than PSM on a base without FIM training)."""
+    from fimkit.formats import FimFormat
+    from fimkit.models import inspect_model, resolve_model
+    from fimkit.models.profile import served_format
+
+    if config.fim_format != "auto":
+        return FimFormat.parse_spec(config.fim_format)
+    detection = inspect_model(resolve_model(config.model)).detection
+    return served_format(detection) if detection.is_fim else FimFormat.parse_spec("fimkit:spm-paper")
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:

@@ -32,7 +32,7 @@ from fimkit.fileio import write_text
 from fimkit.formats import FimFormat
 from fimkit.infer.engines.hf import TransformersEngine
 from fimkit.train.checkpoints import Checkpoints
-from fimkit.train.config import TrainConfig, check_same_settings, to_yaml
+from fimkit.train.config import TrainConfig, check_same_settings, fim_format_of, to_yaml
 from fimkit.train.examples import IGNORE, Example, load_examples
 from fimkit.train.loss import Vocabulary, causal_lm_of, check_output_layer, label_loss, label_loss_module, seen_tokens
 from fimkit.train.model import load_base
@@ -160,11 +160,11 @@ class _Training:
         the learning-rate schedule."""
         cfg, torch = self.cfg, self.torch
 
-        self.fmt = FimFormat.parse_spec(cfg.fim_format)
+        self.fmt = fim_format_of(cfg)
         random.seed(cfg.seed)
         torch.manual_seed(cfg.seed)
         self.base = load_base(cfg.model, self.fmt, load_in=cfg.load_in, new_token_init=cfg.new_token_init,
-                              device=str(self.acc.device))
+                              device=str(self.acc.device), log=self.log)
         self.tok = self.base.tokenizer
         self.pad = self.tok.pad_id if self.tok.pad_id is not None else 0
         self.train_ex, self.held = load_examples(cfg.data, self.tok, self.fmt, seq_len=cfg.seq_len, loss=cfg.loss,
