@@ -13,4 +13,5 @@ def test_make_demo_command_prints_a_real_completion(embedded_gguf):
     out = result.stdout
     middle = out.split("--- middle (generated) ", 1)[1].split("\n", 1)[1].split("--- suffix", 1)[0]
     assert middle.strip() and "__main__" not in middle
-    assert "format:  prefix-only" in out and "tokens/s" in out
+    assert "format:  qwen2.5-coder:spm-paper" in out and "tokens/s" in out  # the FIM model, in its profile's layout
+    assert "fibonacci(" in middle

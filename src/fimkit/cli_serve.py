@@ -158,6 +158,10 @@ def _engine_config(args):
     return build(EngineConfig, overrides_from_args(args, EngineConfig), "command line")
 
 
+def _say(message: str) -> None:
+    print(f"fimkit: {message}", file=sys.stderr)
+
+
 def cmd_serve(args) -> int:
     from fimkit.infer.engines.choice import load_engine, preflight
     from fimkit.paths import fimkit_home
@@ -175,7 +179,7 @@ def cmd_serve(args) -> int:
     engine_config = _engine_config(args)
     # Everything that can fail does so here, as one line, before anything is printed or bound: the
     # model and adapter files, the address, then loading the model.
-    preflight(engine_config, progress=sys.stderr.isatty())
+    preflight(engine_config, progress=sys.stderr.isatty(), log=_say)
     from fimkit.infer.config import adapter_names
     from fimkit.serve.routing import Router
 
@@ -192,6 +196,12 @@ def cmd_serve(args) -> int:
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         print(f"fimkit: serving {engine.name} ({engine_config.backend}) on http://{shown}:{port}", file=sys.stderr)
+        if engine_config.model.strip().lower() == "auto":
+            from fimkit.models.auto import cached_choice
+
+            choice = cached_choice()
+            if choice is not None:
+                _say(f"--model auto: {choice.model}, {choice.reason} (fimkit models --measure measures again)")
         # A stop (SIGTERM, Ctrl-C) waits this long for requests in flight, then cancels them (which
         # hangs up their engine calls): a stalled engine or client never holds the server up.
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=SHUTDOWN_GRACE_S))

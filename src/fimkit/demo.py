@@ -1,4 +1,5 @@
-"""``fimkit demo``: the embedded base model completing one real FIM hole through llama.cpp."""
+"""``fimkit demo``: an embedded model (by default the one --model auto serves) completing one real FIM hole
+through llama.cpp."""
 
 from __future__ import annotations
 
@@ -53,5 +54,6 @@ def run_demo(model: str = DEFAULT_MODEL, *, max_tokens: int = 48, prefix: str = 
     )
     return DemoResult(
         str(resolved.path), engine.model_info.architecture, engine.model_info.quantization,
-        engine.model_info.detection.describe() if fmt is None else f"{fmt.spec} (given)", load_s, completion,
+        f"{engine.fim_format.spec} ({engine.model_info.detection.source}; layout: its profile's)" if fmt is None
+        else f"{fmt.spec} (given)", load_s, completion,
     )

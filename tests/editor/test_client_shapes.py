@@ -28,8 +28,8 @@ def test_continue_ollama_provider_with_suffix(served):
             "keep_alive": 1800, "options": {"temperature": 0.01, "num_predict": 256, "num_ctx": 8096,
                                             "stop": ["<|endoftext|>", "<|fim_pad|>", "\n\n"]}}
     assert _ndjson(client.post("/api/generate", json=body)) == "a + b"
-    head, line = PREFIX.rsplit("\n", 1)  # the cursor's line goes after the middle sentinel
-    assert engine.prompts[-1] == f"<|fim_prefix|>{head}\n<|fim_suffix|>{SUFFIX}<|fim_middle|>{line.rstrip()}"
+    # The code typed on the cursor's line goes after the middle sentinel, its indentation stays in the prefix.
+    assert engine.prompts[-1] == f"<|fim_prefix|>def add(a, b):\n    <|fim_suffix|>{SUFFIX}<|fim_middle|>return"
 
 
 def test_continue_template_prompt_qwen(served):
@@ -44,7 +44,7 @@ def test_twinny_codellama_template(served):
     body = {"model": "codellama:7b-code", "prompt": f"<PRE> {PREFIX} <SUF>{SUFFIX} <MID>", "stream": True,
             "keep_alive": "5m", "options": {"temperature": 0.2, "num_predict": 512}}
     assert _ndjson(client.post("/api/generate", json=body)) == "a + b"
-    assert engine.prompts[-1].startswith("<|fim_prefix|>def add(a, b):\n<|fim_suffix|>")
+    assert engine.prompts[-1].startswith("<|fim_prefix|>def add(a, b):\n    <|fim_suffix|>")
 
 
 def test_llama_vscode_infill(served):

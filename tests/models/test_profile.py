@@ -6,10 +6,10 @@ from fimkit.errors import FimkitError
 from fimkit.formats import FimFormat
 from fimkit.formats.detect import Detection
 from fimkit.infer.context.budget import SUFFIX_SCOPES
-from fimkit.infer.engines.contract import serving_format
 from fimkit.infer.engines.healing import POLICIES
 from fimkit.infer.shaping import RULES
 from fimkit.models import profile as P
+from fimkit.models.profile import served_format
 
 
 def test_the_models_layer_knows_the_same_choices_as_infer():
@@ -29,9 +29,9 @@ def test_a_detected_model_is_served_in_its_profiles_layout():
     from fimkit.formats import get_family
 
     qwen = get_family("qwen2.5-coder")
-    assert serving_format(Detection(qwen, "test")).spec == f"qwen2.5-coder:{P.profile_for('qwen2.5-coder').layout}"
-    assert serving_format(Detection(qwen, "recorded", "spm-paper")).layout == "spm-paper"  # a model's own record wins
-    assert serving_format(Detection(None, "no tokens")) == FimFormat(None, "prefix-only")
+    assert served_format(Detection(qwen, "test")).spec == f"qwen2.5-coder:{P.profile_for('qwen2.5-coder').layout}"
+    assert served_format(Detection(qwen, "recorded", "psm")).layout == "psm"  # a model's own record wins
+    assert served_format(Detection(None, "no tokens")) == FimFormat(None, "prefix-only")
 
 
 @pytest.mark.parametrize("row, message", [

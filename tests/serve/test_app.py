@@ -61,9 +61,9 @@ def test_vllm_style_rendered_prompt_without_suffix(client):
     c, engine = client
     rendered = "<|fim_prefix|>def f():\n    x = <|fim_suffix|>\n    print(x)\n<|fim_middle|>"
     assert c.post("/v1/completions", json={"prompt": rendered}).json()["choices"][0]["text"] == "a + 1"
-    # Parsed, and rendered again the way fimkit prompts: the same prefix and suffix, the cursor's line
-    # after the middle sentinel.
-    assert engine.prompts[-1] == "<|fim_prefix|>def f():\n<|fim_suffix|>\n    print(x)<|fim_middle|>    x ="
+    # Parsed, and rendered again the way fimkit prompts: the same prefix and suffix, the code typed on
+    # the cursor's line after the middle sentinel (its indentation stays in the prefix).
+    assert engine.prompts[-1] == "<|fim_prefix|>def f():\n    <|fim_suffix|>\n    print(x)<|fim_middle|>x ="
 
 
 def test_tabby_shape(client):
@@ -295,8 +295,8 @@ def test_an_unreachable_remote_model_is_503_not_the_clients_fault():
     assert r.status_code == 503 and "cannot reach the remote server" in r.json()["error"]["message"]
 
 
-def test_the_server_cuts_unlikely_tails_unless_a_request_says_otherwise():
-    # Each piece costs -0.4: the default cut (-0.75) keeps one piece, -1.0 keeps two, null keeps all.
+def test_the_server_cuts_unlikely_tails_for_its_editors_unless_a_request_says_otherwise():
+    # Each piece costs -0.4: the profile's cut (-0.75) keeps one piece, -1.0 keeps two, null keeps all.
     pieces = [("a", -0.4), (" +", -0.4), (" 1", -0.4)]
     c, _ = client_for(ScriptedEngine(pieces))
     with c:
@@ -305,9 +305,11 @@ def test_the_server_cuts_unlikely_tails_unless_a_request_says_otherwise():
             assert r.status_code == 200, r.text
             return r.json()["completion"]
 
-        assert middle() == "a"
-        assert middle(min_shown_logprob=-1.0) == "a +"
-        assert middle(min_shown_logprob=None) == "a + 1"
+        assert middle() == "a + 1"  # a plain client gets the whole middle
+        assert middle(early_reply=True) == "a"  # an editor that asks again after a partial accept: cut
+        assert middle(early_reply=True, min_shown_logprob=-1.0) == "a +"
+        assert middle(min_shown_logprob=-1.0) == "a +"  # any client may ask for a cut
+        assert middle(early_reply=True, min_shown_logprob=None) == "a + 1"
         for value in (1.5, -1e308, "-1", True, [-1.0], {"v": -1}):
             bad = c.post("/complete", json={"prefix": "x = ", "min_shown_logprob": value})
             assert bad.status_code == 422 and "min_shown_logprob" in bad.text, (value, bad.text)

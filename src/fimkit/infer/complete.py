@@ -57,13 +57,13 @@ def profile_budget(engine: Engine) -> ContextBudget:
 
 def prepare(engine: Engine, request: CompletionRequest, budget: ContextBudget,
             context: RepoContext | None = None) -> Prepared:
-    """Gather repository context, fit everything into the budget and render the prompt. Where the
-    prompt ends with the middle sentinel and the profile says so, typing is anchored (``anchor``): the
-    fitted prefix, suffix and context of an earlier request are reused and what was typed since goes
-    after the sentinel."""
+    """Gather repository context, fit everything into the budget and render the prompt. Where the profile
+    says so, typing is anchored (``anchor``): the fitted prefix, suffix and context of an earlier
+    request are reused and what was typed since goes at the prompt's end (after the middle sentinel
+    in PSM, after the prefix in SPM), so the prompt's beginning, and its KV cache, stay the same."""
     fmt = engine.fim_format
     language = language_of(request.language, request.filename) or _guessed_language(request)
-    anchoring = engine.profile.anchor != "off" and ends_with_middle(fmt)
+    anchoring = engine.profile.anchor != "off" and fmt.is_fim
     key = (request.filename, language, request.extra, context is not None, budget)
     found = engine.anchors.find(request.prefix, request.suffix, key, engine.count_tokens) if anchoring else None
     if found is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fimkit.errors import FimkitError
 from fimkit.models.embedded import EMBEDDED, EmbeddedModel, cached_path, package_installed
+from fimkit.models.profile import served_format
 from fimkit.models.resolve import ModelInfo, ResolvedModel, inspect_model, resolve_model
 from fimkit.paths import models_dir
 
@@ -27,8 +28,12 @@ class CatalogEntry:
 
     @property
     def fim(self) -> str:
+        """How it is served: FAMILY:LAYOUT (its profile's layout) and the evidence, or prefix-only."""
         if self.info:
-            return self.info.detection.describe()
+            detection = self.info.detection
+            if not detection.is_fim:
+                return detection.describe()
+            return f"{served_format(detection).spec} ({detection.source})"
         return self.embedded.fim if self.embedded else "-"
 
     @property

@@ -95,6 +95,17 @@ def profiles() -> dict[str, ModelProfile]:
     return _PROFILES
 
 
+def served_format(detection):
+    """The FIM format a detected model is served with: the layout it records (a model fimkit trained),
+    else its profile's, else its family's default (prefix-only when it has no FIM tokens)."""
+    from fimkit.formats import FimFormat
+
+    if not detection.is_fim:
+        return FimFormat(None, "prefix-only")
+    family = detection.family
+    return FimFormat(family, detection.layout or profile_for(family.name).layout or family.default_layout)
+
+
 def profile_for(family: str | None) -> ModelProfile:
     """The profile of a FIM family by name (None: a model without FIM tokens)."""
     table = profiles()

@@ -27,10 +27,11 @@ class ServerConfig:
                                            "log-probability is lower (e.g. -1.5); a request's own value wins",
                                            min=-100.0, max=0.0)
     min_shown_logprob: float | None = setting(
-        None, "show a middle only as far as the model finds it likely: cut before the token that takes the sum of "
-        "its tokens' log-probabilities below this (docs/typing.md: it multiplied the share of shown suggestions "
-        "that are right); default: the model profile's (fimkit models shows it); -100 shows whole middles; a "
-        "request's own value wins", min=-100.0, max=0.0)
+        None, "for editors that ask again after a partial accept (requests with early_reply, as fimkit's VS Code "
+        "extension and language server send), show a middle only as far as the model finds it likely: cut before "
+        "the token that takes the sum of its tokens' log-probabilities below this (docs/typing.md); default: the "
+        "model profile's (fimkit models --profiles); -100 never cuts; a request's own min_shown_logprob wins, and "
+        "other requests get whole middles", min=-100.0, max=0.0)
     cors_origins: tuple[str, ...] = setting((), "browser origins allowed to call the server, comma-separated "
                                             "(none by default: requests with any Origin are refused)",
                                             flag="cors-origin")

@@ -56,9 +56,11 @@ class FimkitOptions(Body):
     parse_check: bool = True
     input_extra: list[ExtraChunk] = Field([], max_length=MAX_EXTRA_CHUNKS)
     show_context: bool = Field(False, strict=True)
-    early_reply: bool = Field(False, description="answer a middle that may span lines with its first line as soon as "
-                              "it is complete, and generate the rest ahead for the request that continues it (what "
-                              "fimkit's editors send; others get the whole middle)")
+    early_reply: bool = Field(False, description="an editor that asks again after the user accepts part of a "
+                              "suggestion (what fimkit's editors send): a middle that may span lines is answered with "
+                              "its first line as soon as it is complete, the rest generated ahead for the request "
+                              "that continues it, and the server's --min-shown-logprob cut applies; every other "
+                              "request gets the whole middle")
 
 
 def stops(value) -> tuple[str, ...]:
@@ -78,9 +80,13 @@ def options(body: FimkitOptions, config: ServerConfig, **overrides) -> dict:
     """The CompletionRequest fields that come from fimkit's options; a request's own confidence
     threshold wins over the server-wide one."""
     gate = body.min_confidence if body.min_confidence is not None else config.min_confidence
-    # Left out means the server's cut; an explicit null turns it off for this request (a client that
-    # shows alternatives, or scores whole middles, wants them uncut).
-    cut = body.min_shown_logprob if "min_shown_logprob" in body.model_fields_set else config.min_shown_logprob
+    # An editor that asks again after a partial accept (early_reply, as fimkit's own do) gets the server's
+    # cut unless it sets its own; any other client gets whole middles unless it asks for a cut (a block
+    # header without its body is no answer for a client that shows what it gets, as it gets it).
+    if "min_shown_logprob" in body.model_fields_set:
+        cut = body.min_shown_logprob
+    else:
+        cut = config.min_shown_logprob if body.early_reply else None
     out = dict(language=body.language, filename=body.filename, min_mean_logprob=gate, single_line=body.single_line,
                parse_check=body.parse_check, extra=tuple((e.filename, e.text) for e in body.input_extra),
                min_shown_logprob=cut, healing=body.healing)

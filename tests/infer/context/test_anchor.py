@@ -70,13 +70,22 @@ def test_anchored_at_the_code_the_indentation_stays_in_the_prefix():
     assert prompt_for(e, FILE + "    print(data)\n    x").startswith(first.split("<|fim_middle|>")[0])
 
 
-def test_no_anchor_for_a_profile_without_one_or_a_prompt_that_ends_with_the_prefix():
+def test_no_anchor_for_a_profile_without_one():
     e = engine("off")
     assert prompt_for(e, FILE + "    print(").endswith("<|fim_middle|>")
+
+
+def test_an_spm_prompt_appends_and_its_suffix_and_first_line_stay_put():
+    """SPM ends with the prefix: typing appends; the anchor keeps the fitted suffix and the prefix's
+    start from moving while half-typed code is parsed again."""
     spm = ScriptedEngine(fim_format="qwen2.5-coder:spm-paper")
     spm.healing = "off"
-    spm.profile = replace(spm.profile, anchor="line")
-    assert prompt_for(spm, FILE + "    print(").endswith("    print(")
+    spm.profile = replace(spm.profile, anchor="code")
+    first = prompt_for(spm, FILE + "    print(")
+    assert first.startswith("<|fim_prefix|><|fim_suffix|>\n    return data<|fim_middle|>import os") and first.endswith("print(")
+    # Half-typed code that changes what encloses the cursor (a new def): the prompt still only grows.
+    later = prompt_for(spm, FILE + "    print(data)\n\ndef g(x):\n    return x + ")
+    assert later.startswith(first) and later.endswith("return x +")
 
 
 def test_healing_backs_off_the_word_inside_the_typed_text():

@@ -1,15 +1,19 @@
-"""Typing into a FIM prompt without reading the suffix again: prompts anchored where typing began.
+"""Typing into a FIM prompt without evaluating it again: prompts anchored where typing began.
 
 A PSM prompt is ``PRE prefix SUF suffix MID``: every character typed changes the prefix, which comes
 before the suffix, so each keystroke would make the model read the whole suffix again (1.6 s a
 keystroke measured with Qwen2.5-Coder 0.5B on 2 cores). But what the user types since the cursor came to
 a place is, to a FIM model, the start of the middle: the prompt can stay ``PRE prefix-at-the-anchor SUF
 suffix MID`` and grow only after the middle sentinel (``typed``), where the KV cache of everything
-before is still valid. A new anchor is taken at the start of the cursor's line (what llama.vscode sends
-as ``prompt``) or after its indentation (the model profile says which: ``anchor_point``); it holds while the suffix, the file's context and the request's options stay the same,
-the cursor only moves forward over text it typed, and what was typed stays within ``MAX_TYPED_TOKENS``
-and ``MAX_TYPED_LINES``. The fitted prefix, suffix and context are kept with the anchor, so the prompt's
-beginning is the same text, token for token, however the budget would have cut the longer prefix.
+before is still valid. An SPM prompt (``PRE SUF suffix MID prefix``) already ends with the prefix, so
+typing appends anyway; there the anchor keeps the fitted suffix and the prefix's first line fixed,
+which a budget or a syntax tree recomputed on half-typed code could otherwise move. A new anchor is
+taken at the start of the cursor's line (what llama.vscode sends as ``prompt``) or after its
+indentation (the model profile says which: ``anchor_point``); it holds while the suffix, the file's
+context and the request's options stay the same, the cursor only moves forward over text it typed,
+and what was typed stays within ``MAX_TYPED_TOKENS`` and ``MAX_TYPED_LINES``. The fitted prefix,
+suffix and context are kept with the anchor, so the prompt's beginning is the same text, token for
+token, however the budget would have cut the longer prefix.
 """
 
 from __future__ import annotations

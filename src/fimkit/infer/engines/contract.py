@@ -128,13 +128,6 @@ class EngineInfo:
                 "n_ctx": self.n_ctx, "healing": self.healing}
 
 
-def serving_format(detection) -> FimFormat:
-    """The FIM format a detected model is served with: the layout it records, else its profile's, else
-    its family's default (prefix-only when it has no FIM tokens)."""
-    if not detection.is_fim:
-        return FimFormat(None, "prefix-only")
-    family = detection.family
-    return FimFormat(family, detection.layout or profile_for(family.name).layout or family.default_layout)
 
 
 class Engine(ABC):

@@ -22,9 +22,9 @@ from fimkit.infer.engines.contract import (
     SamplingParams,
     TokenPiece,
     fit_window,
-    serving_format,
 )
 from fimkit.infer.engines.healing import BackOff, Healing, VocabIndex, tokens_to_back_off
+from fimkit.models.profile import served_format
 from fimkit.models.resolve import ResolvedModel, inspect_model
 
 
@@ -37,7 +37,7 @@ class TransformersEngine(Engine):
         transformers = require("transformers", extra="train", purpose="the transformers backend")
 
         self.model_info = inspect_model(model)
-        fmt = fim_format or serving_format(self.model_info.detection)
+        fmt = fim_format or served_format(self.model_info.detection)
         tok = load_tokenizer(str(model.path), fmt.family if fmt.is_fim else None, add_fim_tokens=False)
         kwargs = {"torch_dtype": torch.float32}
         if model.kind == "gguf":

@@ -26,12 +26,12 @@ from fimkit.infer.engines.contract import (
     SamplingParams,
     TokenPiece,
     fit_window,
-    serving_format,
 )
 from fimkit.infer.engines.healing import BackOff, Healing, VocabIndex, allowed_mass, tokens_to_back_off
 from fimkit.infer.engines.lookup import lookup_draft
 from fimkit.infer.engines.prompt_cache import PromptStates
 from fimkit.models.adapter import check_adapter, find_adapter
+from fimkit.models.profile import served_format
 from fimkit.models.resolve import ResolvedModel, inspect_model
 
 # Prompts shorter than this are cheap to evaluate again (~0.3 s on 2 cores): not worth a saved state.
@@ -73,7 +73,7 @@ class LlamaCppEngine(Engine):
         self.model_info = inspect_model(model)
         self.model = model
         self.name = model.name
-        self.fim_format = fim_format or serving_format(self.model_info.detection)
+        self.fim_format = fim_format or served_format(self.model_info.detection)
         self.want_logprobs = logprobs
         self.cache_reuse = cache_reuse
         self.lora = find_adapter(lora) if lora else model.lora  # --lora, else an adapted folder's own adapter

@@ -34,13 +34,13 @@ from fimkit.infer.engines.contract import (
     SamplingParams,
     TokenPiece,
     fit_window,
-    serving_format,
 )
 from fimkit.infer.engines.healing import Healing
 from fimkit.infer.engines.llama_cpp import LlamaCppEngine
 from fimkit.infer.engines.remote import CallError, Cancelled, post, read_json, sse_events
 from fimkit.infer.engines.server_process import EngineProcess, get_json
 from fimkit.models.adapter import check_adapter, find_adapter
+from fimkit.models.profile import served_format
 from fimkit.models.resolve import ResolvedModel, inspect_model
 
 log = logging.getLogger("fimkit.engine")
@@ -67,7 +67,7 @@ class LlamaServerEngine(LlamaCppEngine):
                               "export it first (fimkit export RUN)")
         self._llama = require("llama_cpp", package="llama-cpp-python", extra="llama", purpose="tokenizing prompts")
         self.model, self.model_info, self.name = model, inspect_model(model), model.name
-        self.fim_format = fim_format or serving_format(self.model_info.detection)
+        self.fim_format = fim_format or served_format(self.model_info.detection)
         self.adapter_paths: dict[str, Path] = {}
         for name, ref in (adapters or {}).items():
             path = find_adapter(ref)
