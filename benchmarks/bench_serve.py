@@ -43,10 +43,11 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, *extra: str, telemetry_home: str | None = None):
-        """``telemetry_home``: serve with telemetry on, its database under this $FIMKIT_HOME (else off)."""
+    def __init__(self, *extra: str, telemetry_home: str | None = None, env: dict | None = None):
+        """``telemetry_home``: serve with telemetry on, its database under this $FIMKIT_HOME (else off).
+        ``env``: the server's environment (default: this one's), e.g. PYTHONPATH of another release."""
         self.port = free_port()
-        env = dict(os.environ)
+        env = dict(env or os.environ)
         if telemetry_home:
             env["FIMKIT_HOME"] = telemetry_home
             home = os.environ.get("FIMKIT_HOME") or os.path.expanduser("~/.cache/fimkit")

@@ -407,7 +407,7 @@ def part_gate(args) -> None:
 
     chosen = args.policy or (OUT / "chosen-policy.txt").read_text().strip()
     picked = bodies("tune", args.bodies)
-    engine = load_engine(EngineConfig())
+    engine = load_engine(EngineConfig(model=args.model))
     asks = [a for body in picked for a in replay(engine_asker(engine, chosen), body)]
     engine.close()
     chars = sum(typed_chars(b) for b in picked)
@@ -586,6 +586,7 @@ def main() -> None:
     ap.add_argument("--before", default="0c04a08", help="the release the scope part compares against")
     ap.add_argument("--bare", action="store_true", help="scope: requests that name no language")
     ap.add_argument("--plot", help="gate: write the precision/characters-saved curves to this PNG")
+    ap.add_argument("--model", default="auto", help="gate: the model whose requests are recorded")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     parts = [p.strip() for p in args.parts.split(",")]
