@@ -58,6 +58,26 @@ def test_the_converter_runs_unchanged_and_its_gguf_gets_fimkits_keys(tmp_path, m
     assert meta["fimkit.fim_format"] == "x:psm"
 
 
+def test_relative_paths_reach_the_converter_as_the_user_meant_them(tmp_path, monkeypatch):
+    """The converter runs in its own folder: a model folder and an output named relative to the user's
+    working directory (what `fimkit pipeline` passes) must still be found there."""
+    real = convert.converter_dir()
+    fake = tmp_path / "llama.cpp"
+    fake.mkdir()
+    (fake / "gguf-py").symlink_to(real / "gguf-py")
+    (fake / "convert_hf_to_gguf.py").write_text(
+        "import os, sys, gguf\n"
+        "if not os.path.isdir(sys.argv[1]): sys.exit(f'{sys.argv[1]} is not a directory')\n"
+        "w = gguf.GGUFWriter(sys.argv[sys.argv.index('--outfile') + 1], 'llama')\n"
+        "w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n")
+    monkeypatch.setenv("FIMKIT_LLAMA_CONVERT", str(fake))
+    work = tmp_path / "work"
+    (work / "merged").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    out = convert.convert_hf(Path("merged"), Path("out.f16.gguf"))
+    assert (work / "out.f16.gguf").is_file() and out == Path("out.f16.gguf")
+
+
 def test_a_failing_converter_is_one_line_with_its_log(tmp_path, monkeypatch):
     fake = tmp_path / "llama.cpp"
     (fake / "gguf-py" / "gguf").mkdir(parents=True)

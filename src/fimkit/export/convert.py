@@ -87,7 +87,9 @@ def convert_hf(model_dir: Path, out_path: Path, *, outtype: str = "f16", fim_for
     metadata = fim_metadata(model_dir, fim_format)
     try:
         with atomic_output(out_path) as tmp:
-            run_converter("convert_hf_to_gguf.py", [str(model_dir), "--outfile", str(tmp), "--outtype", outtype],
+            # Absolute: the converter runs in its own folder, not in the user's.
+            run_converter("convert_hf_to_gguf.py", [str(Path(model_dir).resolve()), "--outfile",
+                                                    str(Path(tmp).resolve()), "--outtype", outtype],
                           log_path, metadata)
     except UnknownTokenizer:
         from fimkit.export.gguf_writer import write_gguf
