@@ -109,6 +109,10 @@ def run_raw(model: str, tasks) -> dict[str, dict]:
                     if tok in ends or len(out) >= (128 if task.kind == "block" else 64):
                         break
                     out.append(tok)
+                    if task.kind in ONE_LINE and b"\n" in llm.detokenize([tok]):  # its first line is complete?
+                        seen = llm.detokenize(out).decode("utf-8", "replace")
+                        if "\n" in (seen.lstrip("\n") if task.prefix.endswith("\n") else seen):
+                            break
                 text = llm.detokenize(out).decode("utf-8", "replace")
                 if task.kind in ONE_LINE:
                     body = text.lstrip("\n") if task.prefix.endswith("\n") else text
@@ -222,6 +226,28 @@ def run_eval_side(name: str, src: Path | None, flags: list[str]) -> Path:
     return out
 
 
+def raw_humaneval(model: str, args) -> dict[str, dict]:
+    """The raw model on the same HumanEval tasks, executed in fimkit's sandbox: PSM of the task's whole
+    prefix and suffix, greedy, to its end token (single-line: the first non-blank line)."""
+    from dataclasses import replace
+
+    from fimkit.eval.metrics import edit_similarity, exact_match
+    from fimkit.eval.sandbox import Sandbox
+    from fimkit.eval.tasks import load_tasks
+    from fimkit.models import resolve_model
+
+    tasks = load_tasks(args.benchmark, limit=args.limit, seed=0)
+    kind = "line" if args.benchmark == "humaneval-single" else "block"
+    named = [replace(t, id=f"{args.benchmark}/{t.id}", kind=kind) for t in tasks]
+    middles = run_raw(resolve_model(model).name, named)
+    sandbox, out = Sandbox(), {}
+    for task in tasks:
+        text = middles[f"{args.benchmark}/{task.id}"]["text"]
+        out[task.id] = {"passed": sandbox.run(sandbox.program(task.program(text))).passed,
+                        "exact": exact_match(text, task.middle), "edit_sim": edit_similarity(text, task.middle)}
+    return out
+
+
 def part_humaneval(args) -> None:
     """HumanEval-Infilling (single-line, random-span-light...) through ``fimkit eval``: the previous release
     with its defaults (and with the FIM model, the issue's "through today's pipeline") against this one's
@@ -246,6 +272,9 @@ def part_humaneval(args) -> None:
     rows = {}
     for name, folder in sides.items():
         rows[name] = {r["task_id"]: r for r in map(_json.loads, (folder / "results.jsonl").open())}
+    if args.raw:
+        for model in args.replay_models.split(","):
+            rows[f"raw {model}"] = raw_humaneval(model, args)
     ids = sorted(set.intersection(*(set(r) for r in rows.values())))
     base = next(iter(rows))
     print(f"\n## {args.benchmark} ({len(ids)} tasks, executed), paired against {base}")
@@ -263,6 +292,13 @@ def part_humaneval(args) -> None:
             diff = f"{100 * (sum(passed) - sum(ref)) / len(ids):+.1f} ({100 * dlo:+.1f} to {100 * dhi:+.1f}) pts"
         print(f"| {name} | {100 * sum(passed) / len(ids):.1f}% ({100 * lo:.1f}-{100 * hi:.1f}) | {100 * em:.1f}% | "
               f"{es:.3f} | {diff} |")
+    for model in args.replay_models.split(",") if args.raw else ():  # the pipeline against the raw model
+        ours, raw = rows[f"after ({model})"], rows[f"raw {model}"]
+        for key in ("passed", "exact"):
+            a, r = [float(ours[i][key]) for i in ids], [float(raw[i][key]) for i in ids]
+            dlo, dhi = paired_difference_ci(a, r)
+            print(f"{key}, after ({model}) - raw: {100 * (sum(a) - sum(r)) / len(ids):+.1f} pts "
+                  f"(95% CI {100 * dlo:+.1f} to {100 * dhi:+.1f})")
 
 
 def main() -> None:
