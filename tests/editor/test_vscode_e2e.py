@@ -372,8 +372,13 @@ def test_ghost_text_accept_abort_and_telemetry_in_vscode(page, code_server, fimk
     page.locator(f"{STATUS} .codicon-sync").wait_for()  # the extension is asking
     time.sleep(1.5)  # past the debounce, and earlier abandoned requests have settled on the server
     before = fimkit_server.metrics()
+    # A new request, and the keystroke while it is in flight: a fast model may have finished the one
+    # above within the pause, so the request to abort is started after it ("9": not what the model
+    # suggested, so the extension cannot answer it from the suggestion it has).
+    page.keyboard.type("9")
+    page.locator(f"{STATUS} .codicon-sync").wait_for()
     pressed = time.monotonic()
-    page.keyboard.type("1")
+    page.keyboard.type("9")
     after = _poll(lambda: (m := fimkit_server.metrics()) and _requests(m, 499) > _requests(before, 499) and m,
                   timeout=10)
     assert after, f"no 499 within 10 s of the keystroke: {fimkit_server.metrics()}"
