@@ -34,20 +34,26 @@ def test_fim_keys_come_from_the_models_own_vocabulary(tmp_path):
         convert.fim_metadata(missing, QWEN)
 
 
-def test_the_converter_runs_unchanged_and_its_gguf_gets_fimkits_keys(tmp_path, monkeypatch):
-    """A stand-in converter script that writes a GGUF with the converter's own gguf-py: the child adds
-    the keys fimkit passes before the header is written."""
+def stand_in_converter(tmp_path, monkeypatch, script: str) -> None:
+    """``script`` as convert_hf_to_gguf.py in a stand-in llama.cpp folder that has the real gguf-py,
+    and FIMKIT_LLAMA_CONVERT pointing at it."""
     real = convert.converter_dir()
     fake = tmp_path / "llama.cpp"
     fake.mkdir()
     (fake / "gguf-py").symlink_to(real / "gguf-py")
-    (fake / "convert_hf_to_gguf.py").write_text(
-        "import sys, gguf\n"
-        "out = sys.argv[sys.argv.index('--outfile') + 1]\n"
-        "w = gguf.GGUFWriter(out, 'llama')\n"
-        "w.add_string('general.name', 'stand-in')\n"
-        "w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n")
+    (fake / "convert_hf_to_gguf.py").write_text(script)
     monkeypatch.setenv("FIMKIT_LLAMA_CONVERT", str(fake))
+
+
+def test_the_converter_runs_unchanged_and_its_gguf_gets_fimkits_keys(tmp_path, monkeypatch):
+    """A stand-in converter script that writes a GGUF with the converter's own gguf-py: the child adds
+    the keys fimkit passes before the header is written."""
+    stand_in_converter(tmp_path, monkeypatch,
+                       "import sys, gguf\n"
+                       "out = sys.argv[sys.argv.index('--outfile') + 1]\n"
+                       "w = gguf.GGUFWriter(out, 'llama')\n"
+                       "w.add_string('general.name', 'stand-in')\n"
+                       "w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n")
     out = tmp_path / "out.gguf"
     convert.run_converter("convert_hf_to_gguf.py", ["model", "--outfile", str(out)], tmp_path / "log",
                           {"tokenizer.ggml.fim_pre_token_id": ("uint32", 5), "fimkit.fim_format": ("string", "x:psm")})
@@ -61,16 +67,11 @@ def test_the_converter_runs_unchanged_and_its_gguf_gets_fimkits_keys(tmp_path, m
 def test_relative_paths_reach_the_converter_as_the_user_meant_them(tmp_path, monkeypatch):
     """The converter runs in its own folder: a model folder and an output named relative to the user's
     working directory (what `fimkit pipeline` passes) must still be found there."""
-    real = convert.converter_dir()
-    fake = tmp_path / "llama.cpp"
-    fake.mkdir()
-    (fake / "gguf-py").symlink_to(real / "gguf-py")
-    (fake / "convert_hf_to_gguf.py").write_text(
-        "import os, sys, gguf\n"
-        "if not os.path.isdir(sys.argv[1]): sys.exit(f'{sys.argv[1]} is not a directory')\n"
-        "w = gguf.GGUFWriter(sys.argv[sys.argv.index('--outfile') + 1], 'llama')\n"
-        "w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n")
-    monkeypatch.setenv("FIMKIT_LLAMA_CONVERT", str(fake))
+    stand_in_converter(tmp_path, monkeypatch,
+                       "import os, sys, gguf\n"
+                       "if not os.path.isdir(sys.argv[1]): sys.exit(f'{sys.argv[1]} is not a directory')\n"
+                       "w = gguf.GGUFWriter(sys.argv[sys.argv.index('--outfile') + 1], 'llama')\n"
+                       "w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n")
     work = tmp_path / "work"
     (work / "merged").mkdir(parents=True)
     monkeypatch.chdir(work)
