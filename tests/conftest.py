@@ -160,3 +160,44 @@ def write_adapter(path, base, *, arch=None, kind="adapter", lora_type="lora", ra
     w.write_tensors_to_file()
     w.close()
     return path
+
+
+def build_tiny_qwen_dir(path: Path, *, fim_format: str = "qwen2.5-coder:spm-paper") -> Path:
+    """A tiny random Qwen2 Hugging Face folder with Qwen2.5-Coder's sentinels (what vLLM loads), its FIM
+    format recorded. The special tokens' rows are zero, so greedy middles are plain text, not end tokens."""
+    import json
+
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    tok = build_tiny_tokenizer("qwen2.5-coder")
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=len(tok), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=1024,
+                         pad_token_id=0, bos_token_id=1, eos_token_id=2, tie_word_embeddings=True)
+    model = Qwen2ForCausalLM(config).eval()
+    with torch.no_grad():
+        specials = [i for t, i in tok.get_vocab().items() if t.startswith("<")]
+        model.model.embed_tokens.weight[specials] = 0.0
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    (path / "fimkit.json").write_text(json.dumps({"fim_format": fim_format}))
+    return path
+
+
+def write_peft_adapter(path: Path, base: Path, *, seed: int, rank: int = 4) -> Path:
+    """A PEFT LoRA adapter on ``base`` with random (non-zero) B matrices, so it changes the answers."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(str(base))
+    config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    peft = get_peft_model(model, config)
+    with torch.no_grad():
+        for name, param in peft.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    peft.save_pretrained(str(path))
+    return path

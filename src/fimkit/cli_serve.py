@@ -40,7 +40,7 @@ def register(sub, formatter, dedent) -> None:
         """),
         epilog=dedent("""
             examples:
-              fimkit serve                                   the embedded Gemma-3-270m on 127.0.0.1:5000
+              fimkit serve                                   the embedded FIM model (--model auto) on 127.0.0.1:5000
               fimkit serve --model fim-model-q4_0.gguf --port 8012
               fimkit serve --model ./fim-model-merged --backend transformers
               fimkit serve --backend openai --base-url http://127.0.0.1:8000/v1 --model Qwen/Qwen2.5-Coder-1.5B \\
@@ -49,6 +49,8 @@ def register(sub, formatter, dedent) -> None:
               # a team: requests batched on 8 slots, an adapter per repository (docs/team.md)
               fimkit serve --backend llama-server --parallel 8 --routes routes.yaml \\
                   --adapter shop=runs/adapt-shop/adapter.gguf
+              # the same on vLLM (make vllm; a GPU node: --engine-args '--tensor-parallel-size 2')
+              fimkit serve --backend vllm --parallel 16 --routes routes.yaml --adapter shop=runs/adapt-shop/peft
             try it:
               curl -s localhost:5000/complete -H 'Content-Type: application/json' \\
                   -d '{"prefix": "def add(a, b):\\n    return ", "suffix": "\\n"}'
@@ -209,7 +211,7 @@ def cmd_serve(args) -> int:
     finally:
         sock.close()
         if engine is not None:
-            engine.close()  # a llama-server child stops with the server
+            engine.close()  # a llama-server or vLLM child stops with the server
     return 0
 
 

@@ -6,6 +6,7 @@ import json
 import sys
 
 # Light: dataclasses and PyYAML only, so `fimkit train --help` stays instant.
+from fimkit.errors import FimkitError
 from fimkit.settings import add_flags, overrides_from_args
 from fimkit.train.config import TrainConfig, load_config
 
@@ -57,7 +58,7 @@ def register(sub, formatter, dedent) -> None:
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser(
-        "export", formatter_class=formatter, help="write a merged model as GGUF (quantized) with an Ollama Modelfile",
+        "export", formatter_class=formatter, help="write a merged model as GGUF (quantized) with an Ollama Modelfile, or any model as a HF folder",
         description=dedent("""
             Write a merged model as a GGUF llama.cpp loads (llama-family and Gemma-3 models), with the FIM
             tokens in the vocabulary and tokenizer.ggml.fim_* keys always set and read back, quantized by
@@ -68,11 +69,17 @@ def register(sub, formatter, dedent) -> None:
             examples:
               fimkit export fim-model-merged --quant q4_0 --output fim-model-q4_0.gguf --modelfile Modelfile.fim
               ollama create fim-model -f Modelfile.fim
-              fimkit export fim-model-lora --lora-only --output fim-lora.gguf   (llama.cpp --lora)
+              fimkit export fim-model-lora --lora-only --output fim-lora.gguf   (llama.cpp --lora; and
+                  fim-lora.peft/, the PEFT folder vLLM loads)
+              fimkit export qwen2.5-coder-0.5b --format hf --output qwen-hf   (for fimkit serve --backend vllm)
         """),
     )
-    p.add_argument("merged", help="the folder written by fimkit merge (with --lora-only: the fimkit train run)")
-    p.add_argument("--output", required=True, help="the .gguf file to write")
+    p.add_argument("merged", help="the folder written by fimkit merge (with --lora-only: the fimkit train run; "
+                   "with --format hf: any model fimkit serves, an embedded name or a GGUF included)")
+    p.add_argument("--output", required=True, help="the .gguf file to write (--format hf: the folder)")
+    p.add_argument("--format", choices=("gguf", "hf"), default="gguf",
+                   help="gguf (llama.cpp, Ollama; default) or hf: a Hugging Face folder (safetensors, tokenizer, FIM "
+                        "format) for vLLM and transformers; a GGUF is dequantized to fp32")
     p.add_argument("--quant", default="q4_0", help="f16, q8_0, q4_0, q4_k_m, q5_k_m or q6_k (default: q4_0)")
     p.add_argument("--modelfile", help="also write an Ollama Modelfile here")
     p.add_argument("--no-verify", action="store_true", help="skip the llama.cpp vs transformers check")
@@ -152,6 +159,13 @@ def cmd_merge(args) -> int:
 
 
 def cmd_export(args) -> int:
+    if args.format == "hf":
+        if args.lora_only:
+            raise FimkitError("--lora-only writes a GGUF adapter (and its PEFT folder beside it); leave out --format hf")
+        from fimkit.export.hf import export_hf
+
+        export_hf(args.merged, args.output, log=_log)
+        return 0
     if args.lora_only:
         from fimkit.export.lora import export_lora
 

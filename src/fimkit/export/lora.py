@@ -8,11 +8,14 @@ form, and the export says so rather than writing an adapter that would silently 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from fimkit.errors import FimkitError, require
 from fimkit.export.gguf_writer import _permute, gguf_file
+from fimkit.fileio import atomic_output
 from fimkit.models import resolve_model
+from fimkit.models.adapter import peft_beside
 from fimkit.runs import base_ref, read_lora_run
 
 ARCHES = {"llama": "LLAMA", "mistral": "LLAMA", "qwen2": "QWEN2", "gemma3": "GEMMA3", "gemma3_text": "GEMMA3"}
@@ -70,5 +73,10 @@ def export_lora(run_dir: str | Path, output: str | Path, *, log=print) -> Path:
             pairs += 1
         if not pairs:
             raise FimkitError(f"{run_dir}/adapter holds no LoRA matrices")
-    log(f"wrote the LoRA adapter {output} ({pairs} matrices pairs, alpha {adapter_cfg['lora_alpha']})")
+    peft = peft_beside(output)
+    with atomic_output(peft, replace_dir=True) as tmp:  # vLLM loads LoRA modules in the PEFT layout
+        shutil.copytree(run_dir / "adapter", tmp)
+    log(f"wrote the LoRA adapter {output} ({pairs} matrices pairs, alpha {adapter_cfg['lora_alpha']}) and its PEFT "
+        f"folder {peft} (for --backend vllm)")
     return output
+

@@ -8,7 +8,8 @@ from fimkit.errors import FimkitError
 from fimkit.infer.engines.healing import POLICIES
 from fimkit.settings import check, check_url, setting
 
-BACKENDS = ("llama-cpp", "transformers", "openai", "llama-server")
+BACKENDS = ("llama-cpp", "transformers", "openai", "llama-server", "vllm")
+SERVER_BACKENDS = ("llama-server", "vllm")  # fimkit supervises the engine server: --parallel, --adapter, --engine-args
 # Where a suggestion an editor shows is cut: before the token that takes the sum of its tokens'
 # log-probabilities below this (the model is then less than ~47% sure of the whole of it). Chosen on
 # the tuning split of benchmarks/bench_typing.py (docs/typing.md); the server and
@@ -30,24 +31,29 @@ class EngineConfig:
                            "folder or GGUF), openai (a remote OpenAI-compatible server: vLLM, llama.cpp, Ollama) or "
                            "llama-server (llama.cpp's server started and supervised by fimkit, or --base-url of a "
                            "running one: --parallel requests at once, continuous batching, --adapter per "
-                           "repository; for a team)", choices=BACKENDS)
+                           "repository; for a team) or vllm (vLLM started and supervised by fimkit, or --base-url of "
+                           "a running one: a GPU pool, LoRA modules per repository; make vllm installs it)",
+                           choices=BACKENDS)
     n_ctx: int = setting(2048, "context window in tokens", min=64, max=1_048_576)
     threads: int | None = setting(None, "CPU threads for llama.cpp (default: all cores)", min=1, max=1024)
     fim_format: str | None = setting(None, "override the detected FIM format: FAMILY:LAYOUT or prefix-only "
                                      "(e.g. qwen2.5-coder:psm)")
     base_url: str | None = setting(None, "openai backend: the remote server, e.g. http://127.0.0.1:8000/v1; "
-                                   "llama-server backend: a llama-server already running (fimkit starts none)")
+                                   "llama-server and vllm backends: a server already running (fimkit starts none)")
     remote_api_key: str | None = setting(None, "bearer token for the remote server (openai backend, or "
-                                         "llama-server --base-url)")
+                                         "llama-server and vllm with --base-url)")
     lora: str | None = setting(None, "a LoRA adapter GGUF (fimkit export RUN --lora-only) applied on top of "
                                "--model when it loads: megabytes instead of a merged model (llama-cpp backend)")
-    parallel: int = setting(4, "llama-server backend: requests generated at once (its slots, batched together); "
-                            "each slot holds a whole --n-ctx window", min=1, max=256)
-    adapters: tuple[str, ...] = setting((), "llama-server backend: LoRA adapters loaded beside the base as "
-                                        "NAME=PATH, comma-separated (fimkit adapt outputs); the serve --routes "
-                                        "file says which repository gets which", flag="adapter")
-    engine_args: str | None = setting(None, "llama-server backend: more flags for the server fimkit starts, e.g. "
-                                      "'--n-gpu-layers 99' on a GPU machine (see llama-server --help)")
+    parallel: int = setting(4, "llama-server and vllm backends: requests generated at once (llama-server's slots, "
+                            "vLLM's --max-num-seqs), batched together; each holds a whole --n-ctx window",
+                            min=1, max=256)
+    adapters: tuple[str, ...] = setting((), "llama-server and vllm backends: LoRA adapters loaded beside the base "
+                                        "as NAME=PATH, comma-separated (fimkit adapt outputs; vllm takes the PEFT "
+                                        "folder); the serve --routes file says which repository gets which",
+                                        flag="adapter")
+    engine_args: str | None = setting(None, "llama-server and vllm backends: more flags for the server fimkit "
+                                      "starts, e.g. '--n-gpu-layers 99' (llama-server) or '--tensor-parallel-size 2 "
+                                      "--gpu-memory-utilization 0.8' (vllm)")
     prompt_tokens: int | None = setting(None, "most prompt tokens per completion: cold latency grows with it, "
                                         "quality saturates (default: 1024 on a CPU, 4096 with a GPU, the "
                                         "whole window for the other backends)", min=64, max=1_048_576)
@@ -77,8 +83,8 @@ class EngineConfig:
         if self.base_url is not None:
             check_url(self.base_url, "--base-url")
         adapter_names(self.adapters)
-        if self.adapters and self.backend != "llama-server":
-            raise FimkitError("--adapter serves several adapters at once and needs --backend llama-server; for one "
+        if self.adapters and self.backend not in SERVER_BACKENDS:
+            raise FimkitError("--adapter serves several adapters at once and needs --backend llama-server or vllm; for one "
                               "adapter on the in-process engine use --lora PATH")
 
 

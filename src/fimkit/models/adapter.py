@@ -111,3 +111,9 @@ def _check_shapes(adapter: Path, base: Path, name: str, w: tuple, a: tuple, b: t
     if not fits:
         raise FimkitError(f"--lora {adapter}: {name}'s matrices {a} and {b} do not fit its shape {w} in {base.name}: "
                           "the adapter was made for another base model (or another size of it)")
+
+
+def peft_beside(gguf: str | Path) -> Path:
+    """Where ``fimkit export --lora-only`` (and so ``fimkit adapt``) keeps the PEFT copy of an adapter it
+    wrote as the GGUF ``gguf``: ``NAME.peft/``, the layout vLLM loads."""
+    return Path(gguf).with_suffix(".peft")

@@ -14,10 +14,9 @@ from pathlib import Path
 
 from fimkit.data.tokenizer import load_tokenizer
 from fimkit.errors import FimkitError, require
-from fimkit.fileio import atomic_output
 from fimkit.formats import FimFormat
 from fimkit.models import resolve_model
-from fimkit.paths import models_dir
+from fimkit.models.hf_folder import dequantized
 
 
 @dataclass
@@ -41,35 +40,6 @@ def base_hash(resolved) -> str:
         if f.is_file():
             h.update(f"{f.name}:{f.stat().st_size}".encode())
     return "files:" + h.hexdigest()[:32]
-
-
-def dequantized(resolved, *, log=None) -> Path:
-    """A GGUF base as a Hugging Face folder (fp32 safetensors and config), dequantized by transformers once
-    and kept in ``$FIMKIT_HOME/models/.dequantized``: reading a GGUF this way takes minutes on a CPU
-    (Qwen2.5-Coder 0.5B), the folder seconds, and training, merging and adapting each load the base."""
-    transformers = require("transformers", extra="train", purpose="training")
-    torch = require("torch", extra="train", purpose="training")
-    st = resolved.path.stat()
-    tag = resolved.embedded.sha256[:16] if resolved.embedded else f"{st.st_size}-{st.st_mtime_ns}"
-    folder = models_dir() / ".dequantized" / f"{resolved.path.stem}.{tag}"
-    if (folder / "config.json").is_file():
-        return folder
-    if log:
-        log(f"dequantizing {resolved.path.name} for training, once (kept in {folder.parent})")
-    model = transformers.AutoModelForCausalLM.from_pretrained(str(resolved.path.parent), gguf_file=resolved.path.name,
-                                                              torch_dtype=torch.float32)
-    # transformers dequantizes GGUF weights to fp32 but keeps a "gguf quantizer" on the model, which
-    # forbids save_pretrained; the weights are plain floats, so the model is an ordinary one.
-    model.hf_quantizer = None
-    try:
-        model.is_quantized = False
-    except AttributeError:  # a read-only property in some versions: derived from hf_quantizer then
-        pass
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    with atomic_output(folder, replace_dir=True) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-    return folder
 
 
 def load_base(model_ref: str, fim_format: FimFormat, *, dtype: str = "fp32", load_in: str = "none",

@@ -1,4 +1,5 @@
-"""Choosing and loading an engine: llama.cpp in-process (default), transformers, or a remote server."""
+"""Choosing and loading an engine: llama.cpp in-process (default), transformers, a supervised engine server
+(llama-server, vLLM), or a remote OpenAI-compatible server."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import shlex
 
 from fimkit.errors import FimkitError
 from fimkit.formats import FimFormat
-from fimkit.infer.config import BACKENDS, EngineConfig, adapter_names
+from fimkit.infer.config import BACKENDS, SERVER_BACKENDS, EngineConfig, adapter_names
 from fimkit.infer.engines.contract import Engine
 from fimkit.models import resolve_model
 from fimkit.models.adapter import check_adapter, find_adapter
@@ -20,22 +21,29 @@ def preflight(config: EngineConfig, *, log=None, progress: bool = False):
         raise FimkitError(f"unknown backend {config.backend!r}; choose one of: {', '.join(BACKENDS)}")
     if config.fim_format:
         FimFormat.parse_spec(config.fim_format)
-    if config.backend == "llama-server" and config.lora:
-        raise FimkitError("--lora with --backend llama-server: give it a name instead, --adapter NAME=PATH, and route "
-                          "repositories to it (serve --routes)")
+    if config.backend in SERVER_BACKENDS and config.lora:
+        raise FimkitError(f"--lora with --backend {config.backend}: give it a name instead, --adapter NAME=PATH, and "
+                          "route repositories to it (serve --routes)")
     if config.lora and config.backend != "llama-cpp":
         raise FimkitError(f"--lora needs the llama-cpp backend; with {config.backend}, merge the adapter first "
                           "(fimkit merge RUN) and serve the merged model")
-    if config.engine_args and config.backend != "llama-server":
-        raise FimkitError("--engine-args are flags for the llama-server fimkit starts: they need --backend llama-server")
+    if config.engine_args and config.backend not in SERVER_BACKENDS:
+        raise FimkitError("--engine-args are flags for the engine server fimkit starts: they need --backend "
+                          "llama-server or vllm")
     if config.engine_args:
         from fimkit.infer.engines.server_process import check_engine_args
+        from fimkit.infer.engines.vllm_process import OWNED
 
         try:
             args = shlex.split(config.engine_args)
         except ValueError as exc:
             raise FimkitError(f"--engine-args {config.engine_args!r}: {exc}") from None
-        check_engine_args(args)  # where the engine listens and who may call it are fimkit's
+        # where the engine listens and who may call it are fimkit's
+        check_engine_args(args, *((OWNED, "vllm") if config.backend == "vllm" else ()))
+    if config.backend == "vllm" and not config.base_url:
+        from fimkit.infer.engines.vllm_process import find_python
+
+        find_python()  # no vLLM installed: say how to get one before anything loads
     if config.backend == "openai":
         if not config.base_url:
             raise FimkitError("the openai backend needs --base-url, e.g. http://127.0.0.1:8000/v1")
@@ -47,6 +55,11 @@ def preflight(config: EngineConfig, *, log=None, progress: bool = False):
         raise FimkitError(f"the llama-server backend serves GGUF files; {config.model} is a Hugging Face folder: "
                           "export it first (fimkit export RUN)")
     for name, path in adapter_names(config.adapters).items():
+        if config.backend == "vllm":
+            from fimkit.infer.engines.vllm import peft_adapter
+
+            peft_adapter(path)
+            continue
         try:
             check_adapter(find_adapter(path), resolved.path)
         except FimkitError as exc:
@@ -81,6 +94,15 @@ def load_engine(config: EngineConfig, *, log=None) -> Engine:
                                               engine_args=tuple(shlex.split(config.engine_args or "")),
                                               api_key=config.remote_api_key,
                                               log_path=fimkit_home() / "logs" / "llama-server.log"), config)
+    if config.backend == "vllm":
+        from fimkit.infer.engines.vllm import VllmEngine
+        from fimkit.paths import fimkit_home
+
+        return _with_budget(VllmEngine(resolved, n_ctx=config.n_ctx, parallel=config.parallel, fim_format=fmt,
+                                       adapters=adapter_names(config.adapters), base_url=config.base_url,
+                                       api_key=config.remote_api_key,
+                                       engine_args=tuple(shlex.split(config.engine_args or "")),
+                                       log_path=fimkit_home() / "logs" / "vllm.log", log=log), config)
     if config.backend == "transformers":
         from fimkit.infer.engines.hf import TransformersEngine
 

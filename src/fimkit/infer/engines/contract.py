@@ -161,7 +161,7 @@ class Engine(ABC):
         """The tokens of a rendered prompt, until EOS, ``max_tokens``, ``cancel`` or the caller stops."""
         if params.adapter is not None and params.adapter not in self.adapters:
             raise FimkitError(f"no adapter {params.adapter!r} on the {self.backend} engine; adapters chosen per "
-                              "request need --backend llama-server with --adapter NAME=PATH")
+                              "request need --backend llama-server or vllm with --adapter NAME=PATH")
         return Generation(lambda gen: self._produce(gen, prompt, params, cancel))
 
     @abstractmethod

@@ -62,13 +62,16 @@ _OWNED = {
 OWNED_FLAGS = frozenset(flag for flags in _OWNED.values() for flag in flags.split())
 
 
-def check_engine_args(args: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """``args`` (``--engine-args``, split) when none is a flag fimkit owns; else a one-line FimkitError."""
+def check_engine_args(args: list[str] | tuple[str, ...], owned: dict[str, str] | None = None,
+                      engine: str = BINARY) -> tuple[str, ...]:
+    """``args`` (``--engine-args``, split) when none is a flag fimkit owns (``owned``: why -> flags, for
+    ``engine``; llama-server's by default); else a one-line FimkitError."""
+    owned = _OWNED if owned is None else owned
     for arg in args:
         flag = arg.split("=", 1)[0]
-        if flag in OWNED_FLAGS:
-            what = next(why for why, flags in _OWNED.items() if flag in flags.split())
-            raise FimkitError(f"--engine-args: {flag} is fimkit's to set ({what}): fimkit starts {BINARY} on "
+        what = next((why for why, flags in owned.items() if flag in flags.split()), None)
+        if what is not None:
+            raise FimkitError(f"--engine-args: {flag} is fimkit's to set ({what}): fimkit starts {engine} on "
                               "loopback with a key only it sends, and sets its model, adapters, slots and window from "
                               "its own flags; to serve other machines, run fimkit serve --host ADDRESS --api-key KEY")
     return tuple(args)
@@ -100,7 +103,7 @@ def find_binary(explicit: str | None = None) -> Path:
                       "pass --base-url of a llama-server that is already running")
 
 
-def _die_with_parent():
+def _die_with_parent(sig: int = signal.SIGKILL):
     """A function for the child to run before exec: on Linux, the kernel sends the child SIGKILL when the
     thread that started it ends, which is at the latest when fimkit ends, however it ends (SIGTERM,
     SIGINT, SIGKILL, a crash). SIGKILL, not SIGTERM: with fimkit gone nothing graceful is left to do,
@@ -117,7 +120,7 @@ def _die_with_parent():
     parent = os.getpid()
 
     def in_child():
-        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        prctl(1, sig)  # PR_SET_PDEATHSIG
         if os.getppid() != parent:
             os._exit(1)
 
@@ -141,16 +144,22 @@ def get_json(url: str, timeout: float = 2.0, key: str | None = None):
 
 
 class EngineProcess:
-    """One supervised llama-server. ``url`` is where it answers; ``restarts`` counts the times the
-    watchdog started it again."""
+    """One supervised engine server: llama-server here, others by overriding ``name``, ``command``,
+    ``env`` and ``probe`` (``fimkit.infer.engines.vllm_process``). ``url`` is where it answers;
+    ``restarts`` counts the times the watchdog started it again."""
+
+    name = BINARY
+    # What the kernel sends the child when fimkit ends (``_die_with_parent``): SIGKILL for an engine
+    # that is one process; a child that starts processes of its own must catch it and end them all.
+    death_signal = signal.SIGKILL
 
     def __init__(self, model: Path, *, n_ctx: int, parallel: int, threads: int | None = None,
                  adapters: tuple[Path, ...] = (), log_path: Path, binary: str | None = None,
                  extra_args: tuple[str, ...] = (), start_timeout: float = START_TIMEOUT_S):
-        self.binary = find_binary(binary)
+        self.binary = self.find(binary)
         self.model, self.n_ctx, self.parallel, self.threads = model, n_ctx, parallel, threads
         self.adapters, self.log_path, self.start_timeout = adapters, log_path, start_timeout
-        self.extra_args = check_engine_args(extra_args)
+        self.extra_args = self.check_args(extra_args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.key = secrets.token_urlsafe(32)  # this start's: only fimkit's requests carry it
@@ -161,6 +170,19 @@ class EngineProcess:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._watchdog: threading.Thread | None = None
+
+    def find(self, explicit: str | None) -> Path:
+        return find_binary(explicit)
+
+    def check_args(self, args: tuple[str, ...]) -> tuple[str, ...]:
+        return check_engine_args(args)
+
+    def env(self) -> dict[str, str]:
+        return engine_env(self.key)
+
+    def probe(self) -> bool:
+        """Whether the running child answers as loaded (llama-server: 503 while loading, then status ok)."""
+        return get_json(self.url + "/health", timeout=1.0).get("status") == "ok"
 
     def command(self) -> list[str]:
         # Every slot gets its own whole window (n_ctx each), so a request fits any slot as it fits the
@@ -199,7 +221,7 @@ class EngineProcess:
             self._started = time.monotonic()
             self._proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
                                           stdin=subprocess.DEVNULL, start_new_session=True,
-                                          preexec_fn=_die_with_parent(), env=engine_env(self.key))
+                                          preexec_fn=_die_with_parent(self.death_signal), env=self.env())
         try:
             self._wait_ready()
         except BaseException:  # a timeout, Ctrl-C, anything: a child that never became ready goes now
@@ -212,15 +234,15 @@ class EngineProcess:
         while time.monotonic() < deadline:
             proc = self._proc
             if proc is None or proc.poll() is not None:
-                raise FimkitError(f"{BINARY} exited (status {proc.returncode if proc else '?'}) while loading "
+                raise FimkitError(f"{self.name} exited (status {proc.returncode if proc else '?'}) while loading "
                                   f"{self.model}: {self.last_log_lines()}")
             try:
-                if get_json(self.url + "/health", timeout=1.0).get("status") == "ok":
+                if self.probe():
                     return
             except (urllib.error.URLError, OSError, ValueError):
                 pass  # still loading (503) or not listening yet
             time.sleep(0.1)
-        raise FimkitError(f"{BINARY} did not become ready within {self.start_timeout:g} s; its log: {self.log_path}")
+        raise FimkitError(f"{self.name} did not become ready within {self.start_timeout:g} s; its log: {self.log_path}")
 
     def last_log_lines(self, n: int = 4) -> str:
         try:
@@ -243,15 +265,15 @@ class EngineProcess:
             if time.monotonic() - self._started > 60:
                 crashes = 0  # it ran a while: not a crash loop
             pause = RESTART_PAUSES_S[min(crashes, len(RESTART_PAUSES_S) - 1)]
-            log.warning("%s exited (status %s); starting it again in %.1f s. %s", BINARY, code, pause,
+            log.warning("%s exited (status %s); starting it again in %.1f s. %s", self.name, code, pause,
                         self.last_log_lines(2))
             if self._stopping.wait(pause):
                 return
             try:
-                self._spawn()
+                self._respawn()
                 self.restarts += 1
                 crashes += 1
-                log.warning("%s is back (restart %d)", BINARY, self.restarts)
+                log.warning("%s is back (restart %d)", self.name, self.restarts)
             except FimkitError as exc:
                 crashes += 1
                 log.error("%s", exc)
@@ -268,25 +290,49 @@ class EngineProcess:
         state = self.state
         if state != "ok":
             what = "is restarting" if state == "restarting" else "is loading its model"
-            raise BackendUnavailableError(f"the {BINARY} engine {what}; retry shortly (log: {self.log_path})")
+            raise BackendUnavailableError(f"the {self.name} engine {what}; retry shortly (log: {self.log_path})")
 
     def _kill(self) -> None:
         with self._lock:
             proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc is not None:
+            _kill_group(proc)
+
+    def _respawn(self) -> None:
+        """Start again after the child exited; what it started (vLLM's engine processes) goes first, or
+        the new one would find their memory still held."""
+        with self._lock:
+            proc = self._proc
+        if proc is not None:
+            _kill_group(proc)
+        self._spawn()
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         self._stopping.set()
         self.ready = False
         with self._lock:
             proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
+        if proc is None:
+            return
+        if proc.poll() is not None:
+            _kill_group(proc)  # what it left behind
             return
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            pass
+        _kill_group(proc)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL to the child and every process it started (its session's group: the child leads it), then
+    reap it. The group outlives its leader while any member lives, so this also ends what a dead child
+    left behind."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
