@@ -5,6 +5,7 @@ OpenAI client asks, the previous release against this one, and the raw model bes
     .venv/bin/python benchmarks/bench_models.py holes --model qwen2.5-coder-1.5b --per-kind 15
     .venv/bin/python benchmarks/bench_models.py replay --replay-models auto,qwen2.5-coder-1.5b
     .venv/bin/python benchmarks/bench_models.py humaneval --benchmark humaneval-single --replay-models auto
+    .venv/bin/python benchmarks/bench_models.py backends --backends llama-cpp,vllm --per-kind 20
 
 Holes come from the reported split of benchmarks/bench_profile.py (markdown_it, fsspec, npm's lib/; the
 tuning split is never scored here): line, typed (cursor mid-line), call arguments, condition, 2-4 line
@@ -170,6 +171,21 @@ def part_holes(args) -> None:
     report(tasks, sides, next(iter(sides)))
 
 
+def part_backends(args) -> None:
+    """The same holes through `fimkit serve` on each ``--backends`` engine, same model, same defaults
+    (healing included), paired against the first (issue 36: vLLM within 2 points of in-process)."""
+    kinds = args.kinds.split(",")
+    tasks = [t for t in holes("report", args.per_kind) if t.kind in kinds]
+    OUT.mkdir(parents=True, exist_ok=True)
+    label = args.model or "auto"
+    flags = ("--model", args.model) if args.model else ()
+    sides = {}
+    for backend in args.backends.split(","):
+        extra = ("--backend", backend) + (("--engine-args", args.engine_args) if args.engine_args and backend == "vllm" else ())
+        sides[backend] = run_server_side(f"backend-{backend}-{label}", tasks, flags + extra, None)
+    report(tasks, sides, next(iter(sides)))
+
+
 def part_replay(args) -> None:
     """Typing function bodies through a real server as the VS Code extension asks (bench_typing.replay:
     a request at every word boundary and every 4th character, a suggestion accepted when it is what
@@ -303,7 +319,10 @@ def part_humaneval(args) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("part", choices=("holes", "replay", "humaneval"))
+    ap.add_argument("part", choices=("holes", "replay", "humaneval", "backends"))
+    ap.add_argument("--backends", default="llama-cpp,vllm", help="backends: the engines compared, the first the base")
+    ap.add_argument("--kinds", default=",".join(KINDS), help="backends: which hole kinds")
+    ap.add_argument("--engine-args", default="", help="backends: vllm's --engine-args")
     ap.add_argument("--benchmark", default="humaneval-single", help="humaneval: which HumanEval-Infilling set")
     ap.add_argument("--limit", type=int, help="humaneval: a seeded sample of this many tasks")
     ap.add_argument("--model", help="the model this checkout serves (default: auto)")
@@ -315,7 +334,7 @@ def main() -> None:
                     "comma-separated")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    {"holes": part_holes, "replay": part_replay, "humaneval": part_humaneval}[args.part](args)
+    {"holes": part_holes, "replay": part_replay, "humaneval": part_humaneval, "backends": part_backends}[args.part](args)
 
 
 if __name__ == "__main__":
