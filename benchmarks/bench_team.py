@@ -66,11 +66,12 @@ def metric(server: Server, name: str) -> float:
 
 
 def run(engine: str, typists: int, seconds: float, ms_per_char: float, parallel: int, seed: int = 0,
-        engine_args: str = "") -> dict:
+        engine_args: str = "", vllm_args: str = "") -> dict:
     extra = ENGINES[engine]
     if engine in ("llama-server", "vllm"):
         extra += ("--parallel", str(parallel or max(8, typists)))
-        extra += ("--engine-args", engine_args) if engine_args else ()
+        flags = vllm_args if engine == "vllm" else engine_args
+        extra += ("--engine-args", flags) if flags else ()
     server = Server("--max-queue", "256", *extra)
     work = bodies("report", 40)
     lat, abandoned, errors = [], [0], []
@@ -139,15 +140,16 @@ def main() -> int:
     ap.add_argument("--ms-per-char", type=float, default=120.0, help="typing pace (120 ms: about 100 words a minute)")
     ap.add_argument("--parallel", type=int, default=0, help="llama-server slots, vLLM sequences (default: the number of typists, "
                     "at least 8: a typist that shares a slot finds its prompt evicted)")
-    ap.add_argument("--engine-args", default="", help="more engine flags (fimkit serve --engine-args), for the "
-                    "llama-server and vllm engines alike: give one engine with --engines when they differ")
+    ap.add_argument("--engine-args", default="", help="more llama-server flags (fimkit serve --engine-args)")
+    ap.add_argument("--vllm-args", default="", help="more vLLM flags (fimkit serve --backend vllm --engine-args)")
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     results = []
     for n in (int(x) for x in args.typists.split(",")):
         for engine in args.engines.split(","):
-            r = run(engine, n, args.seconds, args.ms_per_char, args.parallel, engine_args=args.engine_args)
+            r = run(engine, n, args.seconds, args.ms_per_char, args.parallel, engine_args=args.engine_args,
+                    vllm_args=args.vllm_args)
             results.append(r)
             print(json.dumps(r), file=sys.stderr)
     rows = []

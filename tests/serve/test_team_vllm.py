@@ -114,6 +114,23 @@ def test_a_thousand_mixed_requests_never_get_another_repositorys_adapter(team):
     assert served == want
 
 
+def test_streams_and_early_replies_come_from_the_same_middle(team):
+    base, _, _ = team
+    body = {"prompt": "class A:\n    def f(self, ", "suffix": "):\n        pass\n", "max_tokens": 12}
+    status, whole, _ = _call(base, "/v1/completions", body)
+    assert status == 200
+    text = whole["choices"][0]["text"]
+    req = urllib.request.Request(base + "/v1/completions", json.dumps({**body, "stream": True}).encode(),
+                                 {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        events = [line[6:] for line in r.read().decode().splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    streamed = "".join(json.loads(e)["choices"][0]["text"] for e in events[:-1] if json.loads(e)["choices"])
+    assert streamed == text
+    status, early, _ = _call(base, "/v1/completions", {**body, "early_reply": True})
+    assert status == 200 and text.startswith(early["choices"][0]["text"])
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").iterdir():

@@ -187,6 +187,13 @@ def test_lora_only_adapter_loads_in_llama_cpp(tmp_path):
                              "output": str(tmp_path / "run"), "max_steps": 2, "seq_len": 256}), log=lambda m: None)
     assert json.loads((tmp_path / "run" / "fimkit.json").read_text())["added_tokens"] == []  # reused, not added
     adapter = export_lora(tmp_path / "run", tmp_path / "lora.gguf", log=lambda m: None)
+    # ...and beside it the PEFT folder vLLM loads, the run's adapter byte for byte, found from the GGUF's path
+    from fimkit.infer.engines.vllm import peft_adapter
+
+    peft = tmp_path / "lora.peft"
+    assert peft_adapter(str(adapter)) == peft
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        assert (peft / name).read_bytes() == (tmp_path / "run" / "adapter" / name).read_bytes()
     base = write_gguf(tmp_path / "base", tmp_path / "base.gguf", dtype="f32", fim_format=FimFormat.parse_spec("fimkit:psm"))
     llm = llama_cpp.Llama(model_path=str(base), lora_path=str(adapter), n_ctx=128, verbose=False)
     out = llm.create_completion("def add(a, b):\n", max_tokens=4, temperature=0)

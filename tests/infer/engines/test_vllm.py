@@ -151,3 +151,68 @@ def test_the_kv_cache_is_sized_from_the_model_not_the_machine(tmp_path):
     with pytest.raises(FimkitError, match="kv-cache-memory-bytes"):
         kv_cache_bytes(tmp_path, 2048, 16)
     assert [slot_rank(r) for r in (1, 4, 8, 9, 64)] == [1, 8, 8, 16, 64]
+
+
+class _FakeVllm:
+    """A stand-in for a vLLM at --base-url: /v1/models lists ``names``; /v1/completions streams ``chunks``."""
+
+    def __init__(self, names, chunks):
+        import http.server
+        import threading as th
+
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                self._send({"data": [{"id": n} for n in fake.names]})
+
+            def do_POST(self):
+                fake.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for chunk in fake.chunks:
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+
+            def _send(self, obj):
+                raw = json.dumps(obj).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self.names, self.chunks, self.bodies = names, chunks, []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        th.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def test_a_running_vllm_is_checked_and_its_replies_are_not_believed_blindly(tmp_path):
+    from fimkit.errors import BackendError
+    from fimkit.infer.engines.vllm import VllmEngine
+
+    model = resolve_model(str(build_tiny_qwen_dir(tmp_path / "tiny")))
+    with pytest.raises(FimkitError, match="--served-model-name fimkit-base"):
+        VllmEngine(model, base_url=_FakeVllm(["other"], []).url)
+    with pytest.raises(FimkitError, match=r"\['shop'\]"):
+        VllmEngine(model, base_url=_FakeVllm(["fimkit-base"], []).url, adapters={"shop": "/remote/shop.peft"})
+    good = {"choices": [{"token_ids": [40, 41], "logprobs": {"token_logprobs": [-0.1, -0.2],
+                                                             "top_logprobs": [{"token_id:40": -0.1}, {}]}}]}
+    fake = _FakeVllm(["fimkit-base", "shop"], [good])
+    engine = VllmEngine(model, base_url=fake.url, adapters={"shop": "/remote/shop.peft"})
+    pieces, gen = _run(engine, "x = ", max_tokens=8, top_logprobs=1, adapter="shop")
+    assert [p.token_id for p in pieces] == [40, 41] and pieces[0].top_ids == (40,) and pieces[1].logprob == -0.2
+    assert fake.bodies[-1]["model"] == "shop" and fake.bodies[-1]["prompt"][0] == engine.tok.bos_id
+    _run(engine, "x = ", max_tokens=8)
+    assert fake.bodies[-1]["model"] == "fimkit-base"  # it loaded no zero adapter: base requests go to the base
+    for bad in ([999_999], [-1], ["7"], [True], "12", 5):
+        fake.chunks = [{"choices": [{"token_ids": bad}]}]
+        with pytest.raises(BackendError, match="token ids"):
+            _run(engine, "x = ", max_tokens=8)
+    fake.chunks = [{"choices": "nonsense"}, {"choices": [None]}, {"no": "choices"}]
+    pieces, gen = _run(engine, "x = ", max_tokens=8)
+    assert pieces == [] and gen.stop_reason == "eos"

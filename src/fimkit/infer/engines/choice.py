@@ -58,7 +58,8 @@ def preflight(config: EngineConfig, *, log=None, progress: bool = False):
         if config.backend == "vllm":
             from fimkit.infer.engines.vllm import peft_adapter
 
-            peft_adapter(path)
+            if not config.base_url:  # one already running loaded its adapters from its own disk
+                peft_adapter(path)
             continue
         try:
             check_adapter(find_adapter(path), resolved.path)

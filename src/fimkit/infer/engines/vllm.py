@@ -92,7 +92,8 @@ class VllmEngine(TransformersEngine):
                 self.stop_ids.add(tid)
         # The profile's CPU budget: fimkit cannot see the engine's device; on a GPU pool give --prompt-tokens.
         self.prompt_tokens = self.profile.budget_tokens(False)
-        self.adapter_paths = {name: peft_adapter(ref) for name, ref in (adapters or {}).items()}
+        # A vLLM at --base-url loaded its adapters itself, from its own disk: only their names matter here.
+        self.adapter_paths = {name: Path(ref) if base_url else peft_adapter(ref) for name, ref in (adapters or {}).items()}
         self.process: VllmProcess | None = None
         self._base = NO_ADAPTER if self.adapter_paths else SERVED_BASE  # what base requests name (zero_adapter)
         if base_url:
@@ -175,7 +176,10 @@ class VllmEngine(TransformersEngine):
                     choice = (chunk.get("choices") or [None])[0]
                     if not isinstance(choice, dict):
                         continue
-                    new = [int(t) for t in choice.get("token_ids") or [] if isinstance(t, int)]
+                    new = choice.get("token_ids") or []
+                    if not isinstance(new, list) or not all(
+                            isinstance(t, int) and not isinstance(t, bool) and 0 <= t < self.tok.vocab_size for t in new):
+                        raise BackendError(f"vLLM at {self.url} sent token ids that are not this model's: {new!r:.80}")
                     logprobs = choice.get("logprobs") or {}
                     lps = logprobs.get("token_logprobs") or []
                     tops = logprobs.get("top_logprobs") or []
@@ -236,8 +240,9 @@ class VllmEngine(TransformersEngine):
             with self._call(body, cancel) as resp:
                 reply = read_json(resp, f"vLLM at {self.url}")
             choices = reply.get("choices") if isinstance(reply, dict) else None
-            ids = (choices[0].get("token_ids") if choices and isinstance(choices[0], dict) else None) or []
-            if not ids or ids[0] not in allowed:  # allowed_token_ids did not hold (cannot happen): no healing
+            ids = (choices[0].get("token_ids") if isinstance(choices, list) and choices
+                   and isinstance(choices[0], dict) else None) or []
+            if not isinstance(ids, list) or not ids or ids[0] not in allowed:  # allowed_token_ids did not hold (cannot happen): no healing
                 return
             tok = int(ids[0])
             tokens.append(tok)
