@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import write_adapter
+from team_traffic import PROMPTS, REPOS, ROUTES, call, check_a_thousand_mixed_requests, complete
 
 from fimkit.errors import FimkitError
 from fimkit.infer.engines.server_process import find_binary
@@ -25,31 +26,13 @@ try:
 except FimkitError as exc:  # pragma: no cover - `make test` builds it first
     pytest.skip(f"no llama-server: {exc}", allow_module_level=True)
 
-REPOS = {"shop": "a", "github.com/acme/pay": "b", "elsewhere": "base"}
-# Cursor mid-line: a one-line middle, answered whole (no early first-line reply whose length would
-# depend on timing), so the same request always has the same answer.
-PROMPTS = [("def add(a, b):\n    return (", ")\n"), ("for i in range(", "):\n    print(i)\n"),
-           ("x = [1, 2, 3]\ny = sum(", ")\n"), ("import os\npath = os.path.join(", ")\n"),
-           ("class A:\n    def f(self, ", "):\n        pass\n"), ("total = max(", ", 0)\n")]
-
-
-def _call(base, path, body, headers=None, timeout=60):
-    req = urllib.request.Request(base + path, json.dumps(body).encode(),
-                                 {"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-
-
 @pytest.fixture(scope="module")
 def team(tiny_fim_gguf, tmp_path_factory):
     root = tmp_path_factory.mktemp("team")
     a = write_adapter(root / "a.gguf", tiny_fim_gguf, seed=1)
     b = write_adapter(root / "b.gguf", tiny_fim_gguf, seed=2)
     routes = root / "routes.yaml"
-    routes.write_text("repositories:\n  shop: a\n  github.com/acme/pay: b\ndefault: base\n")
+    routes.write_text(ROUTES)
     home = root / "home"
     env = dict(os.environ, FIMKIT_HOME=str(home))
     proc = subprocess.Popen([sys.executable, "-m", "fimkit", "serve", "--model", str(tiny_fim_gguf), "--port", "0",
@@ -67,70 +50,32 @@ def team(tiny_fim_gguf, tmp_path_factory):
     proc.wait(timeout=20)
 
 
-def _complete(base, repo, i, endpoint="/v1/completions"):
-    prefix, suffix = PROMPTS[i]
-    headers = {"X-Fimkit-Repository": repo, "X-Fimkit-User": f"dev{i}"}
-    if endpoint == "/infill":
-        status, body = _call(base, "/infill", {"input_prefix": prefix, "input_suffix": suffix, "n_predict": 6}, headers)
-        return status, body.get("content")
-    status, body = _call(base, "/v1/completions", {"prompt": prefix, "suffix": suffix, "max_tokens": 6}, headers)
-    return status, (body.get("choices") or [{}])[0].get("text")
-
-
 def test_a_thousand_mixed_requests_never_get_another_repositorys_adapter(team):
-    base, proc, _, home = team
+    base = team[0]
     health = json.loads(urllib.request.urlopen(base + "/health").read())
     assert health["backend"] == "llama-server" and health["parallel"] == 4 and health["adapters"] == ["a", "b"]
-    expected = {}
-    for endpoint in ("/v1/completions", "/infill"):
-        for i in range(len(PROMPTS)):
-            for repo in REPOS:
-                status, text = _complete(base, repo, i, endpoint)
-                assert status == 200
-                expected[endpoint, i, repo] = text
-    # The adapters must tell themselves apart on these prompts, or the test could not see cross-talk.
-    distinct = [i for i in range(len(PROMPTS)) if len({expected["/v1/completions", i, r] for r in REPOS}) == 3]
-    assert len(distinct) >= 3, expected
-    rng = random.Random(7)
-    jobs = [(rng.choice(list(REPOS)), rng.choice(distinct), rng.choice(("/v1/completions", "/infill")))
-            for _ in range(1000)]
-    with ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(lambda job: _complete(base, job[0], job[1], job[2]), jobs))
-    assert all(status == 200 for status, _ in answers)
-    wrong = [(job, text) for job, (_, text) in zip(jobs, answers, strict=True) if text != expected[job[2], job[1], job[0]]]
-    crossed = [(job, text) for job, text in wrong
-               if any(text == expected[job[2], job[1], other] for other in REPOS if other != job[0])]
-    assert not crossed, crossed[:5]  # zero cross-talk
-    # ...and no answer half-crossed either: llama-server's RAM prompt cache once restored a prompt state
-    # computed under another adapter, which changed 10-20% of answers into text no arm gives alone. A
-    # few may differ: batched matrix products round differently, which can move a near tie of this
-    # random model (0-1 in 300 measured).
-    assert len(wrong) <= 10, wrong[:5]
-    stats = json.loads(urllib.request.urlopen(base + "/v1/stats").read())
-    served = {arm: s["served"] for arm, s in stats["by_arm"].items()}
-    want = {arm: sum(1 for r, _, _ in jobs if REPOS[r] == arm) + 2 * len(PROMPTS) for arm in ("a", "b", "base")}
-    assert served == want  # every completion recorded under the arm that served it
+    check_a_thousand_mixed_requests(base)
 
 
 def test_hostile_routing_headers_are_a_400_naming_the_header(team):
     base = team[0]
     for header, value in (("X-Fimkit-Repository", "x" * 5000), ("X-Fimkit-User", "a\tb")):
-        status, body = _call(base, "/v1/completions", {"prompt": "x = ", "max_tokens": 2}, {header: value})
+        status, body, _ = call(base, "/v1/completions", {"prompt": "x = ", "max_tokens": 2}, {header: value})
         assert status == 400 and header in body["error"]["message"]
 
 
 def test_rollback_by_editing_the_routes_file_takes_effect_without_a_restart(team):
     base, _, routes, _ = team
     i = 0
-    _, before = _complete(base, "shop", i)
-    _, plain = _complete(base, "elsewhere", i)
+    _, before = complete(base, "shop", i)
+    _, plain = complete(base, "elsewhere", i)
     routes.write_text(routes.read_text() + "rollback: base\n")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if _complete(base, "shop", i)[1] == plain:
+        if complete(base, "shop", i)[1] == plain:
             break
         time.sleep(0.3)
-    assert _complete(base, "shop", i)[1] == plain != before
+    assert complete(base, "shop", i)[1] == plain != before
     health = json.loads(urllib.request.urlopen(base + "/health").read())
     assert health["routes"]["rollback"] == "base" and health["routes"]["reloads"] >= 1
 
@@ -142,7 +87,7 @@ def test_adapters_per_repository_on_the_embedded_fim_model(embedded_gguf, tmp_pa
     a = write_adapter(tmp_path / "a.gguf", embedded_gguf, seed=1, rank=2, alpha=0.5)
     b = write_adapter(tmp_path / "b.gguf", embedded_gguf, seed=2, rank=2, alpha=0.5)
     routes = tmp_path / "routes.yaml"
-    routes.write_text("repositories:\n  shop: a\n  github.com/acme/pay: b\ndefault: base\n")
+    routes.write_text(ROUTES)
     env = dict(os.environ, FIMKIT_HOME=str(tmp_path / "home"))
     proc = subprocess.Popen([sys.executable, "-m", "fimkit", "serve", "--model", str(embedded_gguf), "--port", "0",
                              "--n-ctx", "512", "--backend", "llama-server", "--parallel", "2",
@@ -152,14 +97,14 @@ def test_adapters_per_repository_on_the_embedded_fim_model(embedded_gguf, tmp_pa
         line = proc.stderr.readline()
         assert "serving" in line, line + proc.stderr.read()
         base = line.strip().rsplit(" ", 1)[-1]
-        expected = {(i, repo): _complete(base, repo, i) for i in range(len(PROMPTS)) for repo in REPOS}
+        expected = {(i, repo): complete(base, repo, i) for i in range(len(PROMPTS)) for repo in REPOS}
         assert all(status == 200 for status, _ in expected.values())
         distinct = [i for i in range(len(PROMPTS)) if len({expected[i, r][1] for r in REPOS}) == 3]
         assert len(distinct) >= 2, expected
         jobs = [(repo, i) for i in distinct for repo in REPOS] * 4
         random.Random(3).shuffle(jobs)
         with ThreadPoolExecutor(6) as pool:
-            answers = list(pool.map(lambda job: _complete(base, job[0], job[1]), jobs))
+            answers = list(pool.map(lambda job: complete(base, job[0], job[1]), jobs))
         crossed = [(job, text) for job, (_, text) in zip(jobs, answers, strict=True) if text != expected[job[1], job[0]][1]
                    and any(text == expected[job[1], other][1] for other in REPOS if other != job[0])]
         assert all(status == 200 for status, _ in answers) and not crossed, crossed[:5]

@@ -6,18 +6,17 @@ and when fimkit itself is killed, no vLLM process may outlive it."""
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from conftest import build_tiny_qwen_dir, write_peft_adapter
+from team_traffic import ROUTES, call, check_a_thousand_mixed_requests
 
 from fimkit.errors import FimkitError
 from fimkit.infer.engines.vllm_process import find_python
@@ -31,22 +30,6 @@ except FimkitError as exc:  # pragma: no cover - make test installs it (and then
         raise
     pytest.skip(f"no vLLM: {exc}", allow_module_level=True)
 
-REPOS = {"shop": "a", "github.com/acme/pay": "b", "elsewhere": "base"}
-PROMPTS = [("def add(a, b):\n    return (", ")\n"), ("for i in range(", "):\n    print(i)\n"),
-           ("x = [1, 2, 3]\ny = sum(", ")\n"), ("import os\npath = os.path.join(", ")\n"),
-           ("class A:\n    def f(self, ", "):\n        pass\n"), ("total = max(", ", 0)\n")]
-
-
-def _call(base, path, body, headers=None, timeout=120):
-    req = urllib.request.Request(base + path, json.dumps(body).encode(),
-                                 {"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read()), r.headers
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}"), exc.headers
-
-
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
     root = tmp_path_factory.mktemp("team-vllm")
@@ -54,7 +37,7 @@ def team(tmp_path_factory):
     a = write_peft_adapter(root / "a", model, seed=1)
     b = write_peft_adapter(root / "b", model, seed=2)
     routes = root / "routes.yaml"
-    routes.write_text("repositories:\n  shop: a\n  github.com/acme/pay: b\ndefault: base\n")
+    routes.write_text(ROUTES)
     env = dict(os.environ, FIMKIT_HOME=str(root / "home"))
     proc = subprocess.Popen([sys.executable, "-m", "fimkit", "serve", "--model", str(model), "--port", "0",
                              "--n-ctx", "256", "--backend", "vllm", "--parallel", "4",
@@ -73,51 +56,17 @@ def team(tmp_path_factory):
         proc.wait(timeout=20)
 
 
-def _complete(base, repo, i, endpoint="/v1/completions"):
-    prefix, suffix = PROMPTS[i]
-    headers = {"X-Fimkit-Repository": repo, "X-Fimkit-User": f"dev{i}"}
-    if endpoint == "/infill":
-        status, body, _ = _call(base, "/infill", {"input_prefix": prefix, "input_suffix": suffix, "n_predict": 6},
-                                headers)
-        return status, body.get("content")
-    status, body, _ = _call(base, "/v1/completions", {"prompt": prefix, "suffix": suffix, "max_tokens": 6}, headers)
-    return status, (body.get("choices") or [{}])[0].get("text")
-
-
 def test_a_thousand_mixed_requests_never_get_another_repositorys_adapter(team):
-    base, _, _ = team
+    base = team[0]
     health = json.loads(urllib.request.urlopen(base + "/health").read())
     assert health["status"] == "ok" and health["backend"] == "vllm" and health["adapters"] == ["a", "b"]
-    expected = {}
-    for endpoint in ("/v1/completions", "/infill"):
-        for i in range(len(PROMPTS)):
-            for repo in REPOS:
-                status, text = _complete(base, repo, i, endpoint)
-                assert status == 200
-                expected[endpoint, i, repo] = text
-    distinct = [i for i in range(len(PROMPTS)) if len({expected["/v1/completions", i, r] for r in REPOS}) == 3]
-    assert len(distinct) >= 3, expected  # the adapters tell themselves apart, or cross-talk could not show
-    rng = random.Random(7)
-    jobs = [(rng.choice(list(REPOS)), rng.choice(distinct), rng.choice(("/v1/completions", "/infill")))
-            for _ in range(1000)]
-    with ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(lambda job: _complete(base, job[0], job[1], job[2]), jobs))
-    assert all(status == 200 for status, _ in answers)
-    wrong = [(job, text) for job, (_, text) in zip(jobs, answers, strict=True) if text != expected[job[2], job[1], job[0]]]
-    crossed = [(job, text) for job, text in wrong
-               if any(text == expected[job[2], job[1], other] for other in REPOS if other != job[0])]
-    assert not crossed, crossed[:5]  # zero cross-talk
-    assert len(wrong) <= 10, wrong[:5]  # batched products may move a near tie of this random model, rarely
-    stats = json.loads(urllib.request.urlopen(base + "/v1/stats").read())
-    served = {arm: s["served"] for arm, s in stats["by_arm"].items()}
-    want = {arm: sum(1 for r, _, _ in jobs if REPOS[r] == arm) + 2 * len(PROMPTS) for arm in ("a", "b", "base")}
-    assert served == want
+    check_a_thousand_mixed_requests(base)
 
 
 def test_streams_and_early_replies_come_from_the_same_middle(team):
     base, _, _ = team
     body = {"prompt": "class A:\n    def f(self, ", "suffix": "):\n        pass\n", "max_tokens": 12}
-    status, whole, _ = _call(base, "/v1/completions", body)
+    status, whole, _ = call(base, "/v1/completions", body)
     assert status == 200
     text = whole["choices"][0]["text"]
     req = urllib.request.Request(base + "/v1/completions", json.dumps({**body, "stream": True}).encode(),
@@ -127,7 +76,7 @@ def test_streams_and_early_replies_come_from_the_same_middle(team):
     assert events[-1] == "[DONE]"
     streamed = "".join(json.loads(e)["choices"][0]["text"] for e in events[:-1] if json.loads(e)["choices"])
     assert streamed == text
-    status, early, _ = _call(base, "/v1/completions", {**body, "early_reply": True})
+    status, early, _ = call(base, "/v1/completions", {**body, "early_reply": True})
     assert status == 200 and text.startswith(early["choices"][0]["text"])
 
 
@@ -159,7 +108,7 @@ def test_an_engine_killed_mid_service_is_restarted_with_503s_meanwhile(team):
     os.kill(server[0], signal.SIGKILL)
     seen_503, deadline = False, time.monotonic() + 300
     while time.monotonic() < deadline:
-        status, body, headers = _call(base, "/v1/completions", {"prompt": "x = (", "suffix": ")\n", "max_tokens": 4})
+        status, body, headers = call(base, "/v1/completions", {"prompt": "x = (", "suffix": ")\n", "max_tokens": 4})
         if status == 503:
             seen_503 = True
             assert headers.get("Retry-After") and "vllm" in json.dumps(body).lower()
