@@ -193,9 +193,9 @@ def _metrics(url: str, key: str) -> dict[str, float]:
 
 
 def test_healing_keeps_the_shortest_allowed_tokens_when_there_are_too_many(tiny_server, monkeypatch):
-    from fimkit.infer.engines import llama_server
+    from fimkit.infer.engines import remote
 
-    monkeypatch.setattr(llama_server, "MAX_ALLOWED", 1)  # only the shortest: one that spells part of the rest
+    monkeypatch.setattr(remote, "MAX_ALLOWED", 1)  # only the shortest: one that spells part of the rest
     prefix, suffix = MID_WORD[0]
     result = _middle(tiny_server, prefix, suffix)
     healed = [p for p in result.pieces if p.healing]

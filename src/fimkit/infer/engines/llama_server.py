@@ -14,18 +14,16 @@ running), every read has a deadline (``remote.post``), and what the server says 
 
 from __future__ import annotations
 
-import codecs
 import logging
 import threading
 import time
 import urllib.error
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from fimkit.console import held_library_output
-from fimkit.errors import BackendError, BackendUnavailableError, FimkitError, require
+from fimkit.errors import FimkitError, require
 from fimkit.formats import FimFormat
 from fimkit.infer.engines.contract import (
     Engine,
@@ -37,7 +35,7 @@ from fimkit.infer.engines.contract import (
 )
 from fimkit.infer.engines.healing import Healing
 from fimkit.infer.engines.llama_cpp import LlamaCppEngine
-from fimkit.infer.engines.remote import CallError, Cancelled, post, read_json, sse_events
+from fimkit.infer.engines.remote import Cancelled, engine_call, heal_by_requests, read_json, sse_events
 from fimkit.infer.engines.server_process import EngineProcess, get_json
 from fimkit.models.adapter import check_adapter, find_adapter
 from fimkit.models.profile import served_format
@@ -45,11 +43,7 @@ from fimkit.models.resolve import ResolvedModel, inspect_model
 
 log = logging.getLogger("fimkit.engine")
 
-# Healing: the bias that lifts the allowed tokens over all others (logits are tens at most), and the most
-# allowed tokens one step sends (a one-letter rest allows a few thousand of Gemma's 262k): past it, the
-# shortest are kept, which include every token that spells only part of the rest.
-HEALING_BIAS = 1000.0
-MAX_ALLOWED = 4096
+HEALING_BIAS = 1000.0  # healing: the bias that lifts the allowed tokens over all others (logits are tens at most)
 MAX_SLOTS = 256  # --parallel's limit: a server that claims more gets this many requests at once
 READ_TIMEOUT_S = 120.0  # each read, and a stream's longest silence (a long prompt's first token on a CPU)
 
@@ -254,45 +248,23 @@ class LlamaServerEngine(LlamaCppEngine):
 
     def _heal(self, gen: Generation, tokens: list[int], healing: Healing, body: dict, params: SamplingParams,
               cancel: threading.Event | None) -> Iterator[TokenPiece]:
-        """The tokens that re-spell the backed-off text, one request each: the allowed tokens get a bias
-        that puts them above every other (the server exposes no logits, but applies a bias before it
-        samples), so the choice among them is the model's own, as in-process. ``tokens`` grows by them;
-        each step finds the prompt in its slot's cache. The allowed set's probability is not known here:
-        the steps report none (the shown-likelihood cut counts healing steps as certain anyway)."""
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        gen.stats.healed_chars = len(healing.backed_off.decode("utf-8", "replace"))
-        while not healing.done:
-            allowed = healing.allowed()
-            if not allowed:  # nothing spells it (cannot happen with the prompt's own tokens): stop
-                return
-            if len(allowed) > MAX_ALLOWED:
-                allowed = sorted(allowed, key=lambda t: len(healing.index.pieces[t]))[:MAX_ALLOWED]
-            step = {**body, "prompt": tokens, "n_predict": 1, "stream": False, "n_probs": 0,
-                    "logit_bias": [[t, HEALING_BIAS] for t in allowed]}
-            with self._call(step, cancel) as resp:
+        """The tokens that re-spell the backed-off text (``heal_by_requests``): each step a request of one
+        token with the allowed tokens' logits biased above every other (the server exposes no logits,
+        but applies a bias before it samples)."""
+        def step(tokens: list[int], allowed: list[int]) -> int | None:
+            request = {**body, "prompt": tokens, "n_predict": 1, "stream": False, "n_probs": 0,
+                       "logit_bias": [[t, HEALING_BIAS] for t in allowed]}
+            with self._call(request, cancel) as resp:
                 reply = read_json(resp, f"llama-server at {self.url}")
             ids = (reply.get("tokens") if isinstance(reply, dict) else None) or []
-            if not ids or ids[0] not in allowed:  # the bias did not hold (cannot happen): no healing
-                return
-            tok = int(ids[0])
-            tokens.append(tok)
-            gen.stats.predicted_tokens += 1
-            yield TokenPiece(decoder.decode(healing.take(tok)), None, tok, healing=True)
-            if self._done(gen, params, cancel):
-                return
+            return ids[0] if isinstance(ids, list) and ids and isinstance(ids[0], int) else None
 
-    @contextmanager
+        yield from heal_by_requests(gen, tokens, healing, step, lambda g: self._done(g, params, cancel))
+
     def _call(self, body: dict, cancel: threading.Event | None):
         """One /completion request with the engine's key; the response while the block reads it."""
-        headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
-        try:
-            with post(self.url + "/completion", body, source=f"llama-server at {self.url}", timeout=READ_TIMEOUT_S,
-                      cancel=cancel, headers=headers) as resp:
-                yield resp
-        except CallError as exc:
-            if exc.status == 503:
-                raise BackendUnavailableError(f"llama-server is busy or loading: {exc.detail}") from None
-            raise BackendError(f"llama-server answered {exc.status}: {exc.detail}") from None
+        return engine_call(self.url + "/completion", body, source=f"llama-server at {self.url}", key=self.key,
+                           timeout=READ_TIMEOUT_S, cancel=cancel)
 
     score = Engine.score  # no logits here to score text with: candidate ranking is refused at load
 

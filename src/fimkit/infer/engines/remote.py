@@ -14,6 +14,7 @@ reaches a read that is blocked: one watcher thread hangs up the connection of ev
 
 from __future__ import annotations
 
+import codecs
 import http.client
 import json
 import socket
@@ -29,6 +30,7 @@ from fimkit.infer.engines.contract import Engine, Generation, SamplingParams, To
 
 MAX_LINE_BYTES = 1 << 20  # one stream line: a token's event is a few hundred bytes
 MAX_BODY_BYTES = 4 << 20  # a whole (not streamed) reply
+MAX_ALLOWED = 4096  # healing: the most allowed tokens one step sends (a one-letter rest allows thousands)
 
 
 class Cancelled(Exception):
@@ -130,6 +132,48 @@ def post(url: str, body: dict, *, source: str, timeout: float, cancel: threading
         if resp is not None:
             resp.close()  # a reply without a length holds the socket itself: the server sees it go now
         conn.close()
+
+
+@contextmanager
+def engine_call(url: str, body: dict, *, source: str, key: str | None, timeout: float,
+                cancel: threading.Event | None):
+    """One request to an engine server fimkit runs (llama-server, vLLM), with its key: the response while
+    the block reads it. A 503 (busy, loading) is a BackendUnavailableError, any other error status a
+    BackendError, each naming ``source``."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        with post(url, body, source=source, timeout=timeout, cancel=cancel, headers=headers) as resp:
+            yield resp
+    except CallError as exc:
+        if exc.status == 503:
+            raise BackendUnavailableError(f"{source} is busy or loading: {exc.detail}") from None
+        raise BackendError(f"{source} answered {exc.status}: {exc.detail}") from None
+
+
+def heal_by_requests(gen: Generation, tokens: list[int], healing, step, done) -> Iterator[TokenPiece]:
+    """Token healing on an engine server, which shows no logits: the tokens that re-spell the backed-off
+    text, one request each, ``step(tokens, allowed)`` returning the token the server chose when only
+    ``allowed`` could be (or None), so the choice among them is the model's; ``tokens`` grows by each
+    (the next step finds the prompt in the server's cache). Past ``MAX_ALLOWED`` allowed tokens the
+    shortest are kept, which include every token that spells only part of the rest. The steps report no
+    probability (the shown-likelihood cut counts healing steps as certain anyway). ``done(gen)`` says
+    whether to stop after a step (cancelled, or out of tokens)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    gen.stats.healed_chars = len(healing.backed_off.decode("utf-8", "replace"))
+    while not healing.done:
+        allowed = healing.allowed()
+        if not allowed:  # nothing spells it (cannot happen with the prompt's own tokens): stop
+            return
+        if len(allowed) > MAX_ALLOWED:
+            allowed = sorted(allowed, key=lambda t: len(healing.index.pieces[t]))[:MAX_ALLOWED]
+        tok = step(tokens, allowed)
+        if tok is None or tok not in allowed:  # the server did not hold to them (cannot happen): no healing
+            return
+        tokens.append(tok)
+        gen.stats.predicted_tokens += 1
+        yield TokenPiece(decoder.decode(healing.take(tok)), None, tok, healing=True)
+        if done(gen):
+            return
 
 
 def read_json(resp, source: str):

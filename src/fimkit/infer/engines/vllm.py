@@ -15,21 +15,19 @@ string on both. The server is a supervised child (``vllm_process``) or one alrea
 
 from __future__ import annotations
 
-import codecs
 import logging
 import threading
 import time
 import urllib.error
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from fimkit.data.tokenizer import load_tokenizer
-from fimkit.errors import BackendError, BackendUnavailableError, FimkitError
+from fimkit.errors import BackendError, FimkitError
 from fimkit.formats import FimFormat
 from fimkit.infer.engines.contract import Engine, Generation, SamplingParams, TokenPiece, fit_window
 from fimkit.infer.engines.hf import TransformersEngine
-from fimkit.infer.engines.remote import CallError, Cancelled, post, read_json, sse_events
+from fimkit.infer.engines.remote import Cancelled, engine_call, heal_by_requests, read_json, sse_events
 from fimkit.infer.engines.server_process import get_json
 from fimkit.infer.engines.vllm_process import NO_ADAPTER, SERVED_BASE, VllmProcess, lora_rank
 from fimkit.models.adapter import peft_beside
@@ -40,7 +38,6 @@ from fimkit.models.resolve import ResolvedModel, inspect_model
 log = logging.getLogger("fimkit.engine")
 
 READ_TIMEOUT_S = 120.0  # each read, and a stream's longest silence
-MAX_ALLOWED = 4096  # healing: the most allowed tokens one step sends (the shortest are kept past it)
 
 
 def hf_model(model: ResolvedModel, *, log=None) -> Path:
@@ -160,7 +157,6 @@ class VllmEngine(TransformersEngine):
             return
         try:
             if healing is not None and params.max_tokens > 0:
-                stats.healed_chars = len(healing.backed_off.decode("utf-8", "replace"))
                 for piece in self._heal(gen, tokens, healing, params, cancel):
                     first = first or time.perf_counter()
                     yield piece
@@ -226,43 +222,23 @@ class VllmEngine(TransformersEngine):
 
     def _heal(self, gen: Generation, tokens: list[int], healing, params: SamplingParams,
               cancel: threading.Event | None) -> Iterator[TokenPiece]:
-        """The tokens that re-spell the backed-off text, one request each, only the allowed tokens
-        allowed; ``tokens`` grows by them (each step finds the prompt in vLLM's prefix cache). The
-        reported logprob is the chosen token's, renormalised by vLLM over the allowed set."""
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        while not healing.done:
-            allowed = healing.allowed()
-            if not allowed:
-                return
-            if len(allowed) > MAX_ALLOWED:
-                allowed = sorted(allowed, key=lambda t: len(healing.index.pieces[t]))[:MAX_ALLOWED]
+        """The tokens that re-spell the backed-off text (``heal_by_requests``): each step a request of one
+        token that only the allowed tokens may be (``allowed_token_ids``)."""
+        def step(tokens: list[int], allowed: list[int]) -> int | None:
             body = {**self._body(tokens, params, 1), "allowed_token_ids": sorted(allowed), "logprobs": None}
             with self._call(body, cancel) as resp:
                 reply = read_json(resp, f"vLLM at {self.url}")
             choices = reply.get("choices") if isinstance(reply, dict) else None
             ids = (choices[0].get("token_ids") if isinstance(choices, list) and choices
                    and isinstance(choices[0], dict) else None) or []
-            if not isinstance(ids, list) or not ids or ids[0] not in allowed:  # allowed_token_ids did not hold (cannot happen): no healing
-                return
-            tok = int(ids[0])
-            tokens.append(tok)
-            gen.stats.predicted_tokens += 1
-            yield TokenPiece(decoder.decode(healing.take(tok)), None, tok, healing=True)
-            if self._done(gen, params, cancel):
-                return
+            return ids[0] if isinstance(ids, list) and ids and isinstance(ids[0], int) else None
 
-    @contextmanager
+        yield from heal_by_requests(gen, tokens, healing, step, lambda g: self._done(g, params, cancel))
+
     def _call(self, body: dict, cancel: threading.Event | None):
         """One /v1/completions request with the engine's key; the response while the block reads it."""
-        headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
-        try:
-            with post(self.url + "/v1/completions", body, source=f"vLLM at {self.url}", timeout=READ_TIMEOUT_S,
-                      cancel=cancel, headers=headers) as resp:
-                yield resp
-        except CallError as exc:
-            if exc.status == 503:
-                raise BackendUnavailableError(f"vLLM is busy or loading: {exc.detail}") from None
-            raise BackendError(f"vLLM answered {exc.status}: {exc.detail}") from None
+        return engine_call(self.url + "/v1/completions", body, source=f"vLLM at {self.url}", key=self.key,
+                           timeout=READ_TIMEOUT_S, cancel=cancel)
 
     score = Engine.score  # no logits here to score text with: candidate ranking is refused at load
 
