@@ -2,7 +2,10 @@
 the repositories, prompts and requests, and the 1,000-request cross-talk check."""
 
 import json
+import os
 import random
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +17,23 @@ ROUTES = "repositories:\n  shop: a\n  github.com/acme/pay: b\ndefault: base\n"
 PROMPTS = [("def add(a, b):\n    return (", ")\n"), ("for i in range(", "):\n    print(i)\n"),
            ("x = [1, 2, 3]\ny = sum(", ")\n"), ("import os\npath = os.path.join(", ")\n"),
            ("class A:\n    def f(self, ", "):\n        pass\n"), ("total = max(", ", 0)\n")]
+
+
+def start_team_server(root, model: str, a, b, *flags: str):
+    """``fimkit serve`` on ``model`` with adapters ``a`` and ``b`` routed by ``ROUTES`` (its home, routes
+    file and flags under ``root``): (its address, the process, the routes file)."""
+    routes = root / "routes.yaml"
+    routes.write_text(ROUTES)
+    env = dict(os.environ, FIMKIT_HOME=str(root / "home"))
+    proc = subprocess.Popen([sys.executable, "-m", "fimkit", "serve", "--model", model, "--port", "0", "--n-ctx", "256",
+                             "--parallel", "4", "--adapter", f"a={a},b={b}", "--routes", str(routes),
+                             "--min-shown-logprob", "-100", "--max-queue", "64", *flags],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()
+    if "serving" not in line:
+        proc.kill()
+        raise RuntimeError(line + proc.stderr.read())
+    return line.strip().rsplit(" ", 1)[-1], proc, routes
 
 
 def call(base, path, body, headers=None, timeout=120):

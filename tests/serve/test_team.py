@@ -3,10 +3,7 @@ llama-server on a tiny GGUF with two LoRA adapters, a routing table, and 1,000 m
 three repositories at once, none of which may get another repository's adapter."""
 
 import json
-import os
 import random
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import write_adapter
-from team_traffic import PROMPTS, REPOS, ROUTES, call, check_a_thousand_mixed_requests, complete
+from team_traffic import PROMPTS, REPOS, call, check_a_thousand_mixed_requests, complete, start_team_server
 
 from fimkit.errors import FimkitError
 from fimkit.infer.engines.server_process import find_binary
@@ -31,21 +28,8 @@ def team(tiny_fim_gguf, tmp_path_factory):
     root = tmp_path_factory.mktemp("team")
     a = write_adapter(root / "a.gguf", tiny_fim_gguf, seed=1)
     b = write_adapter(root / "b.gguf", tiny_fim_gguf, seed=2)
-    routes = root / "routes.yaml"
-    routes.write_text(ROUTES)
-    home = root / "home"
-    env = dict(os.environ, FIMKIT_HOME=str(home))
-    proc = subprocess.Popen([sys.executable, "-m", "fimkit", "serve", "--model", str(tiny_fim_gguf), "--port", "0",
-                             "--n-ctx", "256", "--backend", "llama-server", "--parallel", "4",
-                             "--adapter", f"a={a},b={b}", "--routes", str(routes), "--min-shown-logprob", "-100",
-                             "--max-queue", "64"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    line = proc.stderr.readline()
-    if "serving" not in line:
-        proc.kill()
-        raise RuntimeError(line + proc.stderr.read())
-    base = line.strip().rsplit(" ", 1)[-1]
-    yield base, proc, routes, home
+    base, proc, routes = start_team_server(root, str(tiny_fim_gguf), a, b, "--backend", "llama-server")
+    yield base, proc, routes, root / "home"
     proc.terminate()
     proc.wait(timeout=20)
 
@@ -86,17 +70,9 @@ def test_adapters_per_repository_on_the_embedded_fim_model(embedded_gguf, tmp_pa
     mixed concurrent requests from three repositories, none answered with another repository's adapter."""
     a = write_adapter(tmp_path / "a.gguf", embedded_gguf, seed=1, rank=2, alpha=0.5)
     b = write_adapter(tmp_path / "b.gguf", embedded_gguf, seed=2, rank=2, alpha=0.5)
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(ROUTES)
-    env = dict(os.environ, FIMKIT_HOME=str(tmp_path / "home"))
-    proc = subprocess.Popen([sys.executable, "-m", "fimkit", "serve", "--model", str(embedded_gguf), "--port", "0",
-                             "--n-ctx", "512", "--backend", "llama-server", "--parallel", "2",
-                             "--adapter", f"a={a},b={b}", "--routes", str(routes), "--min-shown-logprob", "-100",
-                             "--max-queue", "64"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base, proc, _ = start_team_server(tmp_path, str(embedded_gguf), a, b, "--backend", "llama-server",
+                                      "--n-ctx", "512", "--parallel", "2")  # later flags win
     try:
-        line = proc.stderr.readline()
-        assert "serving" in line, line + proc.stderr.read()
-        base = line.strip().rsplit(" ", 1)[-1]
         expected = {(i, repo): complete(base, repo, i) for i in range(len(PROMPTS)) for repo in REPOS}
         assert all(status == 200 for status, _ in expected.values())
         distinct = [i for i in range(len(PROMPTS)) if len({expected[i, r][1] for r in REPOS}) == 3]

@@ -7,8 +7,6 @@ and when fimkit itself is killed, no vLLM process may outlive it."""
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import build_tiny_qwen_dir, write_peft_adapter
-from team_traffic import ROUTES, call, check_a_thousand_mixed_requests
+from team_traffic import call, check_a_thousand_mixed_requests, start_team_server
 
 from fimkit.errors import FimkitError
 from fimkit.infer.engines.vllm_process import find_python
@@ -36,20 +34,8 @@ def team(tmp_path_factory):
     model = build_tiny_qwen_dir(root / "tiny")
     a = write_peft_adapter(root / "a", model, seed=1)
     b = write_peft_adapter(root / "b", model, seed=2)
-    routes = root / "routes.yaml"
-    routes.write_text(ROUTES)
-    env = dict(os.environ, FIMKIT_HOME=str(root / "home"))
-    proc = subprocess.Popen([sys.executable, "-m", "fimkit", "serve", "--model", str(model), "--port", "0",
-                             "--n-ctx", "256", "--backend", "vllm", "--parallel", "4",
-                             "--engine-args", "--enforce-eager --dtype float32",
-                             "--adapter", f"a={a},b={b}", "--routes", str(routes), "--min-shown-logprob", "-100",
-                             "--max-queue", "64"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    line = proc.stderr.readline()
-    if "serving" not in line:
-        proc.kill()
-        raise RuntimeError(line + proc.stderr.read())
-    base = line.strip().rsplit(" ", 1)[-1]
+    base, proc, _ = start_team_server(root, str(model), a, b, "--backend", "vllm",
+                                      "--engine-args", "--enforce-eager --dtype float32")
     yield base, proc, root
     if proc.poll() is None:
         proc.kill()
