@@ -26,7 +26,6 @@ from fimkit.console import held_library_output
 from fimkit.errors import FimkitError, require
 from fimkit.formats import FimFormat
 from fimkit.infer.engines.contract import (
-    Engine,
     EngineInfo,
     Generation,
     SamplingParams,
@@ -35,7 +34,16 @@ from fimkit.infer.engines.contract import (
 )
 from fimkit.infer.engines.healing import Healing
 from fimkit.infer.engines.llama_cpp import LlamaCppEngine
-from fimkit.infer.engines.remote import Cancelled, engine_call, heal_by_requests, read_json, sse_events
+from fimkit.infer.engines.remote import (
+    SERVER_READ_TIMEOUT_S as READ_TIMEOUT_S,
+)
+from fimkit.infer.engines.remote import (
+    Cancelled,
+    ServerBacked,
+    heal_by_requests,
+    read_json,
+    sse_events,
+)
 from fimkit.infer.engines.server_process import EngineProcess, get_json
 from fimkit.models.adapter import check_adapter, find_adapter
 from fimkit.models.profile import served_format
@@ -45,10 +53,10 @@ log = logging.getLogger("fimkit.engine")
 
 HEALING_BIAS = 1000.0  # healing: the bias that lifts the allowed tokens over all others (logits are tens at most)
 MAX_SLOTS = 256  # --parallel's limit: a server that claims more gets this many requests at once
-READ_TIMEOUT_S = 120.0  # each read, and a stream's longest silence (a long prompt's first token on a CPU)
 
 
-class LlamaServerEngine(LlamaCppEngine):
+class LlamaServerEngine(ServerBacked, LlamaCppEngine):
+    server_name, completion_path = "llama-server", "/completion"
     backend = "llama-server"
     can_heal = True  # healing steps are requests of one token with the allowed tokens biased up
 
@@ -261,16 +269,4 @@ class LlamaServerEngine(LlamaCppEngine):
 
         yield from heal_by_requests(gen, tokens, healing, step, lambda g: self._done(g, params, cancel))
 
-    def _call(self, body: dict, cancel: threading.Event | None):
-        """One /completion request with the engine's key; the response while the block reads it."""
-        return engine_call(self.url + "/completion", body, source=f"llama-server at {self.url}", key=self.key,
-                           timeout=READ_TIMEOUT_S, cancel=cancel)
-
-    score = Engine.score  # no logits here to score text with: candidate ranking is refused at load
-
-    def close(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
-        super().close()
 

@@ -30,6 +30,7 @@ from fimkit.infer.engines.contract import Engine, Generation, SamplingParams, To
 
 MAX_LINE_BYTES = 1 << 20  # one stream line: a token's event is a few hundred bytes
 MAX_BODY_BYTES = 4 << 20  # a whole (not streamed) reply
+SERVER_READ_TIMEOUT_S = 120.0  # an engine server's each read, and a stream's longest silence (a cold prompt on a CPU)
 MAX_ALLOWED = 4096  # healing: the most allowed tokens one step sends (a one-letter rest allows thousands)
 
 
@@ -148,6 +149,31 @@ def engine_call(url: str, body: dict, *, source: str, key: str | None, timeout: 
         if exc.status == 503:
             raise BackendUnavailableError(f"{source} is busy or loading: {exc.detail}") from None
         raise BackendError(f"{source} answered {exc.status}: {exc.detail}") from None
+
+
+class ServerBacked:
+    """What an engine whose generating runs in an engine server (llama-server, vLLM) adds to the engine
+    whose tokenizer it keeps: calls with the server's key, no scoring (no logits to score text with, so
+    candidate ranking is refused at load), and the supervised child stopped on close."""
+
+    server_name = "engine server"
+    completion_path = "/completion"
+    process = None
+    url: str
+    key: str | None
+
+    def _call(self, body: dict, cancel: threading.Event | None):
+        """One completion request with the engine's key; the response while the block reads it."""
+        return engine_call(self.url + self.completion_path, body, source=f"{self.server_name} at {self.url}",
+                           key=self.key, timeout=SERVER_READ_TIMEOUT_S, cancel=cancel)
+
+    score = Engine.score
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+        super().close()
 
 
 def heal_by_requests(gen: Generation, tokens: list[int], healing, step, done) -> Iterator[TokenPiece]:

@@ -25,9 +25,18 @@ from pathlib import Path
 from fimkit.data.tokenizer import load_tokenizer
 from fimkit.errors import BackendError, FimkitError
 from fimkit.formats import FimFormat
-from fimkit.infer.engines.contract import Engine, Generation, SamplingParams, TokenPiece, fit_window
+from fimkit.infer.engines.contract import Generation, SamplingParams, TokenPiece, fit_window
 from fimkit.infer.engines.hf import TransformersEngine
-from fimkit.infer.engines.remote import Cancelled, engine_call, heal_by_requests, read_json, sse_events
+from fimkit.infer.engines.remote import (
+    SERVER_READ_TIMEOUT_S as READ_TIMEOUT_S,
+)
+from fimkit.infer.engines.remote import (
+    Cancelled,
+    ServerBacked,
+    heal_by_requests,
+    read_json,
+    sse_events,
+)
 from fimkit.infer.engines.server_process import get_json
 from fimkit.infer.engines.vllm_process import NO_ADAPTER, SERVED_BASE, VllmProcess, lora_rank
 from fimkit.models.adapter import peft_beside
@@ -37,7 +46,6 @@ from fimkit.models.resolve import ResolvedModel, inspect_model
 
 log = logging.getLogger("fimkit.engine")
 
-READ_TIMEOUT_S = 120.0  # each read, and a stream's longest silence
 
 
 def hf_model(model: ResolvedModel, *, log=None) -> Path:
@@ -67,7 +75,8 @@ def peft_adapter(ref: str) -> Path:
                       "a GGUF adapter is llama.cpp's")
 
 
-class VllmEngine(TransformersEngine):
+class VllmEngine(ServerBacked, TransformersEngine):
+    server_name, completion_path = "vLLM", "/v1/completions"
     backend = "vllm"
     can_heal = True
 
@@ -235,17 +244,6 @@ class VllmEngine(TransformersEngine):
 
         yield from heal_by_requests(gen, tokens, healing, step, lambda g: self._done(g, params, cancel))
 
-    def _call(self, body: dict, cancel: threading.Event | None):
-        """One /v1/completions request with the engine's key; the response while the block reads it."""
-        return engine_call(self.url + "/v1/completions", body, source=f"vLLM at {self.url}", key=self.key,
-                           timeout=READ_TIMEOUT_S, cancel=cancel)
-
-    score = Engine.score  # no logits here to score text with: candidate ranking is refused at load
-
-    def close(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
 
 
 def _tops(row, k: int) -> list[tuple[int, float]]:
