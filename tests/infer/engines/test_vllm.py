@@ -123,13 +123,20 @@ def test_a_cancelled_middle_stops_on_the_engine_too(engines):
 @pytest.mark.slow
 @pytest.mark.vllm
 def test_only_fimkit_can_call_the_engine(engines):
+    """vLLM's --api-key guards /v1 only; /invocations generates without it. fimkit's middleware wants the
+    key on every path."""
     vllm, _ = engines
     body = json.dumps({"model": "fimkit-base", "prompt": [5, 6], "max_tokens": 1}).encode()
-    for headers in ({}, {"Authorization": "Bearer guess"}):
-        req = urllib.request.Request(vllm.url + "/v1/completions", body, {"Content-Type": "application/json", **headers})
-        with pytest.raises(urllib.error.HTTPError) as err:
-            urllib.request.urlopen(req, timeout=10)
-        assert err.value.code == 401
+    for path, data in (("/v1/completions", body), ("/invocations", body), ("/tokenize", b'{"prompt": "x"}'),
+                       ("/metrics", None), ("/health", None), ("/version", None)):
+        for headers in ({}, {"Authorization": "Bearer guess"}, {"Authorization": f"Bearer {vllm.key}x"}):
+            req = urllib.request.Request(vllm.url + path, data, {"Content-Type": "application/json", **headers})
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(req, timeout=10)
+            assert err.value.code == 401, path
+    req = urllib.request.Request(vllm.url + "/invocations", body, {"Content-Type": "application/json",
+                                                                  "Authorization": f"Bearer {vllm.key}"})
+    assert urllib.request.urlopen(req, timeout=30).status == 200  # ...which fimkit has
     assert vllm.url.startswith("http://127.0.0.1:")
 
 

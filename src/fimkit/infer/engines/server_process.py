@@ -73,7 +73,8 @@ def check_engine_args(args: list[str] | tuple[str, ...], owned: dict[str, str] |
         if what is not None:
             raise FimkitError(f"--engine-args: {flag} is fimkit's to set ({what}): fimkit starts {engine} on "
                               "loopback with a key only it sends, and sets its model, adapters, slots and window from "
-                              "its own flags; to serve other machines, run fimkit serve --host ADDRESS --api-key KEY")
+                              "its own flags (--model, --adapter, --parallel, --n-ctx); to serve other machines, run "
+                              "fimkit serve --host ADDRESS --api-key KEY")
     return tuple(args)
 
 

