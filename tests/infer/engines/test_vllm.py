@@ -223,3 +223,35 @@ def test_a_running_vllm_is_checked_and_its_replies_are_not_believed_blindly(tmp_
     fake.chunks = [{"choices": "nonsense"}, {"choices": [None]}, {"no": "choices"}]
     pieces, gen = _run(engine, "x = ", max_tokens=8)
     assert pieces == [] and gen.stop_reason == "eos"
+
+
+def test_bad_models_adapters_and_flags_for_vllm_are_one_line_errors_before_anything_starts(tmp_path, monkeypatch):
+    from fimkit.infer.config import EngineConfig
+    from fimkit.infer.engines.choice import preflight
+    from fimkit.infer.engines.vllm import hf_model
+
+    monkeypatch.setenv("FIMKIT_VLLM_PYTHON", "/bin/true")  # found: only the inputs are under test
+    model = build_tiny_qwen_dir(tmp_path / "tiny")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "adapter_config.json").write_text('{"r": "four"}')
+    for ref, needle in ((str(tmp_path / "missing"), "PEFT layout"), (str(bad), "r must be a positive integer"),
+                        (str(model / "config.json"), "PEFT layout")):
+        with pytest.raises(FimkitError, match=needle) as err:
+            preflight(EngineConfig(model=str(model), backend="vllm", adapters=(f"shop={ref}",)))
+        assert "\n" not in str(err.value)
+    with pytest.raises(FimkitError, match="--lora with --backend vllm"):
+        preflight(EngineConfig(model=str(model), backend="vllm", lora="x.gguf"))
+    with pytest.raises(FimkitError, match="--port"):
+        preflight(EngineConfig(model=str(model), backend="vllm", engine_args="--port 1"))
+    with pytest.raises(FimkitError, match="No closing quotation"):
+        preflight(EngineConfig(model=str(model), backend="vllm", engine_args="--dtype 'x"))
+    (tmp_path / "weights-only").mkdir()
+    (tmp_path / "weights-only" / "config.json").write_text("{}")
+    with pytest.raises(FimkitError, match="no tokenizer.json"):
+        hf_model(resolve_model(str(tmp_path / "weights-only")))
+    monkeypatch.setenv("FIMKIT_VLLM_PYTHON", str(tmp_path / "nowhere"))
+    monkeypatch.setattr("sys.executable", str(tmp_path / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(FimkitError, match="make vllm"):
+        preflight(EngineConfig(model=str(model), backend="vllm"))
