@@ -13,11 +13,12 @@ import shutil
 from pathlib import Path
 
 from fimkit.errors import FimkitError
-from fimkit.fileio import atomic_output, write_json
+from fimkit.fileio import atomic_output
 from fimkit.models import inspect_model, resolve_model
 from fimkit.models.hf_folder import dequantized
 from fimkit.models.profile import served_format
 from fimkit.models.resolve import ResolvedModel
+from fimkit.runs import META, read_meta, write_meta
 
 NEEDED = ("config.json", "tokenizer.json", "tokenizer_config.json")
 
@@ -38,9 +39,9 @@ def export_hf(model_ref: str, output: str | Path, *, log=print) -> Path:
                           "its fast tokenizer (save them with transformers' save_pretrained)")
     with atomic_output(output) as tmp:
         shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(".*", "optimizer*", "checkpoint-*"))
-        record = tmp / "fimkit.json"
-        meta = _read(record)
-        write_json(record, {**meta, "fim_format": fmt.spec, "exported_from": str(resolved.path)})
+        meta = read_meta(tmp) if (tmp / META).is_file() else {}  # a merged run's, or none
+        meta = meta if isinstance(meta, dict) else {}
+        write_meta(tmp, {**meta, "fim_format": fmt.spec, "exported_from": str(resolved.path)})
         back = served_format(inspect_model(ResolvedModel(ref=str(tmp), name=output.name, kind="hf", path=tmp)).detection)
         if back.spec != fmt.spec:  # cannot happen: fimkit.json is read first
             raise FimkitError(f"{output}: reads back as {back.spec}, not {fmt.spec}")
@@ -48,14 +49,3 @@ def export_hf(model_ref: str, output: str | Path, *, log=print) -> Path:
     log(f"wrote {output} ({size / 2**30:.2f} GiB, FIM format {fmt.spec}): fimkit serve --backend vllm --model {output}")
     return output
 
-
-def _read(record: Path) -> dict:
-    import json
-
-    if not record.is_file():
-        return {}
-    try:
-        meta = json.loads(record.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise FimkitError(f"{record}: not JSON ({exc})") from None
-    return meta if isinstance(meta, dict) else {}

@@ -204,6 +204,17 @@ class Engine(ABC):
     def heals(self) -> bool:
         return self.can_heal and self.healing != "off"
 
+    @staticmethod
+    def _done(gen: Generation, params: SamplingParams, cancel: threading.Event | None) -> bool:
+        """After a token: the limit is reached or the caller cancelled (the reason is recorded)."""
+        if gen.stats.predicted_tokens >= params.max_tokens:
+            gen.stop_reason = "limit"
+        elif cancel is not None and cancel.is_set():
+            gen.stop_reason = "cancelled"
+        else:
+            return False
+        return True
+
     def close(self) -> None:  # noqa: B027 - optional: most engines hold nothing to free early
         """Free the model."""
 

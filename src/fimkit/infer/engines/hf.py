@@ -68,14 +68,20 @@ class TransformersEngine(Engine):
             raise FimkitError(f"{name}: tokenizer has {self.tok.vocab_size} tokens but the model only {vocab}")
         limit = getattr(self.model.config, "max_position_embeddings", None) or n_ctx
         self.n_ctx = min(n_ctx, limit)
-        self.stop_ids = {i for i in (self.tok.eos_id,) if i is not None}
-        for s in self.fim_format.stop_strings():
-            tid = self.tok.tokenizer.token_to_id(s)
-            if tid is not None:
-                self.stop_ids.add(tid)
+        self.stop_ids = self.end_ids(self.tok, self.fim_format)
         self._ids: list[int] = []
         self._cache = None
         self._vocab: VocabIndex | None = None
+
+    @staticmethod
+    def end_ids(tok, fmt: FimFormat) -> set[int]:
+        """The tokens that end a middle: EOS and the format's single-token stops (EOT, file separator...)."""
+        ids = {i for i in (tok.eos_id,) if i is not None}
+        for s in fmt.stop_strings():
+            tid = tok.tokenizer.token_to_id(s)
+            if tid is not None:
+                ids.add(tid)
+        return ids
 
     def vocab_index(self) -> VocabIndex:
         """Every token's bytes, for healing: byte-fallback tokens (``<0x41>``) and byte-level BPE are read

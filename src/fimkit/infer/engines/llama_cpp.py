@@ -460,17 +460,6 @@ class LlamaCppEngine(Engine):
         return TokenPiece(decoder.decode(self.llm.detokenize([tok])), logprob, tok, best, best_ids)
 
     @staticmethod
-    def _done(gen: Generation, params: SamplingParams, cancel: threading.Event | None) -> bool:
-        """After a token: the limit is reached or the caller cancelled (the reason is recorded)."""
-        if gen.stats.predicted_tokens >= params.max_tokens:
-            gen.stop_reason = "limit"
-        elif cancel is not None and cancel.is_set():
-            gen.stop_reason = "cancelled"
-        else:
-            return False
-        return True
-
-    @staticmethod
     def _time(stats, start: float, first: float | None) -> None:
         end = time.perf_counter()
         if first is None:

@@ -35,9 +35,7 @@ from fimkit.infer.engines.contract import (
 from fimkit.infer.engines.healing import Healing
 from fimkit.infer.engines.llama_cpp import LlamaCppEngine
 from fimkit.infer.engines.remote import (
-    SERVER_READ_TIMEOUT_S as READ_TIMEOUT_S,
-)
-from fimkit.infer.engines.remote import (
+    SERVER_READ_TIMEOUT_S,
     Cancelled,
     ServerBacked,
     heal_by_requests,
@@ -216,7 +214,7 @@ class LlamaServerEngine(ServerBacked, LlamaCppEngine):
                     gen.stop_reason = gen.stop_reason or "eos"
                     return
             with self._call({**body, "prompt": tokens, "n_predict": max(params.max_tokens - healed, 0)}, cancel) as resp:
-                for chunk in sse_events(resp, f"llama-server at {self.url}", idle_s=READ_TIMEOUT_S):
+                for chunk in sse_events(resp, f"llama-server at {self.url}", idle_s=SERVER_READ_TIMEOUT_S):
                     if chunk.get("stop"):
                         if isinstance(chunk.get("tokens_predicted"), int):
                             stats.predicted_tokens = healed + chunk["tokens_predicted"]
@@ -268,5 +266,3 @@ class LlamaServerEngine(ServerBacked, LlamaCppEngine):
             return ids[0] if isinstance(ids, list) and ids and isinstance(ids[0], int) else None
 
         yield from heal_by_requests(gen, tokens, healing, step, lambda g: self._done(g, params, cancel))
-
-

@@ -28,9 +28,7 @@ from fimkit.formats import FimFormat
 from fimkit.infer.engines.contract import Generation, SamplingParams, TokenPiece, fit_window
 from fimkit.infer.engines.hf import TransformersEngine
 from fimkit.infer.engines.remote import (
-    SERVER_READ_TIMEOUT_S as READ_TIMEOUT_S,
-)
-from fimkit.infer.engines.remote import (
+    SERVER_READ_TIMEOUT_S,
     Cancelled,
     ServerBacked,
     heal_by_requests,
@@ -45,7 +43,6 @@ from fimkit.models.profile import served_format
 from fimkit.models.resolve import ResolvedModel, inspect_model
 
 log = logging.getLogger("fimkit.engine")
-
 
 
 def hf_model(model: ResolvedModel, *, log=None) -> Path:
@@ -91,11 +88,7 @@ class VllmEngine(ServerBacked, TransformersEngine):
         tok = load_tokenizer(str(folder), fmt.family if fmt.is_fim else None, add_fim_tokens=False)
         self.tok, self.fim_format, self.name, self._vocab = tok, fmt, model.name, None
         self.n_ctx, self.parallel, self.folder = n_ctx, parallel, folder
-        self.stop_ids = {i for i in (tok.eos_id,) if i is not None}
-        for s in fmt.stop_strings():
-            tid = tok.tokenizer.token_to_id(s)
-            if tid is not None:
-                self.stop_ids.add(tid)
+        self.stop_ids = self.end_ids(tok, fmt)
         # The profile's CPU budget: fimkit cannot see the engine's device; on a GPU pool give --prompt-tokens.
         self.prompt_tokens = self.profile.budget_tokens(False)
         # A vLLM at --base-url loaded its adapters itself, from its own disk: only their names matter here.
@@ -177,7 +170,7 @@ class VllmEngine(ServerBacked, TransformersEngine):
             context, generated, text = tokens[-1], [], ""
             lead = len(self.tok.decode([context]))
             with self._call(body, cancel) as resp:
-                for chunk in sse_events(resp, f"vLLM at {self.url}", idle_s=READ_TIMEOUT_S):
+                for chunk in sse_events(resp, f"vLLM at {self.url}", idle_s=SERVER_READ_TIMEOUT_S):
                     choice = (chunk.get("choices") or [None])[0]
                     if not isinstance(choice, dict):
                         continue
@@ -220,15 +213,6 @@ class VllmEngine(ServerBacked, TransformersEngine):
             if first is None:
                 stats.prompt_ms = (end - start) * 1000
 
-    def _done(self, gen: Generation, params: SamplingParams, cancel: threading.Event | None) -> bool:
-        if cancel is not None and cancel.is_set():
-            gen.stop_reason = "cancelled"
-            return True
-        if gen.stats.predicted_tokens >= params.max_tokens:
-            gen.stop_reason = "limit"
-            return True
-        return False
-
     def _heal(self, gen: Generation, tokens: list[int], healing, params: SamplingParams,
               cancel: threading.Event | None) -> Iterator[TokenPiece]:
         """The tokens that re-spell the backed-off text (``heal_by_requests``): each step a request of one
@@ -243,7 +227,6 @@ class VllmEngine(ServerBacked, TransformersEngine):
             return ids[0] if isinstance(ids, list) and ids and isinstance(ids[0], int) else None
 
         yield from heal_by_requests(gen, tokens, healing, step, lambda g: self._done(g, params, cancel))
-
 
 
 def _tops(row, k: int) -> list[tuple[int, float]]:
