@@ -114,10 +114,12 @@ def test_a_cancelled_middle_stops_on_the_engine_too(engines):
         if seen == 3:
             cancel.set()
     assert gen.stop_reason == "cancelled" and seen == 3
-    # All 480 take this model under a second; vLLM aborts when it sees the stream closed (measured: it
-    # generated 3 tokens). Its counters are written each engine step: wait for them to settle.
+    # vLLM aborts when a write to the closed stream fails. This random model writes all 480 tokens in
+    # under a second, and the socket's buffers take a few hundred of them before a write fails, so how
+    # many it wrote varies with the machine's load (3 and 314 measured): what shows the abort is that it
+    # stopped before the end. Its counters are written each engine step: wait for them to settle.
     time.sleep(3)
-    assert _metric(vllm, "vllm:generation_tokens_total") - tokens < 100
+    assert _metric(vllm, "vllm:generation_tokens_total") - tokens < 480
 
 
 @pytest.mark.slow
