@@ -173,7 +173,7 @@ def build_tiny_qwen_dir(path: Path, *, fim_format: str = "qwen2.5-coder:spm-pape
     tok = build_tiny_tokenizer("qwen2.5-coder")
     torch.manual_seed(0)
     config = Qwen2Config(vocab_size=len(tok), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=1024,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
                          pad_token_id=0, bos_token_id=1, eos_token_id=2, tie_word_embeddings=True)
     model = Qwen2ForCausalLM(config).eval()
     with torch.no_grad():
