@@ -198,13 +198,27 @@ def score(task, middle: str) -> dict:
             "parses": None if parses is None else float(parses == 0)}
 
 
+def profile_rules(model: str) -> frozenset[str]:
+    """The shaping rules the model's profile (fimkit/models/profiles.toml) chose on the tuning split."""
+    from fimkit.models import inspect_model, resolve_model
+    from fimkit.models.profile import profile_for
+
+    family = inspect_model(resolve_model(model)).detection.family
+    return frozenset(profile_for(family.name if family else None).rules)
+
+
 def configs_for(args) -> dict[str, ShapeConfig]:
-    """Today's rules (the previous release's), every rule, and every rule but one, for each rule."""
+    """Today's rules (the previous release's), every rule, and every rule but one, for each rule; then the
+    model's profile and the profile with each rule switched the other way (on -> off, off -> on)."""
     every = frozenset(RULES)
     out = {"today's rules": ShapeConfig(rules=DEFAULT_RULES), "all rules": ShapeConfig(rules=every)}
     for rule in RULES:
         out[f"without {rule}"] = ShapeConfig(rules=every - {rule})
     out["no rules"] = ShapeConfig(rules=frozenset())
+    chosen = profile_rules(args.model)
+    out["profile"] = ShapeConfig(rules=chosen)
+    for rule in RULES:
+        out[f"profile {'-' if rule in chosen else '+'} {rule}"] = ShapeConfig(rules=chosen ^ {rule})
     for extra in (args.only or "").split(";"):
         if extra.strip():
             out[f"only {extra}"] = ShapeConfig(rules=frozenset(r.strip() for r in extra.split(",") if r.strip()))
@@ -259,6 +273,10 @@ def part_rules(args) -> None:
     print(f"\n## {args.model} {args.variant}, {args.split} split: shaping configurations against the raw model")
     print_rows(*table(tasks, middles, "raw"))
     print("(+ / -: the paired 95% interval of the difference from the raw model excludes 0)")
+    profile = ["raw", "profile"] + [name for name in middles if name.startswith("profile ")]
+    print(f"\n## {args.model} {args.variant}, {args.split} split: each rule switched on or off against the profile")
+    print_rows(*table(tasks, {name: middles[name] for name in profile}, "profile"))
+    print("(+ / -: the paired 95% interval of the difference from the profile's rules excludes 0)")
     if args.show:
         for t in tasks:
             if t.kind == args.show:

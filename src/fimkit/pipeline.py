@@ -26,7 +26,7 @@ from fimkit.eval.task import Task
 from fimkit.export.exporter import export
 from fimkit.fileio import write_json, write_text
 from fimkit.formats.ollama import modelfile_text
-from fimkit.models import DEFAULT_MODEL, inspect_model, resolve_model
+from fimkit.models import DEFAULT_MODEL, speaks_fim
 from fimkit.train.config import fim_format_of, load_config
 from fimkit.train.examples import is_held_out
 from fimkit.train.merge import merge
@@ -133,7 +133,7 @@ def _run(preset: str, p: dict, paths: PipelinePaths, model: str, progress: bool,
     if not tasks:
         raise FimkitError("no held-out holes to evaluate on; raise eval_fraction")
     # The base as fimkit serves it: in its own FIM format when it has one, prefix-only when it has none.
-    base_mode = "auto" if inspect_model(resolve_model(model)).detection.is_fim else "prefix-only"
+    base_mode = "auto" if speaks_fim(model) else "prefix-only"
     contenders = [Contender(model, base_mode), Contender(str(gguf), "auto"), Contender(str(alt), "auto")]
     results, _ = step("eval", lambda: run_eval(contenders, tasks, EvalConfig(single_line=True, max_tokens=48),
                                                output=paths.root / "pipeline-eval", progress=progress))

@@ -9,6 +9,7 @@ served); either way the adapter is megabytes applied on top of the base at load.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from fimkit.adapt.records import OBJECTIVES
 from fimkit.adapt.split import SPLITS
@@ -20,18 +21,11 @@ DEFAULT_LR = {"lora": 4e-4, "full": 5e-5}  # --lr when not given, by --method
 METHODS = tuple(DEFAULT_LR)
 MERGED_QUANTS = ("q8_0", "q4_k_m", "f16")
 
-def base_speaks_fim(model: str) -> bool:
-    """Whether ``model`` has FIM tokens of its own (read from its header, no weights loaded)."""
-    from fimkit.models import inspect_model, resolve_model
-
-    return inspect_model(resolve_model(model)).detection.is_fim
-
-
 def resolve_objective(config) -> str:
     """``objective: auto``: fim in the model's own format for a FIM model, next-token for one without."""
     if config.objective != "auto":
         return config.objective
-    return "fim" if base_speaks_fim(config.model) else "next-token"
+    return "fim" if config.base_fim else "next-token"
 
 
 # What runs saved before these settings existed did: their adapt.yaml lacks the key.
@@ -86,15 +80,22 @@ class AdaptConfig:
                                 "completions you accepted become training examples (half) and held-out holes "
                                 "(the other half), and the report shows accept rates per model and language")
 
+    @cached_property
+    def base_fim(self) -> bool:
+        """Whether the base has FIM tokens of its own: its header is read once per config."""
+        from fimkit.models import speaks_fim
+
+        return speaks_fim(self.model)
+
     @property
     def merges(self) -> bool:
         """Whether the run is served as a merged GGUF (so ``quant`` applies) rather than an adapter: a full
         fine-tune, or FIM tokens added to a base that had none."""
-        return self.method == "full" or (resolve_objective(self) == "fim" and not base_speaks_fim(self.model))
+        return self.method == "full" or (resolve_objective(self) == "fim" and not self.base_fim)
 
     def __post_init__(self):
         check(self)  # types, choices and ranges, for a library caller as for flags
-        if self.softmax == "seen" and self.objective == "fim" and not base_speaks_fim(self.model):
+        if self.softmax == "seen" and self.objective == "fim" and not self.base_fim:
             raise FimkitError("softmax seen cannot train the fim objective's new sentinel rows; use softmax full "
                               "with objective fim")
         if self.lr is None:  # resolved here, so adapt.yaml records the rate the run used

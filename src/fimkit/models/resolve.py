@@ -231,3 +231,8 @@ def _recorded_format(path: Path) -> Detection | None:
 
     fmt = FimFormat.parse_spec(spec)
     return Detection(fmt.family, f"recorded by fimkit in {record.name}", fmt.layout)
+
+
+def speaks_fim(ref: str) -> bool:
+    """Whether the model ``ref`` names has FIM tokens of its own (its header read, no weights loaded)."""
+    return inspect_model(resolve_model(ref)).detection.is_fim

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Request
 from fimkit.formats.ollama import modelfile_text, ollama_template
 from fimkit.infer import CompletionRequest, CompletionResult, SamplingParams
 from fimkit.serve import fields as F
+from fimkit.serve.bodies import read_json, validate
 from fimkit.serve.config import ServerConfig
-from fimkit.serve.http import finish_reason, now_iso, read_json, service, validate
+from fimkit.serve.http import finish_reason, now_iso, service
 
 router = APIRouter()
 

@@ -14,7 +14,8 @@ from fimkit.infer import CompletionRequest, CompletionResult, SamplingParams
 from fimkit.infer.config import MAX_CANDIDATES
 from fimkit.serve import api_tabby
 from fimkit.serve import fields as F
-from fimkit.serve.http import HTTPError, ServerConfig, finish_reason, read_json, service, validate
+from fimkit.serve.bodies import HTTPError, read_json, validate
+from fimkit.serve.http import ServerConfig, finish_reason, service
 
 router = APIRouter()
 

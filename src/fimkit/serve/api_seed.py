@@ -7,8 +7,9 @@ from pydantic import Field
 
 from fimkit.infer import CompletionRequest, SamplingParams
 from fimkit.serve import fields as F
+from fimkit.serve.bodies import read_json, validate
 from fimkit.serve.config import ServerConfig
-from fimkit.serve.http import read_json, service, validate
+from fimkit.serve.http import service
 
 router = APIRouter()
 

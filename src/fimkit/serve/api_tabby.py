@@ -11,8 +11,9 @@ from pydantic import Field
 
 from fimkit.infer import CompletionRequest, SamplingParams
 from fimkit.serve import fields as F
+from fimkit.serve.bodies import validate
 from fimkit.serve.config import ServerConfig
-from fimkit.serve.http import service, validate
+from fimkit.serve.http import service
 
 
 class TabbySnippet(F.Body):

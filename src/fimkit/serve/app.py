@@ -22,16 +22,9 @@ from fimkit import __version__
 from fimkit.errors import FimkitError
 from fimkit.infer import Engine
 from fimkit.serve import api_llama, api_ollama, api_openai, api_seed
+from fimkit.serve.bodies import HTTPError, error_response, fimkit_error_response, read_json
 from fimkit.serve.guard import Guard, authorized
-from fimkit.serve.http import (
-    HTTPError,
-    ServerConfig,
-    Service,
-    error_response,
-    fimkit_error_response,
-    read_json,
-    service,
-)
+from fimkit.serve.http import ServerConfig, Service, service
 from fimkit.serve.metrics import Metrics
 from fimkit.serve.telemetry import Telemetry
 

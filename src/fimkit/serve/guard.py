@@ -22,7 +22,7 @@ import time
 
 from starlette.responses import Response
 
-from fimkit.serve.http import error_response
+from fimkit.serve.bodies import error_response
 from fimkit.serve.metrics import Metrics
 
 KNOWN_PATHS = {"/complete", "/v1/completions", "/v1/models", "/infill", "/api/generate", "/api/tags", "/api/show",
