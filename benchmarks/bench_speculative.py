@@ -11,7 +11,7 @@ measured is decoding, and the middles are compared (greedy: they should be the s
 
 - lookup: the in-process engine with ``--lookup-decoding`` against without, for each model.
 - draft: ``fimkit serve --backend llama-server --model qwen2.5-coder-1.5b`` with ``--engine-args
-  '--model-draft <the 0.5B GGUF> --draft-max 8'`` against the same server without a draft model.
+  '--model-draft <the 0.5B GGUF> --spec-draft-n-max 8'`` against the same server without a draft model.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def part_draft(args) -> None:
     from fimkit.models import resolve_model
 
     draft = resolve_model("qwen2.5-coder-0.5b").path
-    sides = {"plain": (), "0.5B draft": ("--engine-args", f"--model-draft {draft} --draft-max 8 --draft-min 1")}
+    sides = {"plain": (), "0.5B draft": ("--engine-args", f"--model-draft {draft} --spec-draft-n-max 8 --spec-draft-n-min 1")}
     rates, texts = {}, {}
     for name, flags in sides.items():
         server = Server("--backend", "llama-server", "--model", "qwen2.5-coder-1.5b", "--parallel", "1",
