@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fimkit import cli_serve
 
     cli_serve.register(sub, _Formatter, _dedent)
+    from fimkit import cli_stats
+
+    cli_stats.register(sub, _Formatter, _dedent)
     from fimkit import cli_eval
 
     cli_eval.register(sub, _Formatter, _dedent)

@@ -63,10 +63,6 @@ def register(sub, formatter, dedent) -> None:
     p.add_argument("--no-telemetry", action="store_true", help="do not store /v1/events in $FIMKIT_HOME/telemetry.sqlite")
     p.set_defaults(func=cmd_serve)
 
-    from fimkit import cli_stats
-
-    cli_stats.register(sub, formatter, dedent)
-
     p = sub.add_parser(
         "complete", formatter_class=formatter, help="complete one cursor position from the command line",
         description=dedent("""
