@@ -105,6 +105,9 @@ def test_a_database_that_breaks_while_running_does_not_fail_completions(tmp_path
     c, _ = client_for(telemetry_path=str(db))
     with c:
         assert c.post("/complete", json={"prefix": "x = "}).status_code == 200
+        # The first row is written by the background writer: let it land before the database goes, or
+        # it fails too (and its writer may even create the file again before the folder takes its place).
+        assert c.app.state.service.telemetry.flush(5.0)
         for suffix in ("", "-wal", "-shm"):
             p = tmp_path / f"t.sqlite{suffix}"
             if p.exists():
