@@ -183,7 +183,12 @@ class _FakeVllm:
                 pass
 
             def do_GET(self):
-                self._send({"data": [{"id": n} for n in fake.names]})
+                if fake.get_status != 200:
+                    self.send_error(fake.get_status)
+                elif fake.get_raw is not None:
+                    self._send_raw(fake.get_raw)
+                else:
+                    self._send_raw(json.dumps({"data": [{"id": n} for n in fake.names]}).encode())
 
             def do_POST(self):
                 fake.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
@@ -194,14 +199,14 @@ class _FakeVllm:
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
 
-            def _send(self, obj):
-                raw = json.dumps(obj).encode()
+            def _send_raw(self, raw: bytes):
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)
 
         self.names, self.chunks, self.bodies = names, chunks, []
+        self.get_status, self.get_raw = 200, None
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         th.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -214,6 +219,12 @@ def test_a_running_vllm_is_checked_and_its_replies_are_not_believed_blindly(tmp_
     model = resolve_model(str(build_tiny_qwen_dir(tmp_path / "tiny")))
     with pytest.raises(FimkitError, match="--served-model-name fimkit-base"):
         VllmEngine(model, base_url=_FakeVllm(["other"], []).url)
+    locked, broken = _FakeVllm(["fimkit-base"], []), _FakeVllm(["fimkit-base"], [])
+    locked.get_status, broken.get_raw = 401, b"<html>not json"
+    with pytest.raises(FimkitError, match=r"^vLLM at \S+ answered 401 to /v1/models: give its key with --remote-api-key$"):
+        VllmEngine(model, base_url=locked.url)
+    with pytest.raises(FimkitError, match=r"^cannot read /v1/models of vLLM at "):
+        VllmEngine(model, base_url=broken.url)
     with pytest.raises(FimkitError, match=r"\['shop'\]"):
         VllmEngine(model, base_url=_FakeVllm(["fimkit-base"], []).url, adapters={"shop": "/remote/shop.peft"})
     good = {"choices": [{"token_ids": [40, 41], "logprobs": {"token_logprobs": [-0.1, -0.2],

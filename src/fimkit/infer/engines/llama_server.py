@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.error
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,14 +34,12 @@ from fimkit.infer.engines.contract import (
 from fimkit.infer.engines.healing import Healing
 from fimkit.infer.engines.llama_cpp import LlamaCppEngine
 from fimkit.infer.engines.remote import (
-    SERVER_READ_TIMEOUT_S,
     Cancelled,
     ServerBacked,
     heal_by_requests,
     read_json,
-    sse_events,
 )
-from fimkit.infer.engines.server_process import EngineProcess, get_json
+from fimkit.infer.engines.server_process import EngineProcess
 from fimkit.models.adapter import check_adapter, find_adapter
 from fimkit.models.profile import served_format
 from fimkit.models.resolve import ResolvedModel, inspect_model
@@ -99,16 +96,6 @@ class LlamaServerEngine(ServerBacked, LlamaCppEngine):
         self._slots: OrderedDict[str, int] = OrderedDict()  # affinity -> slot, most recent last
         self._slot_used = {i: 0.0 for i in range(self.parallel)}
         self._slot_lock = threading.Lock()
-
-    def _get(self, path: str):
-        """A GET of the running server's own description, as one-line errors."""
-        try:
-            return get_json(self.url + path, timeout=5.0, key=self.key)
-        except urllib.error.HTTPError as exc:
-            hint = ": give its key with --remote-api-key" if exc.code == 401 else ""
-            raise FimkitError(f"llama-server at {self.url} answered {exc.code} to {path}{hint}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise FimkitError(f"cannot read {path} of llama-server at {self.url}: {exc}") from None
 
     def _check_remote(self) -> None:
         """What a server fimkit did not start says about itself, checked: a /props that is not an object
@@ -214,7 +201,7 @@ class LlamaServerEngine(ServerBacked, LlamaCppEngine):
                     gen.stop_reason = gen.stop_reason or "eos"
                     return
             with self._call({**body, "prompt": tokens, "n_predict": max(params.max_tokens - healed, 0)}, cancel) as resp:
-                for chunk in sse_events(resp, f"llama-server at {self.url}", idle_s=SERVER_READ_TIMEOUT_S):
+                for chunk in self._events(resp):
                     if chunk.get("stop"):
                         if isinstance(chunk.get("tokens_predicted"), int):
                             stats.predicted_tokens = healed + chunk["tokens_predicted"]
@@ -261,7 +248,7 @@ class LlamaServerEngine(ServerBacked, LlamaCppEngine):
             request = {**body, "prompt": tokens, "n_predict": 1, "stream": False, "n_probs": 0,
                        "logit_bias": [[t, HEALING_BIAS] for t in allowed]}
             with self._call(request, cancel) as resp:
-                reply = read_json(resp, f"llama-server at {self.url}")
+                reply = read_json(resp, self.source)
             ids = (reply.get("tokens") if isinstance(reply, dict) else None) or []
             return ids[0] if isinstance(ids, list) and ids and isinstance(ids[0], int) else None
 

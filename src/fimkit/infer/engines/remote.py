@@ -20,13 +20,15 @@ import json
 import socket
 import threading
 import time
+import urllib.error
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from urllib.parse import urlsplit
 
-from fimkit.errors import BackendError, BackendUnavailableError
+from fimkit.errors import BackendError, BackendUnavailableError, FimkitError
 from fimkit.formats import FimFormat
 from fimkit.infer.engines.contract import Engine, Generation, SamplingParams, TokenPiece
+from fimkit.infer.engines.server_process import get_json
 
 MAX_LINE_BYTES = 1 << 20  # one stream line: a token's event is a few hundred bytes
 MAX_BODY_BYTES = 4 << 20  # a whole (not streamed) reply
@@ -162,10 +164,29 @@ class ServerBacked:
     url: str
     key: str | None
 
+    @property
+    def source(self) -> str:
+        """The server as errors name it."""
+        return f"{self.server_name} at {self.url}"
+
     def _call(self, body: dict, cancel: threading.Event | None):
         """One completion request with the engine's key; the response while the block reads it."""
-        return engine_call(self.url + self.completion_path, body, source=f"{self.server_name} at {self.url}",
-                           key=self.key, timeout=SERVER_READ_TIMEOUT_S, cancel=cancel)
+        return engine_call(self.url + self.completion_path, body, source=self.source, key=self.key,
+                           timeout=SERVER_READ_TIMEOUT_S, cancel=cancel)
+
+    def _events(self, resp) -> Iterator[dict]:
+        """A streamed reply's events, each read within the servers' read deadline."""
+        return sse_events(resp, self.source, idle_s=SERVER_READ_TIMEOUT_S)
+
+    def _get(self, path: str):
+        """A GET of the running server's own description (a server fimkit did not start), as one-line errors."""
+        try:
+            return get_json(self.url + path, timeout=5.0, key=self.key)
+        except urllib.error.HTTPError as exc:
+            hint = ": give its key with --remote-api-key" if exc.code == 401 else ""
+            raise FimkitError(f"{self.source} answered {exc.code} to {path}{hint}") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            raise FimkitError(f"cannot read {path} of {self.source}: {exc}") from None
 
     score = Engine.score
 

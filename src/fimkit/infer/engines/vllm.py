@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,14 +27,11 @@ from fimkit.formats import FimFormat
 from fimkit.infer.engines.contract import Generation, SamplingParams, TokenPiece, fit_window
 from fimkit.infer.engines.hf import TransformersEngine
 from fimkit.infer.engines.remote import (
-    SERVER_READ_TIMEOUT_S,
     Cancelled,
     ServerBacked,
     heal_by_requests,
     read_json,
-    sse_events,
 )
-from fimkit.infer.engines.server_process import get_json
 from fimkit.infer.engines.vllm_process import NO_ADAPTER, SERVED_BASE, VllmProcess, lora_rank
 from fimkit.models.adapter import peft_beside
 from fimkit.models.hf_folder import dequantized
@@ -106,13 +102,7 @@ class VllmEngine(ServerBacked, TransformersEngine):
 
     def _check_remote(self) -> None:
         """A vLLM fimkit did not start serves the base as ``SERVED_BASE`` and each adapter by its name."""
-        try:
-            listing = get_json(self.url + "/v1/models", timeout=5.0, key=self.key)
-        except urllib.error.HTTPError as exc:
-            hint = ": give its key with --remote-api-key" if exc.code == 401 else ""
-            raise FimkitError(f"vLLM at {self.url} answered {exc.code} to /v1/models{hint}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise FimkitError(f"cannot read /v1/models of vLLM at {self.url}: {exc}") from None
+        listing = self._get("/v1/models")
         data = listing.get("data") if isinstance(listing, dict) else None
         names = {m.get("id") for m in data if isinstance(m, dict)} if isinstance(data, list) else set()
         if self.adapter_paths and NO_ADAPTER not in names:
@@ -170,7 +160,7 @@ class VllmEngine(ServerBacked, TransformersEngine):
             context, generated, text = tokens[-1], [], ""
             lead = len(self.tok.decode([context]))
             with self._call(body, cancel) as resp:
-                for chunk in sse_events(resp, f"vLLM at {self.url}", idle_s=SERVER_READ_TIMEOUT_S):
+                for chunk in self._events(resp):
                     choice = (chunk.get("choices") or [None])[0]
                     if not isinstance(choice, dict):
                         continue
@@ -220,7 +210,7 @@ class VllmEngine(ServerBacked, TransformersEngine):
         def step(tokens: list[int], allowed: list[int]) -> int | None:
             body = {**self._body(tokens, params, 1), "allowed_token_ids": sorted(allowed), "logprobs": None}
             with self._call(body, cancel) as resp:
-                reply = read_json(resp, f"vLLM at {self.url}")
+                reply = read_json(resp, self.source)
             choices = reply.get("choices") if isinstance(reply, dict) else None
             ids = (choices[0].get("token_ids") if isinstance(choices, list) and choices
                    and isinstance(choices[0], dict) else None) or []
